@@ -1,0 +1,306 @@
+"""The data that flows between stages: targets in, probe results, findings and verdicts out.
+
+Every stage reads and writes these frozen dataclasses only, so a stage can be tested by
+building its input by hand. ``None`` means "could not be determined", never a guessed value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .rules import Code
+
+
+class Severity(StrEnum):
+    """How bad a finding is. ``fail``: CloudFront's next connection fails (502).
+    ``warn``: works today, will break or is outside documented support. ``info``: context."""
+
+    INFO = "info"
+    WARN = "warn"
+    FAIL = "fail"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARN: 1, Severity.FAIL: 2}
+
+
+class Verdict(StrEnum):
+    """The worst severity of a result's findings (``info`` counts as ``pass``)."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+
+    @property
+    def rank(self) -> int:
+        return _VERDICT_RANK[self]
+
+    @classmethod
+    def of(cls, findings: tuple[Finding, ...] | list[Finding]) -> Verdict:
+        worst = max((f.severity.rank for f in findings), default=0)
+        return {0: cls.PASS, 1: cls.WARN, 2: cls.FAIL}[worst]
+
+
+_VERDICT_RANK = {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.FAIL: 2}
+
+# Protocol names as CloudFront's API spells them (OriginSslProtocols.Items) plus TLSv1.3,
+# which the probe may observe but the API cannot configure.
+PROTOCOLS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+DEFAULT_PROTOCOLS: tuple[str, ...] = ("TLSv1.2",)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the auditor found.
+
+    code: stable identifier (alerting keys on it; see ``rules.Code``).
+    severity: fail / warn / info.
+    message: what is wrong, in words a person can act on.
+    hint: how to fix it or how to verify.
+    address: the resolved IP address this applies to; ``None`` when it applies to the target.
+    """
+
+    code: Code
+    severity: Severity
+    message: str
+    hint: str = ""
+    address: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "code": str(self.code),
+            "severity": str(self.severity),
+            "address": self.address,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+@dataclass(frozen=True)
+class Target:
+    """One connection CloudFront makes: where it connects and what it offers.
+
+    host: the origin domain name (or an IP literal) that is resolved and connected to.
+    port: TCP port (the origin's HTTPSPort).
+    server_name: the name sent as SNI and checked against the certificate; ``None`` = ``host``.
+    protocols: the protocols offered, CloudFront spelling (``OriginSslProtocols``).
+    connect_timeout: seconds allowed for TCP connect (the origin's ConnectionTimeout), or None
+        for the auditor's default.
+    distribution_ids / origin_ids: where this target came from (empty for ``check``).
+    origin_group_ids: origin groups the origin is a member of (failover context).
+    notes: target-level findings known before probing (from discovery: http-only origins,
+        host rewrites that cannot be seen, ...). ``probe`` is skipped when ``skip_probe``.
+    skip_probe: do not connect at all (http-only, S3 REST, VPC origin); ``notes`` explain why.
+    """
+
+    host: str
+    port: int = 443
+    server_name: str | None = None
+    protocols: tuple[str, ...] = DEFAULT_PROTOCOLS
+    connect_timeout: float | None = None
+    distribution_ids: tuple[str, ...] = ()
+    origin_ids: tuple[str, ...] = ()
+    origin_group_ids: tuple[str, ...] = ()
+    notes: tuple[Finding, ...] = ()
+    skip_probe: bool = False
+
+    @property
+    def sni(self) -> str:
+        return self.server_name or self.host
+
+    @property
+    def key(self) -> tuple[str, int, str, tuple[str, ...]]:
+        """Targets with equal keys are probed once and reported under each distribution."""
+        return (self.host.lower().rstrip("."), self.port, self.sni.lower().rstrip("."),
+                tuple(sorted(self.protocols)))
+
+    @property
+    def display(self) -> str:
+        hp = f"{self.host}:{self.port}"
+        return hp if self.sni == self.host else f"{hp} (SNI {self.sni})"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "host": self.host,
+            "port": self.port,
+            "server_name": self.sni,
+            "protocols": list(self.protocols),
+            "distribution_ids": list(self.distribution_ids),
+            "origin_ids": list(self.origin_ids),
+        }
+
+
+@dataclass(frozen=True)
+class AddressProbe:
+    """What one resolved address presented to a CloudFront-like handshake.
+
+    address: the IP address connected to.
+    protocol / cipher: negotiated by the CloudFront-like handshake; ``None`` if it failed.
+    chain: the certificates exactly as the server sent them, DER, in the order sent. May come
+        from the diagnostic handshake when the CloudFront-like one failed (``chain_source``).
+    chain_source: ``"cloudfront"`` (the CloudFront-like handshake), ``"diagnostic"`` (a broader
+        handshake made only to see the certificates), or ``None`` when no certificate was seen.
+    chain_truncated: the server sent more certificate data than the probe keeps.
+    client_cert_requested: the server sent a CertificateRequest; ``None`` if not observable
+        (TLS 1.3 encrypts it).
+    findings: what the probe itself found (connect/handshake/protocol/cipher problems).
+    elapsed: seconds spent on this address.
+    """
+
+    address: str
+    protocol: str | None = None
+    cipher: str | None = None
+    chain: tuple[bytes, ...] = ()
+    chain_source: str | None = None
+    chain_truncated: bool = False
+    client_cert_requested: bool | None = None
+    findings: tuple[Finding, ...] = ()
+    elapsed: float = 0.0
+
+    @property
+    def connected(self) -> bool:
+        """The CloudFront-like handshake completed."""
+        return self.protocol is not None
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """Everything the probe saw for one target.
+
+    addresses: one entry per probed address, in resolver order.
+    findings: target-level findings (DNS failure, address cap, skipped probe).
+    """
+
+    target: Target
+    addresses: tuple[AddressProbe, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class CertSummary:
+    """A certificate as reports show it."""
+
+    subject: str
+    issuer: str
+    not_after: str | None
+    sha256: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"subject": self.subject, "issuer": self.issuer, "not_after": self.not_after,
+                "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class AddressReport:
+    """One address as reports show it."""
+
+    address: str
+    protocol: str | None
+    cipher: str | None
+    chain: tuple[CertSummary, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {"address": self.address, "protocol": self.protocol, "cipher": self.cipher,
+                "chain": [c.to_json() for c in self.chain]}
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """The judged result for one target.
+
+    verdict: worst severity of ``findings``.
+    findings: every finding, target-level first, then per address.
+    addresses: what each address presented.
+    reproduce: an ``openssl s_client`` command line that shows what CloudFront sees.
+    """
+
+    target: Target
+    verdict: Verdict
+    findings: tuple[Finding, ...]
+    addresses: tuple[AddressReport, ...] = ()
+    reproduce: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "target": self.target.to_json(),
+            "verdict": str(self.verdict),
+            "findings": [f.to_json() for f in self.findings],
+            "addresses": [a.to_json() for a in self.addresses],
+            "reproduce": self.reproduce,
+        }
+
+
+@dataclass(frozen=True)
+class DistributionReport:
+    """One distribution's classification and the metrics behind it.
+
+    classification: OUTAGE / LATENT / AT_RISK / ERRORS_NOT_TLS / HEALTHY / IDLE.
+    metrics: metric name -> value over the lookback window (``None``: no datapoints / unknown).
+    results: indexes into ``AuditReport.results`` of this distribution's targets.
+    findings: distribution-level findings (e.g. ADDITIONAL_METRICS_DISABLED).
+    """
+
+    id: str
+    classification: str
+    domain_name: str = ""
+    aliases: tuple[str, ...] = ()
+    enabled: bool = True
+    staging: bool = False
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    results: tuple[int, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    reason: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "classification": self.classification,
+            "domain_name": self.domain_name,
+            "aliases": list(self.aliases),
+            "enabled": self.enabled,
+            "staging": self.staging,
+            "metrics": dict(self.metrics),
+            "results": list(self.results),
+            "findings": [f.to_json() for f in self.findings],
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """The whole answer: results per target, distributions (empty for ``check``), notes.
+
+    notes: run-level remarks that degrade the report (metrics unavailable, throttled, ...).
+    """
+
+    generated_at: str
+    results: tuple[TargetResult, ...]
+    distributions: tuple[DistributionReport, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def verdict(self) -> Verdict:
+        return max((r.verdict for r in self.results), key=lambda v: v.rank, default=Verdict.PASS)
+
+    def summary(self) -> dict[str, object]:
+        counts = {v.value: 0 for v in Verdict}
+        for r in self.results:
+            counts[r.verdict.value] += 1
+        classes: dict[str, int] = {}
+        for d in self.distributions:
+            classes[d.classification] = classes.get(d.classification, 0) + 1
+        return {"targets": len(self.results), "verdicts": counts, "classifications": classes,
+                "verdict": str(self.verdict), "notes": list(self.notes)}
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "schema": "origin-auditor/1",
+            "generated_at": self.generated_at,
+            "results": [r.to_json() for r in self.results],
+            "distributions": [d.to_json() for d in self.distributions],
+            "summary": self.summary(),
+        }

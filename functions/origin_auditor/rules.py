@@ -1,0 +1,212 @@
+"""What CloudFront offers and demands of a custom origin, as data.
+
+Sources: ``shared/cloudfront-rules.md`` (AWS documentation links there). Every constant here
+is referenced by the probe (what to offer) or the judge (what to demand); the README's table
+of finding codes is generated from ``CODES``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+# Cipher suites CloudFront offers to origins, OpenSSL names, in its documented order.
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/secure-connections-supported-ciphers-cloudfront-to-origin.html
+CLOUDFRONT_ORIGIN_CIPHERS: tuple[str, ...] = (
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-AES256-SHA384",
+    "ECDHE-ECDSA-AES256-SHA",
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES128-SHA256",
+    "ECDHE-ECDSA-AES128-SHA",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-SHA384",
+    "ECDHE-RSA-AES256-SHA",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-SHA256",
+    "ECDHE-RSA-AES128-SHA",
+    "AES256-SHA",
+    "AES128-SHA",
+    "DES-CBC3-SHA",
+    "RC4-MD5",
+)
+CLOUDFRONT_CURVES: tuple[str, ...] = ("prime256v1", "secp384r1", "X25519")
+
+# OriginSslProtocols enum values, oldest first. TLSv1.3 is not configurable (see TLS13_ONLY).
+ORIGIN_SSL_PROTOCOLS: tuple[str, ...] = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2")
+LEGACY_PROTOCOLS: frozenset[str] = frozenset({"SSLv3", "TLSv1", "TLSv1.1"})
+
+# Documented key types for origin certificates.
+RSA_MIN_BITS = 2048
+RSA_MAX_BITS = 4096
+
+# Default expiry horizons (days) for CERT_EXPIRING_SOON: warn, and "urgent" wording.
+EXPIRY_WARN_DAYS = 30
+EXPIRY_URGENT_DAYS = 7
+
+# Limits that keep a hostile origin from costing more than a bounded amount.
+DEFAULT_TIMEOUT_SECONDS = 10.0
+MAX_CERTIFICATE_BYTES = 256 * 1024  # per handshake, all certificates together
+MAX_CERTIFICATES = 32
+MAX_ADDRESSES = 16  # per name; CloudFront itself uses a handful of them
+
+
+class Code(StrEnum):
+    """Finding codes: a stable API. Add, never rename."""
+
+    DNS_RESOLUTION_FAILED = "DNS_RESOLUTION_FAILED"
+    CONNECT_FAILED = "CONNECT_FAILED"
+    CONNECT_TIMEOUT = "CONNECT_TIMEOUT"
+    HANDSHAKE_FAILED = "HANDSHAKE_FAILED"
+    HANDSHAKE_TIMEOUT = "HANDSHAKE_TIMEOUT"
+    NO_COMMON_PROTOCOL = "NO_COMMON_PROTOCOL"
+    NO_COMMON_CIPHER = "NO_COMMON_CIPHER"
+    TLS13_ONLY = "TLS13_ONLY"
+    LEGACY_PROTOCOL = "LEGACY_PROTOCOL"
+    CLIENT_CERT_REQUESTED = "CLIENT_CERT_REQUESTED"
+    CHAIN_INCOMPLETE = "CHAIN_INCOMPLETE"
+    CHAIN_WRONG_ORDER = "CHAIN_WRONG_ORDER"
+    CHAIN_UNTRUSTED_ROOT = "CHAIN_UNTRUSTED_ROOT"
+    CERT_SELF_SIGNED = "CERT_SELF_SIGNED"
+    CHAIN_EXTRA_CERTS = "CHAIN_EXTRA_CERTS"
+    CHAIN_INCLUDES_ROOT = "CHAIN_INCLUDES_ROOT"
+    CERT_EXPIRED = "CERT_EXPIRED"
+    CERT_NOT_YET_VALID = "CERT_NOT_YET_VALID"
+    CERT_EXPIRING_SOON = "CERT_EXPIRING_SOON"
+    HOSTNAME_MISMATCH = "HOSTNAME_MISMATCH"
+    CERT_CN_ONLY = "CERT_CN_ONLY"
+    KEY_UNSUPPORTED = "KEY_UNSUPPORTED"
+    SIGNATURE_WEAK = "SIGNATURE_WEAK"
+    ADDRESSES_INCONSISTENT = "ADDRESSES_INCONSISTENT"
+    ORIGIN_HTTP_ONLY = "ORIGIN_HTTP_ONLY"
+    ORIGIN_NOT_PROBED = "ORIGIN_NOT_PROBED"
+    HOST_REWRITE_UNVERIFIABLE = "HOST_REWRITE_UNVERIFIABLE"
+    ADDITIONAL_METRICS_DISABLED = "ADDITIONAL_METRICS_DISABLED"
+    # Added after the first contract (additive):
+    CERT_MALFORMED = "CERT_MALFORMED"
+    CHAIN_TOO_LARGE = "CHAIN_TOO_LARGE"
+    ADDRESSES_CAPPED = "ADDRESSES_CAPPED"
+    S3_WEBSITE_HTTPS = "S3_WEBSITE_HTTPS"
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    """Documentation of one finding code: usual severity, basis, meaning and fix.
+
+    basis: D = documented by AWS, I = inferred (conservative reading), R = reported by others.
+    """
+
+    severity: str
+    basis: str
+    meaning: str
+    fix: str
+
+
+CODES: dict[Code, CodeInfo] = {
+    Code.DNS_RESOLUTION_FAILED: CodeInfo(
+        "fail", "D", "The origin name does not resolve (CloudFront: NonS3OriginDnsError, 502).",
+        "Publish A/AAAA records in public DNS for the origin domain name."),
+    Code.CONNECT_FAILED: CodeInfo(
+        "fail", "D", "TCP connection to the origin's HTTPS port was refused or unreachable (502).",
+        "Open the HTTPSPort to CloudFront's origin-facing ranges (managed prefix list "
+        "com.amazonaws.global.cloudfront.origin-facing) and check the listener."),
+    Code.CONNECT_TIMEOUT: CodeInfo(
+        "fail", "I", "No answer to the TCP connect within the timeout: firewall drop or dead host (504).",
+        "Allow CloudFront's origin-facing prefix list in security groups / firewalls."),
+    Code.HANDSHAKE_FAILED: CodeInfo(
+        "fail", "D", "The TLS handshake failed, or the port does not speak TLS.",
+        "Run the openssl line in the report; check the listener serves HTTPS on this port."),
+    Code.HANDSHAKE_TIMEOUT: CodeInfo(
+        "fail", "I", "The server accepted TCP but did not complete a TLS handshake in time.",
+        "Check the TLS terminator (stalled proxy, overloaded server, wrong protocol on the port)."),
+    Code.NO_COMMON_PROTOCOL: CodeInfo(
+        "fail", "D", "The origin accepts none of the protocols the origin's OriginSslProtocols allow.",
+        "Enable TLS 1.2 on the origin, or allow the protocol it speaks in the origin settings."),
+    Code.NO_COMMON_CIPHER: CodeInfo(
+        "fail", "D", "The origin accepts none of the cipher suites CloudFront offers "
+        "(e.g. only CHACHA20 or DHE).",
+        "Enable an ECDHE-RSA/ECDHE-ECDSA AES-GCM suite such as ECDHE-RSA-AES128-GCM-SHA256."),
+    Code.TLS13_ONLY: CodeInfo(
+        "warn", "R", "The origin speaks only TLS 1.3. CloudFront's API cannot select TLS 1.3 and "
+        "502s have been reported for TLS-1.3-only origins at some edge locations.",
+        "Also enable TLS 1.2 with an ECDHE AES-GCM suite."),
+    Code.LEGACY_PROTOCOL: CodeInfo(
+        "warn", "D", "SSLv3/TLS 1.0/TLS 1.1 is allowed or negotiated.",
+        "Allow only TLSv1.2 in OriginSslProtocols once the origin supports it."),
+    Code.CLIENT_CERT_REQUESTED: CodeInfo(
+        "fail", "D", "The origin requests a client certificate; CloudFront drops the request unless "
+        "origin mTLS is configured.",
+        "Turn off client certificate requests on this listener or configure origin mTLS."),
+    Code.CHAIN_INCOMPLETE: CodeInfo(
+        "fail", "D", "An intermediate certificate is missing. Browsers fetch it (AIA); CloudFront "
+        "does not and drops the connection (502).",
+        "Serve the full chain: leaf, then every intermediate (e.g. fullchain.pem, not cert.pem)."),
+    Code.CHAIN_WRONG_ORDER: CodeInfo(
+        "fail", "D", "The certificates are not in issuing order; CloudFront drops the connection.",
+        "Order the bundle leaf first, then each certificate's issuer (origin-auditor check-bundle --fix)."),
+    Code.CHAIN_UNTRUSTED_ROOT: CodeInfo(
+        "fail", "D", "The chain does not lead to a root on Mozilla's included CA list (private CA?).",
+        "Use a certificate from a publicly trusted CA (ACM certificates only on ELB origins)."),
+    Code.CERT_SELF_SIGNED: CodeInfo(
+        "fail", "D", "The origin presents a self-signed certificate.",
+        "Use a certificate from a publicly trusted CA."),
+    Code.CHAIN_EXTRA_CERTS: CodeInfo(
+        "warn", "I", "The chain carries duplicate or unrelated certificates.",
+        "Remove them; serve only leaf and intermediates in issuing order."),
+    Code.CHAIN_INCLUDES_ROOT: CodeInfo(
+        "info", "D", "The root certificate is sent at the end of the chain (allowed, just unneeded).",
+        "Optional: drop the root from the served bundle."),
+    Code.CERT_EXPIRED: CodeInfo(
+        "fail", "D", "A certificate in the chain has expired.", "Renew and deploy the full chain."),
+    Code.CERT_NOT_YET_VALID: CodeInfo(
+        "fail", "D", "A certificate in the chain is not valid yet (clock or issuance problem).",
+        "Check the server clock and the certificate's notBefore."),
+    Code.CERT_EXPIRING_SOON: CodeInfo(
+        "warn", "I", "A certificate in the chain expires within the horizon (default 30 days).",
+        "Renew now; check the renewal automation deploys the full chain."),
+    Code.HOSTNAME_MISMATCH: CodeInfo(
+        "fail", "D", "The certificate does not cover the name CloudFront sends (origin domain, or "
+        "the viewer's Host when it is forwarded).",
+        "Add the name to the certificate's SAN, or stop forwarding Host to this origin."),
+    Code.CERT_CN_ONLY: CodeInfo(
+        "warn", "I", "The certificate has no SAN extension; only its CN matches.",
+        "Reissue with subjectAltName entries."),
+    Code.KEY_UNSUPPORTED: CodeInfo(
+        "warn", "I", "Key type or size outside what AWS documents (RSA 2048-4096, ECDSA P-256/P-384).",
+        "Reissue with RSA 2048 or ECDSA P-256."),
+    Code.SIGNATURE_WEAK: CodeInfo(
+        "warn", "I", "A certificate is signed with SHA-1 or MD5.", "Reissue with SHA-256."),
+    Code.ADDRESSES_INCONSISTENT: CodeInfo(
+        "warn", "I", "Different addresses of the origin present different certificates or results; "
+        "CloudFront fails only on some connections (a partial 502 rate).",
+        "Deploy the same certificate chain on every node behind the name."),
+    Code.ORIGIN_HTTP_ONLY: CodeInfo(
+        "info", "D", "The origin protocol policy is http-only: no TLS between CloudFront and origin.",
+        "Consider https-only to encrypt CloudFront-to-origin traffic."),
+    Code.ORIGIN_NOT_PROBED: CodeInfo(
+        "info", "I", "The origin was not probed (VPC origin, out of time, excluded); reason given.",
+        "Run the auditor where it can reach the origin, or with a longer timeout."),
+    Code.HOST_REWRITE_UNVERIFIABLE: CodeInfo(
+        "info", "I", "A Lambda@Edge function or CloudFront Function on the route may rewrite the Host "
+        "header; the name checked may not be the one sent.",
+        "Check the function's code; run `origin-auditor check` with the rewritten name."),
+    Code.ADDITIONAL_METRICS_DISABLED: CodeInfo(
+        "info", "D", "Additional CloudWatch metrics (502ErrorRate, CacheHitRate) are off; "
+        "5xxErrorRate is used instead.",
+        "aws cloudfront create-monitoring-subscription --distribution-id ID "
+        "--monitoring-subscription RealtimeMetricsSubscriptionConfig={RealtimeMetricsSubscriptionStatus=Enabled}"),
+    Code.CERT_MALFORMED: CodeInfo(
+        "fail", "I", "A certificate sent by the origin does not parse as X.509 DER.",
+        "Check the certificate files the server loads."),
+    Code.CHAIN_TOO_LARGE: CodeInfo(
+        "fail", "I", "The origin sent more certificate data than any valid chain needs; the probe "
+        "stopped reading.",
+        "Serve only leaf and intermediates."),
+    Code.ADDRESSES_CAPPED: CodeInfo(
+        "info", "I", "The name resolved to more addresses than the auditor probes; the rest were skipped.",
+        "Probe the remaining addresses with `origin-auditor check` if they differ."),
+    Code.S3_WEBSITE_HTTPS: CodeInfo(
+        "fail", "D", "An S3 website endpoint is configured with an HTTPS origin protocol policy; S3 "
+        "website endpoints do not support HTTPS.",
+        "Set the origin protocol policy to http-only, or use the S3 REST endpoint with OAC."),
+}
