@@ -1,0 +1,60 @@
+"""probe -> judge for a list of targets: what ``check`` runs, and the heart of ``audit``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+
+from .judge import judge_probe
+from .model import AuditReport, TargetResult
+from .model import Target as Target
+from .probe import Resolver, probe_targets, system_resolver
+from .rules import DEFAULT_TIMEOUT_SECONDS, EXPIRY_WARN_DAYS
+from .trust import TrustStore, load_trust_store
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def check_targets(
+    targets: Sequence[Target],
+    *,
+    resolver: Resolver = system_resolver,
+    trust: TrustStore | None = None,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    at: dt.datetime | None = None,
+    warn_days: int = EXPIRY_WARN_DAYS,
+    concurrency: int = 64,
+    deadline: float | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[TargetResult]:
+    """Probe every target as CloudFront would and judge what it presented.
+
+    Results come back in input order. ``deadline`` is a ``time.monotonic()`` value after which
+    no new probe starts (those targets get ORIGIN_NOT_PROBED). ``at`` is the moment validity
+    is judged at (default: now). ``on_progress(done, total)`` is called as probes finish.
+    """
+    trust = trust or load_trust_store()
+    when = at or utcnow()
+    done = 0
+
+    def progress(_index: int, _result: object) -> None:
+        nonlocal done
+        done += 1
+        if on_progress is not None:
+            on_progress(done, len(targets))
+
+    probes = probe_targets(targets, resolver=resolver, timeout=timeout, concurrency=concurrency,
+                           deadline=deadline, on_done=progress)
+    return [judge_probe(p, trust=trust, at=when, warn_days=warn_days) for p in probes]
+
+
+def check_report(results: Sequence[TargetResult], *, notes: Sequence[str] = ()) -> AuditReport:
+    return AuditReport(generated_at=utcnow().isoformat(timespec="seconds").replace("+00:00", "Z"),
+                       results=tuple(results), notes=tuple(notes))
+
+
+def monotonic_deadline(seconds_from_now: float | None) -> float | None:
+    return None if seconds_from_now is None else time.monotonic() + seconds_from_now
