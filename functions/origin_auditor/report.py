@@ -1,0 +1,202 @@
+"""Render an AuditReport for people (text, markdown) and machines (JSON).
+
+Pure functions from report to string. Text goes to terminals and email; markdown to chat and
+pull-request comments; JSON is the contract in ``shared/architecture.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .model import AuditReport, DistributionReport, Finding, Severity, TargetResult, Verdict
+
+FORMATS = ("text", "json", "markdown")
+
+# What each classification means for the person reading, in one line.
+CLASSIFICATION_HEADLINES = {
+    "OUTAGE": "origin TLS fails CloudFront's checks and viewers are getting 5xx now",
+    "LATENT": "origin TLS fails CloudFront's checks; the cache is hiding it — the next cache miss "
+              "(deploy, invalidation, TTL expiry) becomes an outage",
+    "ERRORS_NOT_TLS": "5xx elevated but every origin passes the TLS checks: look at the other 502 causes",
+    "AT_RISK": "works today, will break (expiry, legacy protocol, ...)",
+    "HEALTHY": "every origin passes",
+    "IDLE": "no requests in the window",
+}
+CLASSIFICATION_ORDER = ("OUTAGE", "LATENT", "ERRORS_NOT_TLS", "AT_RISK", "HEALTHY", "IDLE")
+
+
+@dataclass(frozen=True)
+class GroupedFinding:
+    """A finding with the addresses it was seen on (identical findings on several addresses of
+    one target are shown once)."""
+
+    finding: Finding
+    addresses: tuple[str, ...]
+
+
+def group_findings(findings: Iterable[Finding]) -> list[GroupedFinding]:
+    order: list[tuple[str, str, str, str]] = []
+    addrs: dict[tuple[str, str, str, str], list[str]] = {}
+    first: dict[tuple[str, str, str, str], Finding] = {}
+    for f in findings:
+        key = (str(f.code), str(f.severity), f.message, f.hint)
+        if key not in addrs:
+            order.append(key)
+            addrs[key] = []
+            first[key] = f
+        if f.address and f.address not in addrs[key]:
+            addrs[key].append(f.address)
+    grouped = [GroupedFinding(first[k], tuple(addrs[k])) for k in order]
+    # Worst first, stable within a severity so the judge's order (cause before effect) survives.
+    return sorted(grouped, key=lambda g: -g.finding.severity.rank)
+
+
+def render(report: AuditReport, fmt: str) -> str:
+    if fmt == "json":
+        return render_json(report)
+    if fmt == "markdown":
+        return render_markdown(report)
+    return render_text(report)
+
+
+def render_json(report: AuditReport) -> str:
+    return json.dumps(report.to_json(), indent=2, sort_keys=False)
+
+
+def _verdict_label(v: Verdict) -> str:
+    return {Verdict.PASS: "PASS", Verdict.WARN: "WARN", Verdict.FAIL: "FAIL"}[v]
+
+
+def _fmt_metric(name: str, value: float | None) -> str:
+    if value is None:
+        return f"{name} n/a"
+    if name == "Requests":
+        return f"{name} {value:,.0f}"
+    if name == "OriginLatency":
+        return f"{name} {value:.0f} ms"
+    return f"{name} {value:.2f}%"
+
+
+def _target_line(r: TargetResult) -> str:
+    codes = []
+    for g in group_findings(r.findings):
+        if g.finding.severity != Severity.INFO and str(g.finding.code) not in codes:
+            codes.append(str(g.finding.code))
+    tail = f"  {', '.join(codes)}" if codes else ""
+    return f"{_verdict_label(r.verdict):4}  {r.target.display}{tail}"
+
+
+def _target_text(r: TargetResult, indent: str = "") -> list[str]:
+    lines = [indent + _target_line(r)]
+    for g in group_findings(r.findings):
+        f = g.finding
+        where = f" [{', '.join(g.addresses)}]" if g.addresses else ""
+        lines.append(f"{indent}  {f.severity.value:4} {f.code}{where}: {f.message}")
+        if f.hint:
+            lines.append(f"{indent}       fix: {f.hint}")
+    if r.verdict != Verdict.PASS and r.reproduce:
+        lines.append(f"{indent}  verify: {r.reproduce}")
+    return lines
+
+
+def _distribution_header(d: DistributionReport) -> str:
+    names = ", ".join(d.aliases) or d.domain_name
+    flags = []
+    if not d.enabled:
+        flags.append("disabled")
+    if d.staging:
+        flags.append("staging")
+    flag = f" ({', '.join(flags)})" if flags else ""
+    return f"{d.classification:<14} {d.id}{flag}  {names}"
+
+
+def render_text(report: AuditReport) -> str:
+    out: list[str] = []
+    if report.distributions:
+        for d in report.distributions:
+            out.append(_distribution_header(d))
+            headline = d.reason or CLASSIFICATION_HEADLINES.get(d.classification, "")
+            if headline:
+                out.append(f"  {headline}")
+            if d.metrics:
+                out.append("  metrics: " + ", ".join(_fmt_metric(k, v) for k, v in d.metrics.items()))
+            for g in group_findings(d.findings):
+                out.append(f"  {g.finding.severity.value:4} {g.finding.code}: {g.finding.message}")
+                if g.finding.hint:
+                    out.append(f"       fix: {g.finding.hint}")
+            for i in d.results:
+                out.extend(_target_text(report.results[i], indent="  "))
+            out.append("")
+    else:
+        for r in report.results:
+            out.extend(_target_text(r))
+            out.append("")
+    for note in report.notes:
+        out.append(f"note: {note}")
+    out.append(summary_line(report))
+    return "\n".join(out)
+
+
+def summary_line(report: AuditReport) -> str:
+    s = report.summary()
+    verdicts = s["verdicts"]
+    assert isinstance(verdicts, dict)
+    parts = [f"{len(report.results)} origin(s): {verdicts['fail']} fail, {verdicts['warn']} warn, "
+             f"{verdicts['pass']} pass"]
+    if report.distributions:
+        classes = s["classifications"]
+        assert isinstance(classes, dict)
+        parts.append(f"{len(report.distributions)} distribution(s): " + ", ".join(
+            f"{classes[c]} {c}" for c in CLASSIFICATION_ORDER if c in classes))
+    return "; ".join(parts)
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _target_markdown(r: TargetResult) -> list[str]:
+    icon = {Verdict.PASS: "✅", Verdict.WARN: "⚠️", Verdict.FAIL: "❌"}[r.verdict]
+    lines = [f"#### {icon} `{r.target.display}` — {r.verdict.value}"]
+    grouped = group_findings(r.findings)
+    if grouped:
+        lines += ["", "| severity | code | where | what | fix |", "|---|---|---|---|---|"]
+        for g in grouped:
+            f = g.finding
+            lines.append(f"| {f.severity.value} | `{f.code}` | {', '.join(g.addresses) or 'all'} | "
+                         f"{_md_escape(f.message)} | {_md_escape(f.hint)} |")
+    if r.verdict != Verdict.PASS and r.reproduce:
+        lines += ["", f"Verify: `{r.reproduce}`"]
+    lines.append("")
+    return lines
+
+
+def render_markdown(report: AuditReport) -> str:
+    out = ["# origin-auditor report", "", f"_{summary_line(report)}_ — generated {report.generated_at}", ""]
+    if report.distributions:
+        for d in report.distributions:
+            out.append(f"## {d.classification}: `{d.id}` {', '.join(d.aliases) or d.domain_name}")
+            headline = d.reason or CLASSIFICATION_HEADLINES.get(d.classification, "")
+            if headline:
+                out += ["", f"**{headline}**"]
+            if d.metrics:
+                out += ["", "Metrics: " + ", ".join(_fmt_metric(k, v) for k, v in d.metrics.items())]
+            for g in group_findings(d.findings):
+                out += ["", f"- `{g.finding.code}`: {g.finding.message}"]
+            out.append("")
+            for i in d.results:
+                out.extend(_target_markdown(report.results[i]))
+    else:
+        for r in report.results:
+            out.extend(_target_markdown(r))
+    for note in report.notes:
+        out.append(f"> note: {note}")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def worst_at_or_above(results: Sequence[TargetResult], fail_on: str) -> bool:
+    """True when some result's verdict reaches ``fail_on`` (``warn`` or ``fail``): exit status 1."""
+    threshold = Verdict(fail_on).rank
+    return any(r.verdict.rank >= threshold for r in results)

@@ -1,0 +1,83 @@
+"""Rendering: the JSON contract, grouping of per-address findings, and the text/markdown shapes."""
+
+from __future__ import annotations
+
+import json
+
+from origin_auditor.model import (
+    AuditReport,
+    DistributionReport,
+    Finding,
+    Severity,
+    Target,
+    TargetResult,
+    Verdict,
+)
+from origin_auditor.report import group_findings, render, worst_at_or_above
+from origin_auditor.rules import Code
+
+
+def _result(verdict: Verdict, *findings: Finding, host: str = "origin.test") -> TargetResult:
+    return TargetResult(target=Target(host=host, distribution_ids=("E1",), origin_ids=("o1",)),
+                        verdict=verdict, findings=tuple(findings),
+                        reproduce=f"openssl s_client -connect {host}:443 -servername {host} -showcerts")
+
+
+MISSING = Finding(Code.CHAIN_INCOMPLETE, Severity.FAIL, "intermediate missing", "serve fullchain",
+                  address="192.0.2.1")
+MISSING_2 = Finding(Code.CHAIN_INCOMPLETE, Severity.FAIL, "intermediate missing", "serve fullchain",
+                    address="192.0.2.2")
+ROOT = Finding(Code.CHAIN_INCLUDES_ROOT, Severity.INFO, "root sent", "", address="192.0.2.1")
+
+
+def _report() -> AuditReport:
+    failing = _result(Verdict.FAIL, ROOT, MISSING, MISSING_2)
+    healthy = _result(Verdict.PASS, host="ok.test")
+    return AuditReport(
+        generated_at="2026-11-26T00:00:00Z",
+        results=(failing, healthy),
+        distributions=(DistributionReport(id="E1", classification="LATENT", aliases=("www.example.com",),
+                                          metrics={"Requests": 1200.0, "5xxErrorRate": 0.1},
+                                          results=(0, 1), reason="masked by the cache"),),
+        notes=("metrics partial",))
+
+
+def test_identical_findings_on_several_addresses_are_grouped_worst_first() -> None:
+    groups = group_findings([ROOT, MISSING, MISSING_2])
+    assert [g.finding.code for g in groups] == [Code.CHAIN_INCOMPLETE, Code.CHAIN_INCLUDES_ROOT]
+    assert groups[0].addresses == ("192.0.2.1", "192.0.2.2")
+
+
+def test_json_follows_the_schema_contract() -> None:
+    doc = json.loads(render(_report(), "json"))
+    assert doc["schema"] == "origin-auditor/1"
+    r = doc["results"][0]
+    assert set(r) >= {"target", "verdict", "findings", "addresses"}
+    assert set(r["target"]) >= {"host", "port", "server_name", "protocols", "distribution_ids", "origin_ids"}
+    assert r["verdict"] == "fail"
+    assert set(r["findings"][0]) >= {"code", "severity", "address", "message", "hint"}
+    assert doc["distributions"][0]["results"] == [0, 1]
+    assert doc["summary"]["verdicts"] == {"pass": 1, "warn": 0, "fail": 1}
+
+
+def test_text_groups_by_distribution_and_shows_fix_and_verify_line() -> None:
+    text = render(_report(), "text")
+    lines = text.splitlines()
+    assert lines[0].startswith("LATENT") and "E1" in lines[0]
+    assert "CHAIN_INCOMPLETE [192.0.2.1, 192.0.2.2]: intermediate missing" in text
+    assert "fix: serve fullchain" in text
+    assert "verify: openssl s_client -connect origin.test:443" in text
+    assert "note: metrics partial" in text
+    assert lines[-1].startswith("2 origin(s): 1 fail, 0 warn, 1 pass; 1 distribution(s): 1 LATENT")
+
+
+def test_markdown_escapes_table_cells() -> None:
+    f = Finding(Code.HOSTNAME_MISMATCH, Severity.FAIL, "covers a|b", "fix | it")
+    md = render(AuditReport("t", (_result(Verdict.FAIL, f),)), "markdown")
+    assert "covers a\\|b" in md and "fix \\| it" in md
+
+
+def test_fail_on_threshold() -> None:
+    results = [_result(Verdict.WARN)]
+    assert worst_at_or_above(results, "warn")
+    assert not worst_at_or_above(results, "fail")
