@@ -1,0 +1,171 @@
+"""ASSESS: TLS verdicts x CloudWatch metrics -> one classification per distribution.
+
+Classifications, worst first:
+
+- ``OUTAGE``: an origin fails CloudFront's rules and the 502 rate (5xx rate without additional
+  metrics) is at or above ``Thresholds.elevated_error_rate``: viewers are getting errors now.
+- ``LATENT``: an origin fails but errors are not elevated. The cache is masking it; the next
+  cache miss (a deploy with new asset URLs, an invalidation, a TTL expiry) turns it into an
+  outage. Decided conservatively, a failing origin is LATENT, never better, also when
+  (a) the distribution had no requests in the window (the first request will fail), and
+  (b) the metrics are unknown (CloudWatch failed): without numbers the failure cannot be called
+  an outage, and calling it anything milder would hide it.
+- ``UNKNOWN``: the distribution's configuration could not be read; nothing is known about its
+  origins (an addition to the contract's list; reported with the reason).
+- ``ERRORS_NOT_TLS``: errors are elevated while every probed origin passes: look at the other
+  documented 502/5xx causes.
+- ``AT_RISK``: only warnings (expiry inside the horizon, legacy protocols, ...), whatever the
+  traffic: an idle distribution with an expiring certificate is still at risk.
+- ``HEALTHY``: everything passes (with unknown metrics too, the reason says so).
+- ``IDLE``: everything passes and there were no requests in the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .correlate import Metrics
+from .discover import Discovery, DistributionInfo
+from .model import DistributionReport, Finding, Severity, TargetResult, Verdict
+from .rules import CODES, Code
+
+OUTAGE = "OUTAGE"
+LATENT = "LATENT"
+UNKNOWN = "UNKNOWN"
+ERRORS_NOT_TLS = "ERRORS_NOT_TLS"
+AT_RISK = "AT_RISK"
+HEALTHY = "HEALTHY"
+IDLE = "IDLE"
+ORDER: tuple[str, ...] = (OUTAGE, LATENT, UNKNOWN, ERRORS_NOT_TLS, AT_RISK, HEALTHY, IDLE)
+RANK = {c: i for i, c in enumerate(ORDER)}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When numbers count as elevated or idle.
+
+    elevated_error_rate: percent of requests; at or above it the 502ErrorRate (or 5xxErrorRate
+        when additional metrics are off) is "elevated". 5 %: well above the background noise of
+        a healthy distribution, low enough that a partially failing origin shows.
+    min_requests: Requests (Sum over the window) below this is "no traffic" (IDLE).
+    min_requests_for_rate: an error rate over fewer requests than this is too noisy to call
+        elevated (3 errors out of 4 requests is 75 % but says little). 1 = trust any rate.
+    """
+
+    elevated_error_rate: float = 5.0
+    min_requests: float = 1.0
+    min_requests_for_rate: float = 1.0
+
+
+def _fmt_rate(value: float) -> str:
+    return f"{value:.1f}%" if value >= 0.1 or value == 0 else f"{value:.2g}%"
+
+
+def _names(results: Sequence[TargetResult], verdict: Verdict) -> tuple[str, str]:
+    """("origin a:443, origin b:8443 (SNI x)", "CODE_A, CODE_B") of the results with ``verdict``."""
+    chosen = [r for r in results if r.verdict is verdict]
+    shown = ", ".join(r.target.display for r in chosen[:3]) + (
+        f" and {len(chosen) - 3} more" if len(chosen) > 3 else "")
+    sev = Severity.FAIL if verdict is Verdict.FAIL else Severity.WARN
+    codes = dict.fromkeys(str(f.code) for r in chosen for f in r.findings if f.severity is sev)
+    return shown, ", ".join(codes)
+
+
+def classify(results: Sequence[TargetResult], metrics: Mapping[str, float | None], *,
+             additional: bool | None, thresholds: Thresholds = Thresholds()) -> tuple[str, str]:
+    """(classification, one-paragraph reason) for one distribution; see the module docstring."""
+    requests = metrics.get("Requests")
+    rate_name = "502ErrorRate" if additional and metrics.get("502ErrorRate") is not None else "5xxErrorRate"
+    rate = metrics.get(rate_name)
+    rate_known = rate is not None and (requests is None or requests >= thresholds.min_requests_for_rate)
+    elevated = rate_known and rate is not None and rate >= thresholds.elevated_error_rate
+    idle = requests is not None and requests < thresholds.min_requests
+    failing = any(r.verdict is Verdict.FAIL for r in results)
+    warning = any(r.verdict is Verdict.WARN for r in results)
+
+    if failing:
+        who, codes = _names(results, Verdict.FAIL)
+        if elevated and rate is not None:
+            return OUTAGE, (f"OUTAGE: {who} fails CloudFront's TLS rules ({codes}) and {rate_name} is "
+                            f"{_fmt_rate(rate)} over the window: CloudFront is failing viewers now.")
+        why = ("CloudWatch metrics were unavailable, so this cannot be ruled an outage or masked; "
+               "treat it as one waiting to happen" if requests is None and rate is None else
+               "there were no requests in the window; the first request that reaches the origin will fail"
+               if idle else
+               f"{rate_name} is only {_fmt_rate(rate)} because the cache is masking it"
+               if rate is not None else "the error rate is unknown")
+        return LATENT, (f"LATENT OUTAGE: {who} fails CloudFront's TLS rules ({codes}) but {why}. The next "
+                        "cache miss (a deploy with new asset URLs, an invalidation, a TTL expiry) turns "
+                        "this into 502s for viewers. Fix the origin now.")
+    if elevated and rate is not None:
+        extra = ""
+        if warning:
+            who, codes = _names(results, Verdict.WARN)
+            extra = f" Warnings on {who} ({codes}) may explain part of it."
+        return ERRORS_NOT_TLS, (
+            f"{rate_name} is {_fmt_rate(rate)} while every probed origin passes the TLS checks: look at "
+            "the other causes: origin DNS (NonS3OriginDnsError), security groups or firewalls closed to "
+            "CloudFront's origin-facing prefix list, origin read/keep-alive timeouts, errors the origin "
+            "itself returns, Lambda@Edge / CloudFront Functions validation errors." + extra)
+    metrics_note = " (CloudWatch metrics unavailable.)" if requests is None and rate is None else ""
+    if warning:
+        who, codes = _names(results, Verdict.WARN)
+        return AT_RISK, (f"{who} works today but has warnings ({codes}): fix them before they become "
+                         f"failures.{metrics_note}")
+    if idle:
+        return IDLE, "No requests in the window; every probed origin passes."
+    if not results:
+        return HEALTHY, "No origin with TLS to check (S3 or http-only origins only)." + metrics_note
+    return HEALTHY, "Every probed origin passes CloudFront's TLS checks." + metrics_note
+
+
+def _worst_first_key(report: DistributionReport, fails: int) -> tuple[int, int, float, str]:
+    rate = report.metrics.get("502ErrorRate")
+    if rate is None:
+        rate = report.metrics.get("5xxErrorRate")
+    return (RANK.get(report.classification, len(ORDER)), -fails, -(rate or 0.0), report.id)
+
+
+def _prefix(info: DistributionInfo) -> str:
+    parts = []
+    if not info.enabled:
+        parts.append("Disabled distribution (serves nothing until enabled)")
+    if info.staging:
+        parts.append("Staging distribution")
+    return "; ".join(parts) + ". " if parts else ""
+
+
+def assess(discovery: Discovery, results: Sequence[TargetResult], metrics: Metrics,
+           thresholds: Thresholds = Thresholds()) -> tuple[DistributionReport, ...]:
+    """One DistributionReport per discovered distribution, worst first.
+
+    ``results`` are in the order of ``discovery.targets``' results in the AuditReport; a
+    report's ``results`` are the indexes of those reported under the distribution.
+    """
+    keyed: list[tuple[DistributionReport, int]] = []
+    for info in discovery.distributions:
+        indexes = tuple(i for i, r in enumerate(results) if info.id in r.target.distribution_ids)
+        mine = [results[i] for i in indexes]
+        values = dict(metrics.values.get(info.id, {}))
+        additional = metrics.additional_enabled.get(info.id)
+        findings: list[Finding] = []
+        if additional is False:
+            fix = CODES[Code.ADDITIONAL_METRICS_DISABLED].fix.replace("--distribution-id ID",
+                                                                        f"--distribution-id {info.id}")
+            findings.append(Finding(Code.ADDITIONAL_METRICS_DISABLED, Severity.INFO,
+                                    "Additional metrics are off: 502ErrorRate and CacheHitRate are "
+                                    "unavailable, 5xxErrorRate is used instead.", fix))
+        if info.error is not None:
+            classification, reason = UNKNOWN, (
+                f"Could not read this distribution's configuration ({info.error}): its origins were "
+                "not audited.")
+        else:
+            classification, reason = classify(mine, values, additional=additional, thresholds=thresholds)
+        report = DistributionReport(
+            id=info.id, classification=classification, domain_name=info.domain_name,
+            aliases=info.aliases, enabled=info.enabled, staging=bool(info.staging), metrics=values,
+            results=indexes, findings=tuple(findings), reason=_prefix(info) + reason)
+        keyed.append((report, sum(1 for r in mine if r.verdict is Verdict.FAIL)))
+    keyed.sort(key=lambda pair: _worst_first_key(*pair))
+    return tuple(r for r, _ in keyed)

@@ -1,0 +1,98 @@
+"""The ``audit`` of an AWS account: discover -> probe + judge -> correlate -> assess.
+
+The CLI's ``audit`` command and the Lambda handler are thin shells over ``run_audit``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import aws
+from .assess import Thresholds, assess
+from .correlate import fetch_metrics
+from .discover import discover
+from .model import AuditReport
+from .pipeline import check_targets, utcnow
+from .probe import Resolver, system_resolver
+from .rules import DEFAULT_TIMEOUT_SECONDS, EXPIRY_WARN_DAYS
+from .trust import TrustStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """What to audit and how.
+
+    distribution_ids: only these distributions (empty: every distribution in the account).
+    lookback: the CloudWatch window the classification looks at.
+    timeout: seconds per TLS handshake (connect uses the origin's ConnectionTimeout when set).
+    concurrency: probes in flight at once.
+    at: the moment certificate validity is judged at (None: now). Metrics always end now.
+    warn_days: expiry horizon for CERT_EXPIRING_SOON.
+    thresholds: what counts as elevated errors / idle.
+    deadline: a ``time.monotonic()`` value after which no new probe starts (Lambda time budget).
+    role_arn: assume this role for the CloudFront and CloudWatch clients (another account).
+    """
+
+    distribution_ids: tuple[str, ...] = ()
+    lookback: dt.timedelta = dt.timedelta(hours=3)
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+    concurrency: int = 64
+    at: dt.datetime | None = None
+    warn_days: int = EXPIRY_WARN_DAYS
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    deadline: float | None = None
+    role_arn: str | None = None
+
+
+def run_audit(options: AuditOptions = AuditOptions(), *, cloudfront: Any = None, cloudwatch: Any = None,
+              resolver: Resolver | None = None, trust: TrustStore | None = None,
+              progress: Callable[[str], None] | None = None) -> AuditReport:
+    """Audit the account's distributions and return the whole report.
+
+    Clients default lazily to ``aws.cloudfront_client`` / ``aws.cloudwatch_client`` (with
+    ``options.role_arn``). Raises ``discover.DiscoveryError`` only when no distribution could
+    be listed; every later failure is a note in the report.
+    """
+    if cloudfront is None or cloudwatch is None:
+        session = aws.session(options.role_arn)
+        cloudfront = cloudfront if cloudfront is not None else aws.cloudfront_client(session)
+        cloudwatch = cloudwatch if cloudwatch is not None else aws.cloudwatch_client(session)
+
+    def say(message: str) -> None:
+        log.debug(message)
+        if progress is not None:
+            progress(message)
+
+    discovery = discover(cloudfront, distribution_ids=options.distribution_ids, on_progress=say)
+    targets = discovery.targets
+    last_shown = [-1]
+
+    def probed(done: int, total: int) -> None:
+        # At most ~20 progress lines however many targets there are.
+        step = max(1, total // 20)
+        if done == total or done // step != last_shown[0]:
+            last_shown[0] = done // step
+            say(f"probed {done}/{total} origins")
+
+    results = check_targets(
+        targets, resolver=resolver or system_resolver, trust=trust, timeout=options.timeout,
+        at=options.at, warn_days=options.warn_days, concurrency=options.concurrency,
+        deadline=options.deadline, on_progress=probed)
+    say("fetching CloudWatch metrics")
+    readable = [d.id for d in discovery.distributions if d.error is None]
+    metrics = fetch_metrics(cloudwatch, cloudfront, readable, end=utcnow(), lookback=options.lookback)
+    distributions = assess(discovery, results, metrics, options.thresholds)
+    notes = tuple(dict.fromkeys((*discovery.notes, *metrics.notes)))
+    api_calls = {**discovery.api_calls}
+    for op, n in metrics.api_calls.items():
+        api_calls[op] = api_calls.get(op, 0) + n
+    log.info("audit done: %d distributions, %d targets, AWS calls %s", len(distributions), len(results),
+             api_calls)
+    return AuditReport(generated_at=utcnow().isoformat(timespec="seconds").replace("+00:00", "Z"),
+                       results=tuple(results), distributions=distributions, notes=notes)

@@ -1,0 +1,483 @@
+"""DISCOVER: CloudFront distributions -> the Targets CloudFront connects to.
+
+Reads each distribution's origins and cache behaviors (``shared/cloudfront-rules.md`` §3) and
+works out, per origin, where CloudFront connects (domain, HTTPSPort), what it offers
+(OriginSslProtocols) and which name it sends as SNI / Host: the origin's domain, and every alias
+of the distribution when a behavior routing to the origin forwards the viewer's Host header.
+
+Everything comes from ``ListDistributions`` (its summaries carry the full origin and behavior
+configuration) plus one ``GetCachePolicy`` / ``GetOriginRequestPolicy`` per policy id per run.
+A failure on one distribution or one policy becomes a note and a conservative assumption,
+never an abort; only failing to list anything at all raises ``DiscoveryError``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from botocore.exceptions import BotoCoreError
+
+from .aws import describe_error
+from .model import DEFAULT_PROTOCOLS, Finding, Severity, Target
+from .rules import CODES, LEGACY_PROTOCOLS, Code
+
+log = logging.getLogger(__name__)
+
+# S3 website endpoints: bucket.s3-website-us-east-1.amazonaws.com, bucket.s3-website.eu-central-1...
+S3_WEBSITE_RE = re.compile(r"\.s3-website[-.][a-z0-9-]+\.amazonaws\.com(\.cn)?\.?$", re.IGNORECASE)
+# S3 REST endpoints (bucket.s3.amazonaws.com, bucket.s3.eu-west-1.amazonaws.com, dualstack, ...).
+# Only used when the API response carries no origin config block at all (moto drops
+# S3OriginConfig; real AWS always sends it), so an S3 bucket is not mistaken for a custom origin.
+S3_REST_RE = re.compile(r"\.s3([.-][a-z0-9-]+)*\.amazonaws\.com(\.cn)?\.?$", re.IGNORECASE)
+
+# Managed origin request policies whose header behavior is documented (rules doc §3): answered
+# without an API call. Everything else, managed cache policies included, is fetched.
+MANAGED_ORIGIN_REQUEST_POLICIES_FORWARDING_HOST: Mapping[str, bool] = {
+    "216adef6-5c7f-47e4-b989-5492eafa07d3": True,   # Managed-AllViewer
+    "33f36d7e-f396-46d9-90e0-52428a34d9dc": True,   # Managed-AllViewerAndCloudFrontHeaders-2022-06
+    "b689b0a8-53d0-40ab-baf2-68738e2966ac": False,  # Managed-AllViewerExceptHostHeader
+}
+
+# Only request-side functions can change the Host header CloudFront sends to the origin.
+REQUEST_EVENT_TYPES = frozenset({"viewer-request", "origin-request"})
+
+
+class DiscoveryError(BotoCoreError):  # type: ignore[misc]
+    """Listing distributions failed outright: there is nothing to audit (CLI exit 2).
+
+    A BotoCoreError so callers that already turn AWS failures into a usage error (the CLI)
+    handle it the same way; ``str()`` is the one-line message.
+    """
+
+    fmt = "{message}"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message=message)
+
+
+@dataclass(frozen=True)
+class DistributionInfo:
+    """One CloudFront distribution as discovered.
+
+    id / arn / domain_name (``d123.cloudfront.net``) / aliases (alternate domain names).
+    enabled: False for disabled distributions (audited, reported as such; they serve nothing).
+    staging: True for a continuous-deployment staging distribution; None if the API did not say.
+    status: ``Deployed`` / ``InProgress`` ("" when unknown).
+    origins: (origin id, kind) per origin; kind is one of ``custom``, ``http-only``, ``s3``,
+        ``s3-website``, ``vpc``, ``unknown``.
+    error: why this distribution could not be read (its origins are then not audited); None if fine.
+    """
+
+    id: str
+    arn: str = ""
+    domain_name: str = ""
+    aliases: tuple[str, ...] = ()
+    enabled: bool = True
+    staging: bool | None = False
+    status: str = ""
+    origins: tuple[tuple[str, str], ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What discover found.
+
+    distributions: every distribution, in listing order (failed ones with ``error`` set).
+    targets: distinct targets, merged across distributions by ``Target.key``, in first-seen order.
+    notes: run-level remarks that degrade the report (throttled and gave up on X, ...).
+    api_calls: operation name -> number of calls made (pages count as calls).
+    """
+
+    distributions: tuple[DistributionInfo, ...]
+    targets: tuple[Target, ...]
+    notes: tuple[str, ...] = ()
+    api_calls: dict[str, int] = field(default_factory=dict)
+
+
+def _note(code: Code, message: str, hint: str | None = None) -> Finding:
+    info = CODES[code]
+    return Finding(code, Severity(info.severity), message, info.fix if hint is None else hint)
+
+
+def _items(container: Any) -> list[Any]:
+    """``{"Quantity": n, "Items": [...]}`` -> list, tolerating absent or null parts."""
+    if not isinstance(container, dict):
+        return []
+    items = container.get("Items")
+    return list(items) if isinstance(items, list) else []
+
+
+class _Calls:
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def add(self, op: str) -> None:
+        self.counts[op] = self.counts.get(op, 0) + 1
+
+
+class _Policies:
+    """Host-forwarding answers per policy id, each fetched at most once per run.
+
+    Values: True (forwards Host), False (does not), None (could not be read: noted once).
+    """
+
+    def __init__(self, cloudfront: Any, calls: _Calls, notes: list[str]) -> None:
+        self._cf = cloudfront
+        self._calls = calls
+        self._notes = notes
+        self._cache: dict[tuple[str, str], bool | None] = {}
+
+    def cache_policy(self, policy_id: str) -> bool | None:
+        key = ("cache", policy_id)
+        if key not in self._cache:
+            self._cache[key] = self._fetch_cache_policy(policy_id)
+        return self._cache[key]
+
+    def origin_request_policy(self, policy_id: str) -> bool | None:
+        if policy_id in MANAGED_ORIGIN_REQUEST_POLICIES_FORWARDING_HOST:
+            return MANAGED_ORIGIN_REQUEST_POLICIES_FORWARDING_HOST[policy_id]
+        key = ("origin-request", policy_id)
+        if key not in self._cache:
+            self._cache[key] = self._fetch_origin_request_policy(policy_id)
+        return self._cache[key]
+
+    def _fetch_cache_policy(self, policy_id: str) -> bool | None:
+        self._calls.add("GetCachePolicy")
+        try:
+            resp = self._cf.get_cache_policy(Id=policy_id)
+            headers = (resp["CachePolicy"]["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"]
+                       .get("HeadersConfig", {}))
+        except Exception as exc:  # any failure: unknown, noted, run goes on
+            self._notes.append(f"Could not read cache policy {policy_id} ({describe_error(exc)}); "
+                               "whether it forwards the Host header is unknown.")
+            log.warning("get_cache_policy %s failed: %s", policy_id, describe_error(exc))
+            return None
+        # Headers in the cache key are always forwarded to the origin.
+        return (headers.get("HeaderBehavior") == "whitelist"
+                and _lists_host(_items(headers.get("Headers"))))
+
+    def _fetch_origin_request_policy(self, policy_id: str) -> bool | None:
+        self._calls.add("GetOriginRequestPolicy")
+        try:
+            resp = self._cf.get_origin_request_policy(Id=policy_id)
+            headers = resp["OriginRequestPolicy"]["OriginRequestPolicyConfig"].get("HeadersConfig", {})
+        except Exception as exc:
+            self._notes.append(f"Could not read origin request policy {policy_id} "
+                               f"({describe_error(exc)}); whether it forwards the Host header is unknown.")
+            log.warning("get_origin_request_policy %s failed: %s", policy_id, describe_error(exc))
+            return None
+        return origin_request_headers_forward_host(headers.get("HeaderBehavior", "none"),
+                                                   _items(headers.get("Headers")))
+
+
+def _lists_host(names: Iterable[Any]) -> bool:
+    return any(isinstance(n, str) and n.strip().lower() == "host" for n in names)
+
+
+def origin_request_headers_forward_host(behavior: str, headers: Sequence[Any]) -> bool:
+    """Does an origin request policy with this HeaderBehavior / header list forward Host?"""
+    if behavior in ("allViewer", "allViewerAndWhitelistCloudFront"):
+        return True
+    if behavior == "whitelist":
+        return _lists_host(headers)
+    if behavior == "allExcept":
+        return not _lists_host(headers)
+    return False
+
+
+def legacy_forwards_host(behavior: Mapping[str, Any]) -> bool:
+    """Legacy ForwardedValues: Host is forwarded when the header list has Host or ``*``."""
+    names = _items((behavior.get("ForwardedValues") or {}).get("Headers"))
+    return any(isinstance(n, str) and n.strip() in ("*",) for n in names) or _lists_host(names)
+
+
+def _behavior_forwards_host(behavior: Mapping[str, Any], policies: _Policies) -> bool | None:
+    """True / False, or None when a policy it depends on could not be read."""
+    answers: list[bool | None] = []
+    cache_policy_id = behavior.get("CachePolicyId") or ""
+    if cache_policy_id:
+        answers.append(policies.cache_policy(cache_policy_id))
+    else:
+        # ForwardedValues only applies to behaviors without a cache policy.
+        answers.append(legacy_forwards_host(behavior))
+    orp_id = behavior.get("OriginRequestPolicyId") or ""
+    if orp_id:
+        answers.append(policies.origin_request_policy(orp_id))
+    if any(a is True for a in answers):
+        return True
+    if any(a is None for a in answers):
+        return None
+    return False
+
+
+def _behavior_has_request_code(behavior: Mapping[str, Any]) -> list[str]:
+    """Names of request-side Lambda@Edge functions / CloudFront Functions on the behavior."""
+    found = []
+    for assoc in _items(behavior.get("LambdaFunctionAssociations")):
+        if assoc.get("EventType", "origin-request") in REQUEST_EVENT_TYPES:
+            found.append(f"Lambda@Edge {assoc.get('LambdaFunctionARN', '?')} ({assoc.get('EventType', '?')})")
+    for assoc in _items(behavior.get("FunctionAssociations")):
+        if assoc.get("EventType", "viewer-request") in REQUEST_EVENT_TYPES:
+            found.append(f"CloudFront Function {assoc.get('FunctionARN', '?')} "
+                         f"({assoc.get('EventType', '?')})")
+    return found
+
+
+@dataclass
+class _Route:
+    """How the behaviors routing to one origin treat it (accumulated over behaviors)."""
+
+    host_forwarded: bool = False
+    host_unknown: bool = False
+    paths: list[str] = field(default_factory=list)
+    request_code: list[str] = field(default_factory=list)
+
+
+def _origin_kind(origin: Mapping[str, Any]) -> str:
+    if origin.get("VpcOriginConfig"):
+        return "vpc"
+    if origin.get("S3OriginConfig") is not None:
+        return "s3"
+    custom = origin.get("CustomOriginConfig")
+    domain = str(origin.get("DomainName", ""))
+    if custom:
+        if S3_WEBSITE_RE.search(domain):
+            return "s3-website"
+        if custom.get("OriginProtocolPolicy") == "http-only":
+            return "http-only"
+        return "custom"
+    if S3_REST_RE.search(domain):
+        return "s3"
+    return "unknown"
+
+
+def distribution_targets(dist_id: str, config: Mapping[str, Any], aliases: Sequence[str],
+                         policies: _Policies) -> tuple[list[Target], list[tuple[str, str]]]:
+    """Targets of one distribution (unmerged) and (origin id, kind) for each origin."""
+    origins = _items(config.get("Origins"))
+    groups: dict[str, list[str]] = {}
+    for g in _items(config.get("OriginGroups")):
+        groups[str(g.get("Id", ""))] = [str(m.get("OriginId", "")) for m in _items(g.get("Members"))]
+    member_of: dict[str, list[str]] = {}
+    for gid, members in groups.items():
+        for m in members:
+            member_of.setdefault(m, []).append(gid)
+
+    routes: dict[str, _Route] = {}
+    behaviors: list[tuple[str, Mapping[str, Any]]] = []
+    default = config.get("DefaultCacheBehavior")
+    if isinstance(default, dict):
+        behaviors.append(("*", default))
+    for b in _items(config.get("CacheBehaviors")):
+        behaviors.append((str(b.get("PathPattern", "?")), b))
+    for path, b in behaviors:
+        target_id = str(b.get("TargetOriginId", ""))
+        routed = groups.get(target_id, [target_id])
+        forwarded = _behavior_forwards_host(b, policies)
+        code = _behavior_has_request_code(b)
+        for origin_id in routed:
+            r = routes.setdefault(origin_id, _Route())
+            r.paths.append(path)
+            r.host_forwarded |= forwarded is True
+            r.host_unknown |= forwarded is None
+            r.request_code.extend(c for c in code if c not in r.request_code)
+
+    targets: list[Target] = []
+    kinds: list[tuple[str, str]] = []
+    for origin in origins:
+        origin_id = str(origin.get("Id", ""))
+        domain = str(origin.get("DomainName", "")).strip()
+        kind = _origin_kind(origin)
+        kinds.append((origin_id, kind))
+        common: dict[str, Any] = {
+            "distribution_ids": (dist_id,), "origin_ids": (origin_id,),
+            "origin_group_ids": tuple(member_of.get(origin_id, ())),
+        }
+        timeout = origin.get("ConnectionTimeout")
+        if isinstance(timeout, int | float) and timeout > 0:
+            common["connect_timeout"] = float(timeout)
+        where = f"origin {origin_id} of distribution {dist_id}"
+        if kind == "s3":
+            continue  # S3 REST endpoints are AWS's own TLS: nothing the owner can break.
+        custom = origin.get("CustomOriginConfig") or {}
+        if kind == "vpc":
+            vpc_id = (origin.get("VpcOriginConfig") or {}).get("VpcOriginId", "?")
+            targets.append(Target(host=domain, port=443, protocols=(), skip_probe=True, notes=(
+                _note(Code.ORIGIN_NOT_PROBED,
+                      f"{where} is a VPC origin ({vpc_id}): private, not reachable from the auditor."),),
+                **common))
+            continue
+        if kind == "unknown":
+            targets.append(Target(host=domain, port=443, protocols=(), skip_probe=True, notes=(
+                _note(Code.ORIGIN_NOT_PROBED,
+                      f"{where} has no origin configuration the auditor recognises."),), **common))
+            continue
+        policy = str(custom.get("OriginProtocolPolicy", ""))
+        if kind == "http-only" or (kind == "s3-website" and policy == "http-only"):
+            port = int(custom.get("HTTPPort") or 80)
+            targets.append(Target(host=domain, port=port, protocols=(), skip_probe=True, notes=(
+                _note(Code.ORIGIN_HTTP_ONLY, f"{where} is http-only: no TLS between CloudFront and it."
+                      + (" (S3 website endpoints only speak HTTP.)" if kind == "s3-website" else ""),
+                      hint="" if kind == "s3-website" else None),), **common))
+            continue
+        port = int(custom.get("HTTPSPort") or 443)
+        protocols = tuple(str(p) for p in _items(custom.get("OriginSslProtocols"))) or DEFAULT_PROTOCOLS
+        if kind == "s3-website":
+            targets.append(Target(host=domain, port=port, protocols=protocols, skip_probe=True, notes=(
+                _note(Code.S3_WEBSITE_HTTPS,
+                      f"{where} is an S3 website endpoint with origin protocol policy {policy}: S3 "
+                      "website endpoints do not speak HTTPS, so every HTTPS request to it fails."),),
+                **common))
+            continue
+        notes: list[Finding] = []
+        legacy = [p for p in protocols if p in LEGACY_PROTOCOLS]
+        if legacy:
+            notes.append(_note(Code.LEGACY_PROTOCOL,
+                               f"OriginSslProtocols of {where} allows {', '.join(legacy)}."))
+        route = routes.get(origin_id, _Route())
+        if route.request_code:
+            notes.append(_note(Code.HOST_REWRITE_UNVERIFIABLE,
+                               f"{'; '.join(route.request_code)} on the route to {where} may rewrite "
+                               "the Host header; the name checked may not be the one sent."))
+        if route.host_unknown and not route.host_forwarded:
+            notes.append(_note(
+                Code.HOST_REWRITE_UNVERIFIABLE,
+                f"A policy on the route to {where} could not be read, so whether the viewer's Host "
+                f"header is forwarded is unknown; only the origin domain was checked"
+                + (f", not the aliases {', '.join(aliases)}." if aliases else "."),
+                hint="Grant cloudfront:GetCachePolicy / GetOriginRequestPolicy to the auditor."))
+        base = Target(host=domain, port=port, protocols=protocols, notes=tuple(notes), **common)
+        targets.append(base)
+        if route.host_forwarded:
+            # CloudFront sends the viewer's Host (an alias) as SNI and checks the certificate
+            # against it: every alias routed here must be covered.
+            for alias in aliases:
+                if alias.lower().rstrip(".") != domain.lower().rstrip("."):
+                    targets.append(replace(base, server_name=alias))
+    return targets, kinds
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+def merge_targets(targets: Iterable[Target]) -> tuple[Target, ...]:
+    """Merge targets with equal ``key``: one probe, reported under every distribution.
+
+    Connect timeout: the smallest configured one (the strictest CloudFront will apply).
+    skip_probe: only if every merged target skipped. Notes: union, de-duplicated, in order.
+    """
+    merged: dict[tuple[str, int, str, tuple[str, ...]], Target] = {}
+    for t in targets:
+        prev = merged.get(t.key)
+        if prev is None:
+            merged[t.key] = t
+            continue
+        timeouts = [x for x in (prev.connect_timeout, t.connect_timeout) if x is not None]
+        merged[t.key] = replace(
+            prev,
+            distribution_ids=_unique((*prev.distribution_ids, *t.distribution_ids)),
+            origin_ids=_unique((*prev.origin_ids, *t.origin_ids)),
+            origin_group_ids=_unique((*prev.origin_group_ids, *t.origin_group_ids)),
+            notes=tuple(dict.fromkeys((*prev.notes, *t.notes))),
+            connect_timeout=min(timeouts) if timeouts else None,
+            skip_probe=prev.skip_probe and t.skip_probe,
+        )
+    return tuple(merged.values())
+
+
+def _info_from_summary(summary: Mapping[str, Any], origins: Sequence[tuple[str, str]] = (),
+                       error: str | None = None) -> DistributionInfo:
+    staging = summary.get("Staging")
+    return DistributionInfo(
+        id=str(summary.get("Id", "")), arn=str(summary.get("ARN", "")),
+        domain_name=str(summary.get("DomainName", "")),
+        aliases=tuple(str(a) for a in _items(summary.get("Aliases"))),
+        enabled=bool(summary.get("Enabled", True)),
+        staging=bool(staging) if staging is not None else None,
+        status=str(summary.get("Status", "")), origins=tuple(origins), error=error)
+
+
+def _list_all(cloudfront: Any, calls: _Calls, notes: list[str],
+              on_progress: Callable[[str], None] | None) -> list[dict[str, Any]]:
+    summaries: list[dict[str, Any]] = []
+    try:
+        for page in cloudfront.get_paginator("list_distributions").paginate():
+            calls.add("ListDistributions")
+            summaries.extend(_items(page.get("DistributionList")))
+            if on_progress:
+                on_progress(f"listed {len(summaries)} distributions")
+    except Exception as exc:  # listing failures are judged below
+        if not summaries:
+            raise DiscoveryError(f"Could not list CloudFront distributions: {describe_error(exc)}") from exc
+        # Some pages arrived: audit those rather than nothing, and say the rest is missing.
+        notes.append(f"Listing distributions stopped after {len(summaries)} ({describe_error(exc)}); "
+                     "distributions after those were not audited.")
+        log.warning("list_distributions failed after %d: %s", len(summaries), describe_error(exc))
+    return summaries
+
+
+def _get_some(cloudfront: Any, ids: Sequence[str], calls: _Calls, notes: list[str],
+              failed: dict[str, str]) -> list[dict[str, Any]]:
+    summaries: list[dict[str, Any]] = []
+    for dist_id in _unique(ids):
+        calls.add("GetDistribution")
+        try:
+            d = cloudfront.get_distribution(Id=dist_id)["Distribution"]
+        except Exception as exc:
+            failed[dist_id] = describe_error(exc)
+            notes.append(f"Could not read distribution {dist_id} ({describe_error(exc)}); "
+                         "its origins were not audited.")
+            summaries.append({"Id": dist_id})
+            continue
+        # A GetDistribution answer has the config nested; flatten it to the summary's shape.
+        summary = dict(d.get("DistributionConfig") or {})
+        summary.update({k: v for k, v in d.items() if k != "DistributionConfig"})
+        summaries.append(summary)
+    return summaries
+
+
+def discover(cloudfront: Any, *, distribution_ids: Sequence[str] = (),
+             on_progress: Callable[[str], None] | None = None) -> Discovery:
+    """Every distribution (or only ``distribution_ids``) -> distributions and merged targets.
+
+    Raises ``DiscoveryError`` only when listing fails before any distribution was seen.
+    """
+    calls = _Calls()
+    notes: list[str] = []
+    failed: dict[str, str] = {}
+    if distribution_ids:
+        summaries = _get_some(cloudfront, distribution_ids, calls, notes, failed)
+    else:
+        summaries = _list_all(cloudfront, calls, notes, on_progress)
+    policies = _Policies(cloudfront, calls, notes)
+    infos: list[DistributionInfo] = []
+    targets: list[Target] = []
+    for summary in summaries:
+        dist_id = str(summary.get("Id", ""))
+        if dist_id in failed:
+            infos.append(DistributionInfo(id=dist_id, error=failed[dist_id]))
+            continue
+        aliases = tuple(str(a) for a in _items(summary.get("Aliases")))
+        try:
+            found, kinds = distribution_targets(dist_id, summary, aliases, policies)
+        except Exception as exc:  # a malformed config loses one distribution only
+            log.exception("could not read distribution %s", dist_id)
+            notes.append(f"Could not interpret distribution {dist_id} ({describe_error(exc)}); "
+                         "its origins were not audited.")
+            infos.append(_info_from_summary(summary, error=describe_error(exc)))
+            continue
+        infos.append(_info_from_summary(summary, kinds))
+        targets.extend(found)
+    merged = merge_targets(targets)
+    if on_progress:
+        on_progress(f"{len(infos)} distributions, {len(merged)} distinct targets")
+    log.info("discovered %d distributions, %d targets (%d before merging)", len(infos), len(merged),
+             len(targets))
+    return Discovery(distributions=tuple(infos), targets=merged, notes=tuple(dict.fromkeys(notes)),
+                     api_calls=dict(calls.counts))
