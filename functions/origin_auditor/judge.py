@@ -1,0 +1,832 @@
+"""Judge what an origin presented, the way CloudFront will: pure functions, no I/O.
+
+Input: the certificates exactly as sent (DER, in order), the name CloudFront sends, a trust
+store and a moment. Output: ``Finding`` objects with a message saying what is wrong and why
+CloudFront cares, and a hint saying how to fix it.
+
+Two checks look alike but are not redundant:
+
+* the *positional* check: ``chain[i]`` must be directly issued by ``chain[i + 1]``. OpenSSL,
+  Go and browsers build a path from the sent certificates in any order and so pass a chain
+  CloudFront drops. This is why the path is built by hand from the sent certificates here.
+* the *strict verifier* (``cryptography.x509.verification``) runs on the correctly ordered
+  path as a cross-check. It knows Web PKI rules this module does not spell out (basic
+  constraints, EKU, forbidden signature algorithms); anything it rejects that the positional
+  checks did not explain is reported, never swallowed.
+
+Nothing here raises on hostile input: malformed DER, absurd dates, enormous SAN lists and
+names with NUL bytes become findings (or are ignored) instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import logging
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.x509 import verification
+from cryptography.x509.oid import (
+    AuthorityInformationAccessOID,
+    NameOID,
+    PublicKeyAlgorithmOID,
+)
+
+from .model import (
+    AddressReport,
+    CertSummary,
+    Finding,
+    ProbeResult,
+    Severity,
+    Target,
+    TargetResult,
+    Verdict,
+)
+from .rules import (
+    CODES,
+    EXPIRY_URGENT_DAYS,
+    EXPIRY_WARN_DAYS,
+    LEGACY_PROTOCOLS,
+    RSA_MAX_BITS,
+    RSA_MIN_BITS,
+    Code,
+)
+from .trust import TrustStore
+
+logger = logging.getLogger(__name__)
+
+UNPARSEABLE = "<unparseable>"
+# How many names a HOSTNAME_MISMATCH message lists; the rest are counted.
+MAX_NAMES_SHOWN = 10
+_SUPPORTED_CURVES = frozenset({"secp256r1", "secp384r1"})
+_OPENSSL_PROTOCOL_FLAGS = {"SSLv3": "ssl3", "TLSv1": "tls1", "TLSv1.1": "tls1_1", "TLSv1.2": "tls1_2"}
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def _finding(code: Code, message: str, address: str | None, *, hint: str | None = None,
+             severity: Severity | None = None) -> Finding:
+    """A finding with the severity and fix from the rule table unless overridden."""
+    info = CODES[code]
+    return Finding(code=code, severity=severity or Severity(info.severity), message=message,
+                   hint=info.fix if hint is None else hint, address=address)
+
+
+def _clean(text: str, limit: int = 80) -> str:
+    """Text from a certificate made safe for one line of a report.
+
+    Subjects are chosen by whoever made the certificate: control characters (newlines, ANSI
+    escapes) could forge report lines, and a 10 kB CN would drown the message.
+    """
+    out = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text[: limit * 4])
+    return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
+def _cn(cert: x509.Certificate) -> str:
+    """The certificate's common name (or its whole subject when it has none), for messages."""
+    try:
+        cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        if cns:
+            value = cns[0].value
+            return _clean(value if isinstance(value, str) else value.decode("utf-8", "replace"))
+        return _clean(cert.subject.rfc4514_string()) or "<empty subject>"
+    except Exception:  # a malformed name must not stop the judge
+        return UNPARSEABLE
+
+
+def _name(name: x509.Name) -> str:
+    try:
+        return _clean(name.rfc4514_string(), 200) or "<empty name>"
+    except Exception:
+        return UNPARSEABLE
+
+
+def _fmt_time(when: dt.datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _utc(when: dt.datetime) -> dt.datetime:
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except Exception:  # absent or malformed: not a CA for leaf selection
+        return False
+
+
+def _aia_ca_issuers(cert: x509.Certificate) -> str | None:
+    """The first caIssuers URL of the AIA extension (where browsers fetch the issuer)."""
+    try:
+        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    except Exception:
+        return None
+    for desc in aia:
+        if (desc.access_method == AuthorityInformationAccessOID.CA_ISSUERS
+                and isinstance(desc.access_location, x509.UniformResourceIdentifier)):
+            return _clean(desc.access_location.value, 300)
+    return None
+
+
+def directly_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """``issuer``'s key signed ``cert`` and the names chain. Never raises.
+
+    ``verify_directly_issued_by`` refuses SHA-1/MD5 signatures outright ("Unsupported
+    signature algorithm"); such chains still exist and CloudFront's verdict on them is about
+    the hash, not the order, so the signature is checked by hand then.
+    """
+    try:
+        if cert.issuer != issuer.subject:
+            return False
+    except Exception:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+        return True
+    except Exception as exc:  # InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm
+        if type(exc).__name__ == "InvalidSignature":
+            return False
+    return _verify_signature_by_hand(cert, issuer)
+
+
+def _verify_signature_by_hand(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        key = issuer.public_key()
+        sig, tbs = cert.signature, cert.tbs_certificate_bytes
+        params = cert.signature_algorithm_parameters
+        algo = cert.signature_hash_algorithm
+        if isinstance(key, rsa.RSAPublicKey) and algo is not None and params is not None:
+            key.verify(sig, tbs, params, algo)  # type: ignore[arg-type]
+        elif isinstance(key, ec.EllipticCurvePublicKey) and isinstance(params, ec.ECDSA):
+            key.verify(sig, tbs, params)
+        elif isinstance(key, dsa.DSAPublicKey) and algo is not None:
+            key.verify(sig, tbs, algo)
+        elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+            key.verify(sig, tbs)
+        else:
+            return False
+        return True
+    except Exception:  # any failure means "not verifiably issued by"
+        return False
+
+
+def _self_signed(cert: x509.Certificate) -> bool:
+    return directly_issued_by(cert, cert)
+
+
+# --------------------------------------------------------------------------- chain analysis
+
+
+@dataclass(frozen=True)
+class SentCert:
+    """One parseable certificate as sent.
+
+    position: its index in the chain as sent (0 = first).
+    der: the bytes as sent.
+    cert: the parsed certificate.
+    sha256: hex SHA-256 of ``der`` (identity for duplicates and comparisons).
+    """
+
+    position: int
+    der: bytes
+    cert: x509.Certificate
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ChainAnalysis:
+    """The issuing path found in a sent chain, and what is wrong with its order.
+
+    sent: the parseable certificates in sent order (duplicates included, malformed left out).
+    malformed: positions whose bytes are not X.509 DER.
+    leaf: the end-entity certificate: the first one sent unless that is a CA and a non-CA
+        certificate was sent too (a bundle with the leaf not first). ``None`` if none parsed.
+    path: the issuing path from the leaf using only sent certificates, in issuing order.
+    end: how the path ends: ``trusted`` (reaches a trust root, sent or not),
+        ``self_signed`` (ends in a self-signed certificate that is not trusted),
+        ``incomplete`` (the last certificate's issuer was not sent and is not a trust root),
+        ``untrusted_issuer`` (the issuer is named like a trust root but its key differs),
+        ``empty`` (nothing parsed).
+    anchor: the trust root that completes the path (``None`` unless ``end == "trusted"``).
+    missing_issuer / missing_aia: for ``incomplete``/``untrusted_issuer``: the issuer name of
+        the last path certificate and that certificate's AIA caIssuers URL (None if absent).
+    in_order: the first ``len(path)`` certificates sent are exactly the path, in order.
+    duplicates: sent certificates that repeat an earlier one.
+    unrelated: sent certificates (first occurrences) that are not on the path.
+    """
+
+    sent: tuple[SentCert, ...]
+    malformed: tuple[int, ...]
+    leaf: SentCert | None
+    path: tuple[SentCert, ...]
+    end: str
+    anchor: x509.Certificate | None
+    missing_issuer: x509.Name | None
+    missing_aia: str | None
+    in_order: bool
+    duplicates: tuple[SentCert, ...]
+    unrelated: tuple[SentCert, ...]
+
+    @property
+    def root_sent(self) -> bool:
+        """The path ends in a sent, self-signed trust root (allowed at the end)."""
+        return (self.end == "trusted" and len(self.path) > 1
+                and _self_signed(self.path[-1].cert))
+
+
+def parse_chain(chain: Sequence[bytes]) -> tuple[list[SentCert], list[int]]:
+    """Parse every DER blob; return the parseable ones and the positions that are not."""
+    sent: list[SentCert] = []
+    malformed: list[int] = []
+    for pos, der in enumerate(chain):
+        try:
+            cert = x509.load_der_x509_certificate(bytes(der))
+            # Parsing is lazy: touch the fields the judge needs so a broken certificate is
+            # caught here, once, rather than deep inside a later check.
+            _ = (cert.subject, cert.issuer, cert.tbs_certificate_bytes, cert.signature)
+        except Exception:  # any failure is "malformed"
+            malformed.append(pos)
+            continue
+        sent.append(SentCert(pos, bytes(der), cert, hashlib.sha256(der).hexdigest()))
+    return sent, malformed
+
+
+def _pick_leaf(sent: Sequence[SentCert]) -> SentCert:
+    if _is_ca(sent[0].cert):
+        for s in sent:
+            if not _is_ca(s.cert):
+                return s
+    return sent[0]
+
+
+def analyze_chain(sent: Sequence[SentCert], trust: TrustStore,
+                  malformed: Sequence[int] = ()) -> ChainAnalysis:
+    """Build the issuing path from the leaf with the sent certificates only (any order) plus
+    the trust roots, then compare it with the order sent."""
+    if not sent:
+        return ChainAnalysis((), tuple(malformed), None, (), "empty", None, None, None, True, (), ())
+    leaf = _pick_leaf(sent)
+    unique: list[SentCert] = []
+    seen: set[str] = set()
+    duplicates: list[SentCert] = []
+    for s in sent:
+        if s.sha256 in seen:
+            duplicates.append(s)
+        else:
+            seen.add(s.sha256)
+            unique.append(s)
+    # Index by subject so each step only tries certificates that could be the issuer:
+    # linear in the chain length instead of trying every pair.
+    by_subject: dict[bytes, list[SentCert]] = {}
+    for s in unique:
+        try:
+            by_subject.setdefault(s.cert.subject.public_bytes(), []).append(s)
+        except Exception:  # such a certificate cannot be anyone's issuer
+            logger.debug("unreadable subject in certificate #%d", s.position + 1)
+
+    path = [leaf]
+    used = {leaf.sha256}
+    end = "incomplete"
+    anchor: x509.Certificate | None = None
+    current = leaf
+    while True:
+        cert = current.cert
+        if len(path) > 1 and trust.is_trusted_root(cert):
+            end, anchor = "trusted", cert
+            break
+        if _self_signed(cert):
+            end = "self_signed"
+            break
+        try:
+            issuer_key = cert.issuer.public_bytes()
+        except Exception:
+            issuer_key = b""
+        candidates = [c for c in by_subject.get(issuer_key, ())
+                      if c.sha256 not in used and directly_issued_by(cert, c.cert)]
+        if candidates:
+            # Prefer the certificate sent right after this one: when two sent certificates
+            # can both issue it (cross-signs), that keeps a correctly ordered chain in order.
+            nxt = next((c for c in candidates if c.position == current.position + 1),
+                       min(candidates, key=lambda c: c.position))
+            path.append(nxt)
+            used.add(nxt.sha256)
+            current = nxt
+            continue
+        roots = trust.find_roots_by_subject(cert.issuer)
+        root = next((r for r in roots if directly_issued_by(cert, r)), None)
+        if root is not None:
+            end, anchor = "trusted", root
+        elif roots:
+            end = "untrusted_issuer"
+        break
+
+    k = len(path)
+    in_order = [s.sha256 for s in sent[:k]] == [p.sha256 for p in path]
+    on_path = {p.sha256 for p in path}
+    unrelated = tuple(s for s in unique if s.sha256 not in on_path)
+    missing = None if end in ("trusted", "self_signed") else path[-1].cert.issuer
+    aia = None if missing is None else _aia_ca_issuers(path[-1].cert)
+    return ChainAnalysis(tuple(sent), tuple(malformed), leaf, tuple(path), end, anchor, missing, aia,
+                         in_order, tuple(duplicates), unrelated)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _role(s: SentCert, a: ChainAnalysis) -> str:
+    if a.leaf is not None and s.sha256 == a.leaf.sha256:
+        return f"leaf certificate '{_cn(s.cert)}'"
+    if _self_signed(s.cert):
+        return f"root certificate '{_cn(s.cert)}' (#{s.position + 1} sent)"
+    return f"intermediate '{_cn(s.cert)}' (#{s.position + 1} sent)"
+
+
+def _chain_findings(a: ChainAnalysis, trust: TrustStore, address: str | None) -> list[Finding]:
+    out: list[Finding] = []
+    for pos in a.malformed:
+        out.append(_finding(
+            Code.CERT_MALFORMED,
+            f"Certificate #{pos + 1} of the chain as sent is not valid X.509 DER; CloudFront cannot "
+            "parse it and drops the connection.", address))
+    if a.leaf is None:
+        return out
+    leaf = a.leaf
+    if not a.in_order:
+        sent = " → ".join(_cn(s.cert) for s in a.sent)
+        correct = " → ".join(_cn(p.cert) for p in a.path)
+        out.append(_finding(
+            Code.CHAIN_WRONG_ORDER,
+            f"The certificates are not in issuing order. Sent: {sent}. Issuing order: {correct}. "
+            "OpenSSL and browsers reorder the chain silently, so it works for them; CloudFront "
+            "checks that each certificate is issued by the next one and drops the connection (502).",
+            address,
+            hint="Serve leaf first, then each certificate's issuer; `origin-auditor check-bundle "
+                 "FILE --host NAME --fix OUT.pem` writes the bundle in the right order."))
+    if a.end == "incomplete":
+        last = a.path[-1]
+        where = (f" It can be downloaded from {a.missing_aia} (the caIssuers URL in "
+                 f"'{_cn(last.cert)}').") if a.missing_aia else (
+            f" '{_cn(last.cert)}' names no caIssuers URL; get it from your CA.")
+        out.append(_finding(
+            Code.CHAIN_INCOMPLETE,
+            f"The chain is incomplete: the issuer of '{_cn(last.cert)}' "
+            f"({_name(a.missing_issuer) if a.missing_issuer is not None else '?'}) was not sent and "
+            f"is not a trusted root ({trust.source}).{where} Browsers fetch a missing "
+            "intermediate themselves; CloudFront does not and drops the connection (502). If that "
+            "issuer is a private root instead, the chain cannot be trusted by CloudFront at all.",
+            address,
+            hint="Serve the full chain: leaf, then every intermediate (e.g. fullchain.pem, not "
+                 "cert.pem)" + (f"; add the certificate from {a.missing_aia}." if a.missing_aia
+                                else ".")))
+    elif a.end == "untrusted_issuer":
+        last = a.path[-1]
+        out.append(_finding(
+            Code.CHAIN_UNTRUSTED_ROOT,
+            f"'{_cn(last.cert)}' claims to be issued by "
+            f"{_name(a.missing_issuer) if a.missing_issuer is not None else '?'}, but no trusted "
+            f"root with that name and key signed it ({trust.source}); CloudFront drops the "
+            "connection (502).", address))
+    elif a.end == "self_signed":
+        end = a.path[-1]
+        if end.sha256 == leaf.sha256:
+            out.append(_finding(
+                Code.CERT_SELF_SIGNED,
+                f"The leaf certificate '{_cn(leaf.cert)}' is self-signed. CloudFront only accepts "
+                "certificates leading to a root on Mozilla's included CA list and drops the "
+                "connection (502).", address))
+        else:
+            out.append(_finding(
+                Code.CHAIN_UNTRUSTED_ROOT,
+                f"The chain ends in the self-signed root '{_cn(end.cert)}', which is not a trusted "
+                f"root ({trust.source}); a private CA? CloudFront only trusts Mozilla's included "
+                "CAs and drops the connection (502).", address))
+    extras: list[str] = []
+    if a.duplicates:
+        extras.append("duplicates of " + ", ".join(sorted({f"'{_cn(s.cert)}'" for s in a.duplicates})))
+    if a.unrelated:
+        extras.append("certificates not on the leaf's issuing path: "
+                      + ", ".join(f"'{_cn(s.cert)}' (#{s.position + 1})" for s in a.unrelated[:10]))
+    if extras:
+        gap = (" (with the chain incomplete, some of these may belong above the missing issuer)"
+               if a.end == "incomplete" and a.unrelated else "")
+        out.append(_finding(
+            Code.CHAIN_EXTRA_CERTS,
+            f"The chain carries extra certificates: {'; '.join(extras)}{gap}. They cost bytes on every "
+            "handshake and, sent between chain members, break the order CloudFront requires.",
+            address))
+    if a.root_sent and a.in_order:
+        out.append(_finding(
+            Code.CHAIN_INCLUDES_ROOT,
+            f"The trusted root '{_cn(a.path[-1].cert)}' is sent at the end of the chain. That is "
+            "allowed; CloudFront already has it, so it only adds bytes.", address))
+    return out
+
+
+def _validity_findings(a: ChainAnalysis, at: dt.datetime, warn_days: int,
+                       address: str | None) -> list[Finding]:
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for s in a.sent:
+        if s.sha256 in seen:
+            continue
+        seen.add(s.sha256)
+        try:
+            nb, na = s.cert.not_valid_before_utc, s.cert.not_valid_after_utc
+        except Exception:  # unparseable time fields
+            out.append(_finding(Code.CERT_MALFORMED,
+                                f"The validity dates of the {_role(s, a)} do not parse; CloudFront "
+                                "treats it as an invalid certificate (502).", address))
+            continue
+        who = _role(s, a)
+        if at < nb:
+            out.append(_finding(
+                Code.CERT_NOT_YET_VALID,
+                f"The {who} is not valid before {_fmt_time(nb)}; CloudFront rejects it as invalid "
+                "and drops the connection (502).", address))
+        if at > na:
+            out.append(_finding(
+                Code.CERT_EXPIRED,
+                f"The {who} expired on {_fmt_time(na)}; CloudFront rejects expired certificates, "
+                "leaf or intermediate, and drops the connection (502).", address,
+                hint="Renew it and deploy the full chain" + (
+                    "; an expired intermediate usually means the bundle is stale: fetch the CA's "
+                    "current intermediate." if a.leaf is not None and s.sha256 != a.leaf.sha256
+                    else ".")))
+        elif at >= nb:
+            left = na - at
+            if left <= dt.timedelta(days=warn_days):
+                days = left.days
+                urgent = left <= dt.timedelta(days=EXPIRY_URGENT_DAYS)
+                out.append(_finding(
+                    Code.CERT_EXPIRING_SOON,
+                    f"{'URGENT: ' if urgent else ''}The {who} expires on {_fmt_time(na)} "
+                    f"(in {days} day{'s' if days != 1 else ''}). When it does, CloudFront drops every "
+                    "connection to this origin (502) - and cached objects hide it until they expire.",
+                    address))
+    return out
+
+
+def _normalize_dns(name: str) -> str | None:
+    """Lower-case A-label form of a DNS name without the trailing dot; None if it cannot be."""
+    if "\x00" in name:
+        return None
+    name = name.rstrip(".")
+    if not name:
+        return None
+    if name.isascii():
+        return name.lower()
+    try:
+        return name.encode("idna").decode("ascii").lower()
+    except (UnicodeError, ValueError):
+        return None
+
+
+def _ip(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return None
+
+
+def dns_name_matches(server: str, patterns: Sequence[str]) -> bool:
+    """RFC 6125 matching of an (already normalized) server name against certificate names.
+
+    A wildcard is accepted only as the entire left-most label, covers exactly one label and
+    needs at least two labels after it: ``*.example.com`` matches ``a.example.com`` but not
+    ``example.com``, ``a.b.example.com``; ``f*.example.com`` and ``*.com`` match nothing.
+    Linear in the number of patterns (set lookups), so a 20,000-name SAN stays cheap.
+    """
+    exact: set[str] = set()
+    wild: set[str] = set()
+    for p in patterns:
+        if not isinstance(p, str) or "\x00" in p:
+            continue
+        name = p.rstrip(".").lower()
+        if "*" not in name:
+            exact.add(name)
+        elif name.startswith("*.") and "*" not in name[2:] and "." in name[2:]:
+            wild.add(name[2:])
+    if "*" in server:
+        return False
+    if server in exact:
+        return True
+    first, _, rest = server.partition(".")
+    return bool(first) and bool(rest) and rest in wild
+
+
+def _hostname_findings(leaf: x509.Certificate, server_name: str,
+                       address: str | None) -> list[Finding]:
+    out: list[Finding] = []
+    try:
+        san: x509.SubjectAlternativeName | None = leaf.extensions.get_extension_for_class(
+            x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        san = None
+    except Exception:  # duplicate or malformed extensions
+        return [_finding(Code.CERT_MALFORMED,
+                         f"The leaf certificate '{_cn(leaf)}' has extensions that do not parse, so "
+                         "the names it covers cannot be read; CloudFront rejects it (502).", address)]
+    ip = _ip(server_name)
+    shown = _clean(server_name, 120)
+    if san is None:
+        try:
+            cn_values = [v.value for v in leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        except Exception:
+            cn_values = []
+        cns = [v for v in cn_values if isinstance(v, str)]
+        names: list[str] = cns
+        norm = _normalize_dns(server_name) if ip is None else None
+        matched = norm is not None and dns_name_matches(norm, cns)
+        out.append(_finding(
+            Code.CERT_CN_ONLY,
+            f"The leaf certificate '{_cn(leaf)}' has no subjectAltName extension; only its common "
+            "name can match. CloudFront's documented requirement is a matching domain name, and "
+            "clients are dropping CN matching: do not rely on it.", address))
+    else:
+        names = []
+        try:
+            dns_names = san.get_values_for_type(x509.DNSName)
+            ips = san.get_values_for_type(x509.IPAddress)
+        except Exception:
+            dns_names, ips = [], []
+        if ip is not None:
+            matched = any(ip == x for x in ips)
+        else:
+            norm = _normalize_dns(server_name)
+            matched = norm is not None and dns_name_matches(norm, dns_names)
+        names = [*dns_names[: MAX_NAMES_SHOWN + 1], *(str(x) for x in ips[: MAX_NAMES_SHOWN + 1])]
+        total = len(dns_names) + len(ips)
+    if not matched:
+        total = total if san is not None else len(names)
+        listed = ", ".join(_clean(n, 100) for n in names[:MAX_NAMES_SHOWN]) or "no names"
+        more = f" and {total - MAX_NAMES_SHOWN} more" if total > MAX_NAMES_SHOWN else ""
+        out.append(_finding(
+            Code.HOSTNAME_MISMATCH,
+            f"The certificate does not cover '{shown}', the name CloudFront sends (SNI/Host); it "
+            f"covers {listed}{more}. CloudFront drops the connection (502).", address,
+            hint=f"Add '{shown}' to the certificate's subjectAltName, or change the origin domain "
+                 "name / stop forwarding the viewer's Host header to this origin."))
+    return out
+
+
+def _key_findings(a: ChainAnalysis, trust: TrustStore, address: str | None) -> list[Finding]:
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for s in a.sent:
+        if s.sha256 in seen:
+            continue
+        seen.add(s.sha256)
+        cert = s.cert
+        is_leaf = a.leaf is not None and s.sha256 == a.leaf.sha256
+        # Root keys are the CA's business and CloudFront never verifies a signature with a
+        # sent root's key over the wire; only leaf and intermediates matter.
+        if not is_leaf and _self_signed(cert):
+            continue
+        problem: str | None = None
+        pss = False
+        try:
+            if cert.public_key_algorithm_oid == PublicKeyAlgorithmOID.RSASSA_PSS:
+                problem, pss = "an RSA-PSS key", True
+            else:
+                key = cert.public_key()
+                if isinstance(key, rsa.RSAPublicKey):
+                    if not RSA_MIN_BITS <= key.key_size <= RSA_MAX_BITS:
+                        problem = f"an RSA {key.key_size}-bit key"
+                elif isinstance(key, ec.EllipticCurvePublicKey):
+                    if key.curve.name not in _SUPPORTED_CURVES:
+                        problem = f"an EC key on curve {key.curve.name}"
+                else:
+                    problem = f"a {type(key).__name__.removeprefix('_').replace('PublicKey', '')} key"
+        except Exception:  # unsupported key types raise on public_key()
+            try:
+                problem = f"a key of unsupported type {cert.public_key_algorithm_oid.dotted_string}"
+            except Exception:
+                problem = "a key of unsupported type"
+        if problem is None:
+            continue
+        why = (" CloudFront offers no RSA-PSS signature schemes to origins."
+               if pss else " CloudFront offers origins only RSA (PKCS#1) and ECDSA signature schemes."
+               if is_leaf and not problem.startswith(("an RSA", "an EC")) else "")
+        out.append(_finding(
+            Code.KEY_UNSUPPORTED,
+            f"The {_role(s, a)} has {problem}; AWS documents RSA 2048-4096 and ECDSA P-256/P-384 "
+            f"for origin certificates.{why}", address))
+    return out
+
+
+def _signature_findings(a: ChainAnalysis, trust: TrustStore, address: str | None) -> list[Finding]:
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for s in a.sent:
+        if s.sha256 in seen:
+            continue
+        seen.add(s.sha256)
+        # A trust root's self-signature is never checked by anyone: SHA-1 there is harmless.
+        if trust.is_trusted_root(s.cert) and _self_signed(s.cert):
+            continue
+        try:
+            algo = s.cert.signature_hash_algorithm
+        except Exception:  # unknown algorithms: nothing to say about the hash
+            algo = None
+        if isinstance(algo, hashes.SHA1 | hashes.MD5):
+            out.append(_finding(
+                Code.SIGNATURE_WEAK,
+                f"The {_role(s, a)} is signed with {algo.name.upper()}; publicly trusted CAs stopped "
+                "issuing those years ago and strict verifiers reject them.", address))
+    return out
+
+
+def _verifier_subject(server_name: str) -> x509.DNSName | x509.IPAddress | None:
+    ip = _ip(server_name)
+    try:
+        if ip is not None:
+            return x509.IPAddress(ip)
+        norm = _normalize_dns(server_name)
+        return None if norm is None else x509.DNSName(norm)
+    except Exception:
+        return None
+
+
+def _cross_check(a: ChainAnalysis, server_name: str, *, trust: TrustStore, at: dt.datetime,
+                 findings: list[Finding], address: str | None) -> list[Finding]:
+    """Run the strict verifier on the correctly ordered path; return the findings, amended
+    with what it rejects that the positional checks did not explain."""
+    if a.leaf is None or a.end != "trusted":
+        return findings  # the path itself already failed; nothing more to learn
+    subject = _verifier_subject(server_name)
+    if subject is None:
+        return findings
+    try:
+        verifier = (verification.PolicyBuilder().store(trust.store).time(at)
+                    .build_server_verifier(subject))
+        verifier.verify(a.leaf.cert, [p.cert for p in a.path[1:]])
+        return findings
+    except Exception as exc:  # VerificationError, or anything it trips on
+        msg = _clean(str(exc), 400)
+    low = msg.lower()
+    codes = {f.code for f in findings}
+    logger.debug("strict verifier rejected chain for %s: %s", server_name, msg)
+    if "signature algorithm" in low and Code.SIGNATURE_WEAK in codes:
+        # The rules doc: a weak hash is a failure of trust once a strict verifier rejects it.
+        return [Finding(f.code, Severity.FAIL, f"{f.message} A strict verifier rejects the chain "
+                        f"for it ({msg}), so treat it as a failure.", f.hint, f.address)
+                if f.code == Code.SIGNATURE_WEAK else f for f in findings]
+    if "validation time" in low and codes & {Code.CERT_EXPIRED, Code.CERT_NOT_YET_VALID}:
+        return findings
+    if "subjectaltname" in low and codes & {Code.HOSTNAME_MISMATCH, Code.CERT_CN_ONLY}:
+        return findings
+    if "key" in low and Code.KEY_UNSUPPORTED in codes:
+        return findings
+    if "signature algorithm" in low:
+        code = Code.SIGNATURE_WEAK
+    elif "subjectaltname" in low:
+        code = Code.HOSTNAME_MISMATCH
+    elif "validation time" in low:
+        code = Code.CERT_EXPIRED
+    else:
+        code = Code.CHAIN_UNTRUSTED_ROOT
+    return [*findings, _finding(
+        code,
+        f"A strict X.509 verifier (Web PKI rules, trust store {trust.source}) rejects the chain even "
+        f"though its order and completeness are right: {msg}. CloudFront rejects invalid "
+        "certificates and drops the connection (502).", address, severity=Severity.FAIL,
+        hint="Reissue the certificate (or get the CA's current intermediate); "
+             f"{CODES[code].fix}")]
+
+
+def judge_chain(chain: Sequence[bytes], server_name: str, *, trust: TrustStore, at: dt.datetime,
+                warn_days: int = EXPIRY_WARN_DAYS, address: str | None = None) -> list[Finding]:
+    """Every finding about a chain as sent, checked for ``server_name`` at moment ``at``.
+
+    An empty chain yields nothing (the probe says why none was seen). Never raises.
+    """
+    if not chain:
+        return []
+    at = _utc(at)
+    try:
+        sent, malformed = parse_chain(chain)
+        a = analyze_chain(sent, trust, malformed)
+        findings = _chain_findings(a, trust, address)
+        if a.leaf is None:
+            return findings
+        findings += _validity_findings(a, at, warn_days, address)
+        findings += _hostname_findings(a.leaf.cert, server_name, address)
+        findings += _key_findings(a, trust, address)
+        findings += _signature_findings(a, trust, address)
+        return _cross_check(a, server_name, trust=trust, at=at, findings=findings, address=address)
+    except Exception as exc:  # never let one chain abort the run
+        # A bug or a certificate shaped in a way nobody foresaw must cost this one chain, not
+        # the whole run, and must not look like a pass.
+        logger.exception("judge_chain failed for %s", server_name)
+        return [_finding(Code.CERT_MALFORMED,
+                         f"The certificate chain could not be judged ({type(exc).__name__}); treat it "
+                         "as broken until checked by hand.", address,
+                         hint="Run the openssl line in the report and inspect the chain.")]
+
+
+# --------------------------------------------------------------------------- per target
+
+
+def summarize_cert(der: bytes) -> CertSummary:
+    """Subject, issuer, notAfter and SHA-256 for reports; tolerant of malformed DER."""
+    digest = hashlib.sha256(der).hexdigest()
+    try:
+        cert = x509.load_der_x509_certificate(bytes(der))
+    except Exception:
+        return CertSummary(UNPARSEABLE, UNPARSEABLE, None, digest)
+    subject, issuer = _name(cert.subject), _name(cert.issuer)
+    try:
+        not_after: str | None = cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    except Exception:
+        not_after = None
+    return CertSummary(subject, issuer, not_after, digest)
+
+
+def openssl_command(target: Target, address: str | None = None) -> str:
+    """The ``openssl s_client`` line that shows what CloudFront sees from this origin.
+
+    Connects to ``address`` (IPv6 in brackets) when given, else the host; SNI = the name
+    CloudFront sends; protocol flags limit it to what the origin's OriginSslProtocols allow.
+    """
+    host = address or target.host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    parts = ["openssl", "s_client", "-connect", shlex.quote(f"{host}:{target.port}"),
+             "-servername", shlex.quote(target.sni)]
+    allowed = [p for p in target.protocols if p in _OPENSSL_PROTOCOL_FLAGS]
+    if len(allowed) == 1:
+        parts.append(f"-{_OPENSSL_PROTOCOL_FLAGS[allowed[0]]}")
+    elif allowed:
+        # s_client has one "-tls1_x" per protocol; with several allowed, exclude the others.
+        parts += [f"-no_{flag}" for proto, flag in _OPENSSL_PROTOCOL_FLAGS.items()
+                  if proto not in allowed] + ["-no_tls1_3"]
+    if any(p in LEGACY_PROTOCOLS for p in allowed):
+        # OpenSSL 3 refuses TLS 1.0/1.1 at the default security level.
+        parts += ["-cipher", shlex.quote("DEFAULT:@SECLEVEL=0")]
+    parts += ["-showcerts", "</dev/null"]
+    return " ".join(parts)
+
+
+def _consistency(probe: ProbeResult) -> list[Finding]:
+    addrs = probe.addresses
+    if len(addrs) < 2:
+        return []
+    connected = [a for a in addrs if a.connected]
+    failed = [a for a in addrs if not a.connected]
+    out: list[Finding] = []
+    if connected and failed:
+        out.append(_finding(
+            Code.ADDRESSES_INCONSISTENT,
+            f"{len(connected)} of {len(addrs)} addresses complete a CloudFront-like handshake, but "
+            f"{', '.join(a.address for a in failed[:10])} do not: CloudFront fails only on the "
+            "connections that land there, which shows as a partial 502 rate.", None))
+    chains: dict[tuple[str, ...], list[str]] = {}
+    for a in connected:
+        chains.setdefault(tuple(hashlib.sha256(d).hexdigest() for d in a.chain), []).append(a.address)
+    if len(chains) > 1:
+        by_address = {a.address: a for a in connected}
+        parts = []
+        for key, ads in chains.items():
+            chain = by_address[ads[0]].chain
+            leaf = summarize_cert(chain[0]).subject if chain else "no certificate"
+            parts.append(f"{', '.join(ads[:5])}{' ...' if len(ads) > 5 else ''}: {leaf} "
+                         f"({len(key)} certificate{'s' if len(key) != 1 else ''}"
+                         f"{', leaf sha256 ' + key[0][:12] if key else ''})")
+        groups = "; ".join(parts)
+        out.append(_finding(
+            Code.ADDRESSES_INCONSISTENT,
+            f"The addresses of this origin present different certificate chains ({groups}). "
+            "CloudFront connects to any of them, so a problem on one shows as a partial 502 rate.",
+            None))
+    return out
+
+
+def judge_probe(probe: ProbeResult, *, trust: TrustStore, at: dt.datetime,
+                warn_days: int = EXPIRY_WARN_DAYS) -> TargetResult:
+    """Judge everything the probe saw for one target: target-level findings first, then each
+    address's own findings and its chain's, with the verdict the worst of them."""
+    target = probe.target
+    findings: list[Finding] = [*probe.findings, *target.notes, *_consistency(probe)]
+    reports: list[AddressReport] = []
+    first_failing: str | None = None
+    for addr in probe.addresses:
+        own = list(addr.findings)
+        if addr.chain:
+            own += judge_chain(addr.chain, target.sni, trust=trust, at=at, warn_days=warn_days,
+                               address=addr.address)
+        if first_failing is None and any(f.severity == Severity.FAIL for f in own):
+            first_failing = addr.address
+        findings += own
+        reports.append(AddressReport(addr.address, addr.protocol, addr.cipher,
+                                     tuple(summarize_cert(d) for d in addr.chain)))
+    reproduce = "" if target.skip_probe else openssl_command(target, first_failing)
+    return TargetResult(target=target, verdict=Verdict.of(findings), findings=tuple(findings),
+                        addresses=tuple(reports), reproduce=reproduce)
