@@ -1,0 +1,304 @@
+"""discover against moto CloudFront (Stubber only for the policy/VPC/association APIs moto lacks)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from origin_auditor.discover import Discovery, DiscoveryError, discover
+from origin_auditor.model import Target
+from origin_auditor.rules import Code
+
+from .conftest import Split, behavior, create, custom_origin, distribution_config, s3_origin
+
+ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"
+ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+
+
+def codes(t: Target) -> list[str]:
+    return [str(n.code) for n in t.notes]
+
+
+def by_sni(d: Discovery) -> dict[str, Target]:
+    return {t.sni: t for t in d.targets}
+
+
+def test_custom_origins_carry_port_protocols_timeout_and_legacy_protocols_warn(cf: Any) -> None:
+    did = create(cf, [custom_origin("a", "a.origin.test", port=8443, protocols=["TLSv1.1", "TLSv1.2"],
+                                    timeout=4),
+                      custom_origin("b", "b.origin.test")])
+    d = discover(cf)
+    a, b = by_sni(d)["a.origin.test"], by_sni(d)["b.origin.test"]
+    assert (a.host, a.port, a.protocols, a.connect_timeout) == ("a.origin.test", 8443, ("TLSv1.1", "TLSv1.2"), 4.0)
+    assert a.distribution_ids == (did,) and a.origin_ids == ("a",)
+    assert codes(a) == ["LEGACY_PROTOCOL"] and "TLSv1.1" in a.notes[0].message
+    assert (b.port, b.protocols, codes(b), b.skip_probe) == (443, ("TLSv1.2",), [], False)
+    (info,) = d.distributions
+    assert info.id == did and info.enabled is True and info.domain_name.endswith(".cloudfront.net")
+    assert info.origins == (("a", "custom"), ("b", "custom"))
+    assert d.api_calls == {"ListDistributions": 1}
+
+
+def test_s3_rest_origins_are_skipped_and_s3_website_and_http_only_are_reported(cf: Any) -> None:
+    create(cf, [
+        s3_origin("rest"),
+        custom_origin("site-http", "b1.s3-website-us-east-1.amazonaws.com", policy="http-only"),
+        custom_origin("site-https", "b2.s3-website.eu-central-1.amazonaws.com", policy="match-viewer"),
+        custom_origin("plain", "plain.origin.test", policy="http-only"),
+    ])
+    d = discover(cf)
+    assert [o for o in d.distributions[0].origins] == [
+        ("rest", "s3"), ("site-http", "s3-website"), ("site-https", "s3-website"), ("plain", "http-only")]
+    t = {t.origin_ids[0]: t for t in d.targets}
+    assert "rest" not in t  # AWS's own TLS: nothing to probe, nothing to report
+    assert t["site-http"].skip_probe and codes(t["site-http"]) == ["ORIGIN_HTTP_ONLY"]
+    assert t["site-https"].skip_probe and codes(t["site-https"]) == ["S3_WEBSITE_HTTPS"]
+    assert t["site-https"].notes[0].severity == "fail"
+    assert t["plain"].skip_probe and codes(t["plain"]) == ["ORIGIN_HTTP_ONLY"] and t["plain"].port == 80
+
+
+def test_match_viewer_counts_as_tls(cf: Any) -> None:
+    create(cf, [custom_origin("m", "m.origin.test", policy="match-viewer")])
+    (t,) = discover(cf).targets
+    assert not t.skip_probe and t.notes == ()
+
+
+def test_legacy_host_forwarding_adds_one_target_per_alias_case_insensitively(cf: Any) -> None:
+    create(cf, [custom_origin("o", "o.origin.test")], aliases=["www.example.test", "example.test"],
+           default=behavior("o", headers=["hOsT"]))
+    d = discover(cf)
+    assert [(t.host, t.sni) for t in d.targets] == [
+        ("o.origin.test", "o.origin.test"), ("o.origin.test", "www.example.test"),
+        ("o.origin.test", "example.test")]
+
+
+def test_wildcard_header_forwarding_forwards_host_on_an_ordered_behavior(cf: Any) -> None:
+    create(cf, [custom_origin("web", "web.origin.test"), custom_origin("api", "api.origin.test")],
+           aliases=["shop.example.test"],
+           behaviors=[behavior("api", path="/api/*", headers=["*"])])
+    d = discover(cf)
+    assert sorted((t.host, t.sni) for t in d.targets) == [
+        ("api.origin.test", "api.origin.test"), ("api.origin.test", "shop.example.test"),
+        ("web.origin.test", "web.origin.test")]
+
+
+def test_without_host_forwarding_aliases_are_not_checked(cf: Any) -> None:
+    create(cf, [custom_origin("o", "o.origin.test")], aliases=["www.example.test"],
+           default=behavior("o", headers=["Accept", "Origin"]))
+    assert [t.sni for t in discover(cf).targets] == ["o.origin.test"]
+
+
+def test_origin_group_members_carry_the_group_and_inherit_host_forwarding(cf: Any) -> None:
+    create(cf, [custom_origin("primary", "p.origin.test"), custom_origin("secondary", "s.origin.test"),
+                custom_origin("other", "x.origin.test")],
+           groups=[("failover", ["primary", "secondary"])], aliases=["app.example.test"],
+           behaviors=[behavior("failover", path="/app/*", headers=["Host"])])
+    d = discover(cf)
+    groups = {(t.origin_ids[0], t.sni): t.origin_group_ids for t in d.targets}
+    assert groups == {
+        ("primary", "p.origin.test"): ("failover",), ("primary", "app.example.test"): ("failover",),
+        ("secondary", "s.origin.test"): ("failover",), ("secondary", "app.example.test"): ("failover",),
+        ("other", "x.origin.test"): (),
+    }
+
+
+def test_disabled_distributions_are_audited_and_say_so(cf: Any) -> None:
+    did = create(cf, [custom_origin("o", "o.origin.test")], enabled=False)
+    d = discover(cf)
+    assert d.distributions[0].id == did and d.distributions[0].enabled is False
+    assert len(d.targets) == 1
+
+
+def test_identical_targets_across_distributions_are_merged_with_all_ids_and_notes(cf: Any) -> None:
+    d1 = create(cf, [custom_origin("o1", "shared.origin.test", protocols=["TLSv1", "TLSv1.2"], timeout=8)])
+    d2 = create(cf, [custom_origin("o2", "SHARED.origin.test.", protocols=["TLSv1.2", "TLSv1"], timeout=3),
+                     custom_origin("own", "own.origin.test")])
+    d = discover(cf)
+    assert len(d.targets) == 2
+    shared = d.targets[0]
+    assert shared.distribution_ids == (d1, d2) and shared.origin_ids == ("o1", "o2")
+    assert shared.connect_timeout == 3.0  # the strictest CloudFront applies
+    assert [str(n.code) for n in shared.notes] == ["LEGACY_PROTOCOL", "LEGACY_PROTOCOL"]  # per origin
+    assert d.targets[1].distribution_ids == (d2,)
+
+
+def test_listing_is_paginated_and_every_distribution_is_found(cf: Any) -> None:
+    ids = [create(cf, [custom_origin("o", f"o{i}.origin.test")]) for i in range(101)]
+    d = discover(cf)
+    assert [x.id for x in d.distributions] == ids
+    assert len(d.targets) == 101
+    assert d.api_calls["ListDistributions"] == 2
+
+
+def test_selected_distribution_ids_are_read_individually_and_an_unknown_one_becomes_a_note(cf: Any) -> None:
+    did = create(cf, [custom_origin("o", "o.origin.test")], aliases=["a.example.test"],
+                 default=behavior("o", headers=["host"]))
+    create(cf, [custom_origin("o", "not-selected.origin.test")])
+    d = discover(cf, distribution_ids=[did, "EDOESNOTEXIST"])
+    assert [(x.id, x.error is None) for x in d.distributions] == [(did, True), ("EDOESNOTEXIST", False)]
+    assert "NoSuchDistribution" in (d.distributions[1].error or "")
+    assert [t.sni for t in d.targets] == ["o.origin.test", "a.example.test"]
+    assert any("EDOESNOTEXIST" in n for n in d.notes)
+    assert d.api_calls == {"GetDistribution": 2}
+
+
+def cache_policy(headers: list[str] | None) -> dict[str, Any]:
+    hc: dict[str, Any] = ({"HeaderBehavior": "whitelist", "Headers": {"Quantity": len(headers), "Items": headers}}
+                          if headers else {"HeaderBehavior": "none"})
+    return {"CachePolicy": {"Id": "x", "LastModifiedTime": dt.datetime(2024, 1, 1), "CachePolicyConfig": {
+        "Name": "p", "MinTTL": 0, "ParametersInCacheKeyAndForwardedToOrigin": {
+            "EnableAcceptEncodingGzip": True, "HeadersConfig": hc,
+            "CookiesConfig": {"CookieBehavior": "none"}, "QueryStringsConfig": {"QueryStringBehavior": "none"}}}}}
+
+
+def origin_request_policy(behavior_: str, headers: list[str] = []) -> dict[str, Any]:  # noqa: B006
+    hc: dict[str, Any] = {"HeaderBehavior": behavior_}
+    if headers:
+        hc["Headers"] = {"Quantity": len(headers), "Items": headers}
+    return {"OriginRequestPolicy": {"Id": "x", "LastModifiedTime": dt.datetime(2024, 1, 1),
+                                    "OriginRequestPolicyConfig": {
+                                        "Name": "p", "HeadersConfig": hc,
+                                        "CookiesConfig": {"CookieBehavior": "none"},
+                                        "QueryStringsConfig": {"QueryStringBehavior": "none"}}}}
+
+
+def test_host_forwarding_from_policies_fetches_each_policy_once(cf: Any, stub_cf: tuple[Any, Stubber]) -> None:
+    client, stubber = stub_cf
+    cp_host, cp_none, orp_except = "cp-host", "cp-none", "orp-allexcept"
+    aliases = ["www.example.test"]
+    # 1: cache policy whitelists Host -> forwarded.
+    d1 = create(cf, [custom_origin("o", "one.origin.test")], aliases=aliases,
+                default=behavior("o", cache_policy=cp_host))
+    # 2: no Host in the cache key, origin request policy allExcept [Authorization] -> forwarded.
+    d2 = create(cf, [custom_origin("o", "two.origin.test")], aliases=aliases,
+                default=behavior("o", cache_policy=cp_none, origin_request_policy=orp_except))
+    # 3: managed AllViewerExceptHostHeader -> not forwarded (answered without an API call).
+    d3 = create(cf, [custom_origin("o", "three.origin.test")], aliases=aliases,
+                default=behavior("o", cache_policy=cp_none, origin_request_policy=ALL_VIEWER_EXCEPT_HOST))
+    # 4: managed AllViewer -> forwarded; reuses both cache policies (no second fetch).
+    d4 = create(cf, [custom_origin("o", "four.origin.test"), custom_origin("p", "five.origin.test")],
+                aliases=aliases, default=behavior("o", cache_policy=cp_host),
+                behaviors=[behavior("p", path="/p/*", cache_policy=cp_none, origin_request_policy=ALL_VIEWER)])
+    stubber.add_response("get_cache_policy", cache_policy(["Accept", "host"]), {"Id": cp_host})
+    stubber.add_response("get_cache_policy", cache_policy(None), {"Id": cp_none})
+    stubber.add_response("get_origin_request_policy", origin_request_policy("allExcept", ["Authorization"]),
+                         {"Id": orp_except})
+    d = discover(Split(cf, client, ["get_cache_policy", "get_origin_request_policy"]))
+    stubber.assert_no_pending_responses()
+    snis = {(t.distribution_ids[0], t.host): [] for t in d.targets}  # type: dict[tuple[str, str], list[str]]
+    for t in d.targets:
+        snis[(t.distribution_ids[0], t.host)].append(t.sni)
+    assert snis == {
+        (d1, "one.origin.test"): ["one.origin.test", "www.example.test"],
+        (d2, "two.origin.test"): ["two.origin.test", "www.example.test"],
+        (d3, "three.origin.test"): ["three.origin.test"],
+        (d4, "four.origin.test"): ["four.origin.test", "www.example.test"],
+        (d4, "five.origin.test"): ["five.origin.test", "www.example.test"],
+    }
+    assert d.api_calls["GetCachePolicy"] == 2 and d.api_calls["GetOriginRequestPolicy"] == 1
+
+
+def test_unreadable_policy_is_a_note_and_the_origin_is_still_checked(cf: Any, stub_cf: tuple[Any, Stubber]) -> None:
+    client, stubber = stub_cf
+    create(cf, [custom_origin("o", "o.origin.test")], aliases=["www.example.test"],
+           default=behavior("o", cache_policy="cp-secret"))
+    stubber.add_client_error("get_cache_policy", "AccessDenied", "not allowed", 403)
+    d = discover(Split(cf, client, ["get_cache_policy"]))
+    (t,) = d.targets
+    assert t.sni == "o.origin.test"
+    assert codes(t) == ["HOST_REWRITE_UNVERIFIABLE"] and "www.example.test" in t.notes[0].message
+    assert any("cp-secret" in n and "AccessDenied" in n for n in d.notes)
+
+
+def summary(dist_id: str, origins: list[dict[str, Any]], default: dict[str, Any],
+            aliases: list[str] = [], staging: bool = False) -> dict[str, Any]:  # noqa: B006
+    """A DistributionSummary as the real API returns it (full shape, validated by Stubber)."""
+    cfg = distribution_config(origins, default=default, aliases=aliases)
+    d = {
+        "Id": dist_id, "ARN": f"arn:aws:cloudfront::123456789012:distribution/{dist_id}", "ETag": "E1",
+        "Status": "Deployed", "LastModifiedTime": dt.datetime(2024, 1, 1), "DomainName": "d1.cloudfront.net",
+        "Aliases": cfg.get("Aliases", {"Quantity": 0}), "Origins": cfg["Origins"],
+        "OriginGroups": {"Quantity": 0}, "DefaultCacheBehavior": default,
+        "CacheBehaviors": {"Quantity": 0}, "CustomErrorResponses": {"Quantity": 0}, "Comment": "",
+        "PriceClass": "PriceClass_All", "Enabled": True,
+        "ViewerCertificate": {"CloudFrontDefaultCertificate": True},
+        "Restrictions": {"GeoRestriction": {"RestrictionType": "none", "Quantity": 0}},
+        "WebACLId": "", "HttpVersion": "http2", "IsIPV6Enabled": True, "Staging": staging,
+    }
+    return d
+
+
+def listing(*items: dict[str, Any]) -> dict[str, Any]:
+    return {"DistributionList": {"Marker": "", "MaxItems": 100, "IsTruncated": False,
+                                 "Quantity": len(items), "Items": list(items)}}
+
+
+def test_vpc_origins_edge_functions_and_staging_from_the_full_api_shape(stub_cf: tuple[Any, Stubber]) -> None:
+    # moto drops VpcOriginConfig, associations and Staging, so this listing is stubbed.
+    client, stubber = stub_cf
+    default = behavior("web")
+    default["LambdaFunctionAssociations"] = {"Quantity": 2, "Items": [
+        {"LambdaFunctionARN": "arn:aws:lambda:us-east-1:123456789012:function:rewrite:3",
+         "EventType": "origin-request"},
+        {"LambdaFunctionARN": "arn:aws:lambda:us-east-1:123456789012:function:headers:1",
+         "EventType": "origin-response"}]}
+    default["FunctionAssociations"] = {"Quantity": 1, "Items": [
+        {"FunctionARN": "arn:aws:cloudfront::123456789012:function/route", "EventType": "viewer-request"}]}
+    origins = [custom_origin("web", "web.origin.test"),
+               {"Id": "private", "DomainName": "internal.example.test",
+                "VpcOriginConfig": {"VpcOriginId": "vo_0123456789", "OriginReadTimeout": 30,
+                                    "OriginKeepaliveTimeout": 5}},
+               s3_origin("bucket")]
+    stubber.add_response("list_distributions", listing(summary("ESTAGE", origins, default, staging=True)))
+    d = discover(client)
+    info = d.distributions[0]
+    assert info.staging is True
+    assert info.origins == (("web", "custom"), ("private", "vpc"), ("bucket", "s3"))
+    web, vpc = d.targets
+    assert codes(web) == ["HOST_REWRITE_UNVERIFIABLE"]
+    assert "function:rewrite:3" in web.notes[0].message and "function/route" in web.notes[0].message
+    assert "headers:1" not in web.notes[0].message  # response-side code cannot change the Host sent
+    assert vpc.skip_probe and codes(vpc) == ["ORIGIN_NOT_PROBED"] and "vo_0123456789" in vpc.notes[0].message
+
+
+def test_failing_to_list_anything_raises_a_clear_error(stub_cf: tuple[Any, Stubber]) -> None:
+    client, stubber = stub_cf
+    stubber.add_client_error("list_distributions", "AccessDenied",
+                             "User is not authorized to perform: cloudfront:ListDistributions", 403)
+    with pytest.raises(DiscoveryError, match=r"Could not list CloudFront distributions: AccessDenied"):
+        discover(client)
+
+
+def test_a_listing_that_breaks_midway_keeps_what_it_has_and_says_so(stub_cf: tuple[Any, Stubber]) -> None:
+    client, stubber = stub_cf
+    page1 = listing(summary("EONE", [custom_origin("o", "o.origin.test")], behavior("o")))
+    page1["DistributionList"].update(IsTruncated=True, NextMarker="EONE")
+    stubber.add_response("list_distributions", page1)
+    stubber.add_client_error("list_distributions", "Throttling", "Rate exceeded", 400)
+    d = discover(client)
+    assert [x.id for x in d.distributions] == ["EONE"] and len(d.targets) == 1
+    assert any("stopped after 1" in n and "Throttling" in n for n in d.notes)
+
+
+def test_a_malformed_distribution_loses_only_itself(stub_cf: tuple[Any, Stubber], monkeypatch: Any) -> None:
+    client, stubber = stub_cf
+    good = summary("EGOOD", [custom_origin("o", "good.origin.test")], behavior("o"))
+    bad = summary("EBAD", [custom_origin("o", "bad.origin.test")], behavior("o"))
+    bad["Origins"]["Items"][0]["CustomOriginConfig"]["HTTPSPort"] = 0  # valid shape, then corrupted below
+    stubber.add_response("list_distributions", listing(bad, good))
+    import origin_auditor.discover as mod
+    real = mod.distribution_targets
+
+    def explode(dist_id: str, *a: Any, **kw: Any) -> Any:
+        if dist_id == "EBAD":
+            raise KeyError("Origins")
+        return real(dist_id, *a, **kw)
+
+    monkeypatch.setattr(mod, "distribution_targets", explode)
+    d = discover(client)
+    assert [(x.id, x.error is not None) for x in d.distributions] == [("EBAD", True), ("EGOOD", False)]
+    assert [t.host for t in d.targets] == ["good.origin.test"]
+    assert any("EBAD" in n for n in d.notes)
