@@ -1,0 +1,325 @@
+"""Recognise and validate the events the Lambda accepts, turning each into an ``AuditRequest``.
+
+Pure: no I/O, no clock. Anything not recognised, or a manual event that is malformed, raises
+``EventError`` listing *every* problem, before anything is audited or sent.
+
+Recognised events (samples in ``events/``):
+
+* **EventBridge Scheduler** (``events/schedule.json``): the template's schedule sends
+  ``{"source": "origin-auditor.scheduler", "detail-type": "Scheduled Audit", ...}`` with the
+  Scheduler context attributes (schedule ARN, scheduled time, execution id). Whole account, notify.
+* **Classic scheduled rule** (``events/scheduled-rule.json``): ``"source": "aws.events"``,
+  ``"detail-type": "Scheduled Event"``. Whole account, notify.
+* **CloudWatch Alarm State Change** (``events/alarm.json``) for an alarm on an ``AWS/CloudFront``
+  metric: the ``DistributionId`` dimensions of the alarm's metrics (metric-math alarms may have
+  several) are audited at once and the alarm's context goes into the notification.
+* **CloudTrail via EventBridge** (``events/cloudtrail-update.json``, ``cloudtrail-create.json``):
+  ``"detail-type": "AWS API Call via CloudTrail"``, ``eventSource`` ``cloudfront.amazonaws.com``,
+  ``eventName`` CreateDistribution / CreateDistributionWithTags / CopyDistribution /
+  UpdateDistribution / UpdateDistributionWithStagingConfig (CloudTrail may append the API
+  version, e.g. ``UpdateDistribution2020_05_31``). The id comes from
+  ``responseElements.distribution.id`` or else ``requestParameters.id``.
+* **Manual invoke** (``events/manual.json``; ``aws lambda invoke`` during an incident): a JSON
+  object with neither ``source`` nor ``detail-type``. Every key is optional; unknown keys are
+  errors (a typo must not silently widen an audit to the whole account):
+
+  ==================  ==============  =========================================================
+  key                 type            meaning (default)
+  ==================  ==============  =========================================================
+  distribution_ids    list of str     distributions to audit (all in the account)
+  notify              bool            publish what changed to SNS and update state (false)
+  lookback_minutes    int 5..10080    CloudWatch window for the classification (180)
+  timeout             number 0.5..60  per-connection timeout in seconds (10)
+  warn_days           int 0..3650     expiry warning horizon in days (30)
+  concurrency         int 1..256      parallel probes (64)
+  role_arn            str (IAM ARN)   role to assume for the audited account (env AUDIT_ROLE_ARN)
+  ==================  ==============  =========================================================
+
+  The report is returned synchronously whatever ``notify`` says.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["schedule", "manual", "alarm", "cloudtrail"]
+
+SCHEDULER_SOURCE = "origin-auditor.scheduler"
+SCHEDULER_DETAIL_TYPE = "Scheduled Audit"
+
+DEFAULT_LOOKBACK_MINUTES = 180
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_WARN_DAYS = 30
+DEFAULT_CONCURRENCY = 64
+
+# CloudFront distribution ids are upper-case alphanumerics (E2QWRUHAPOMQZL); the API accepts
+# nothing else, so anything else is a typo worth rejecting before the audit starts.
+_DISTRIBUTION_ID = re.compile(r"^[A-Z0-9]{1,32}$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+# CloudTrail names CloudFront calls with the API version appended.
+_API_VERSION_SUFFIX = re.compile(r"\d{4}_\d{2}_\d{2}$")
+DISTRIBUTION_CHANGE_EVENTS = frozenset({
+    "CreateDistribution", "CreateDistributionWithTags", "CopyDistribution",
+    "UpdateDistribution", "UpdateDistributionWithStagingConfig",
+})
+
+
+class EventError(ValueError):
+    """The event is not one the Lambda accepts, or is malformed. ``problems`` lists each issue."""
+
+    def __init__(self, summary: str, problems: list[str] | tuple[str, ...] = ()) -> None:
+        self.summary = summary
+        self.problems = tuple(problems)
+        text = summary if not self.problems else f"{summary}: " + "; ".join(self.problems)
+        super().__init__(text)
+
+
+@dataclass(frozen=True)
+class AlarmContext:
+    """The CloudWatch alarm that triggered the audit, for the notification.
+
+    name: alarm name. state / previous_state: e.g. ALARM / OK. reason: CloudWatch's reason text.
+    metric: the metric name(s) the alarm watches. time: the state change timestamp (ISO-8601).
+    arn: the alarm ARN (``resources[0]``), or None.
+    """
+
+    name: str
+    state: str
+    previous_state: str | None
+    reason: str
+    metric: str
+    time: str | None
+    arn: str | None
+
+
+@dataclass(frozen=True)
+class ChangeContext:
+    """The CloudFront API call that triggered the audit.
+
+    event_name: e.g. UpdateDistribution (API version suffix removed). actor: the caller's ARN or
+    None. time: CloudTrail eventTime or None.
+    """
+
+    event_name: str
+    actor: str | None
+    time: str | None
+
+
+@dataclass(frozen=True)
+class AuditRequest:
+    """What one invocation is asked to do.
+
+    kind: which event shape it came from.
+    distribution_ids: distributions to audit; empty = every distribution in the account.
+    notify: publish changes to SNS and advance the state table.
+    lookback_minutes / timeout / warn_days / concurrency: audit options (see module docstring).
+    role_arn: role to assume for the audited account, or None (env AUDIT_ROLE_ARN then applies).
+    correlation_id: the event id when the event has one, for log correlation.
+    alarm / change: the triggering alarm or API call, for the notification; None otherwise.
+    """
+
+    kind: Kind
+    distribution_ids: tuple[str, ...] = ()
+    notify: bool = True
+    lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES
+    timeout: float = DEFAULT_TIMEOUT
+    warn_days: int = DEFAULT_WARN_DAYS
+    concurrency: int = DEFAULT_CONCURRENCY
+    role_arn: str | None = None
+    correlation_id: str | None = None
+    alarm: AlarmContext | None = None
+    change: ChangeContext | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def whole_account(self) -> bool:
+        return not self.distribution_ids
+
+
+def parse_event(event: object) -> AuditRequest:
+    """Recognise ``event`` and return what to do, or raise ``EventError`` saying why not."""
+    if not isinstance(event, Mapping):
+        raise EventError("unrecognised event", [f"expected a JSON object, got {_type_name(event)}"])
+    source = event.get("source")
+    detail_type = event.get("detail-type")
+    if source is None and detail_type is None:
+        if "Records" in event:
+            raise EventError("unrecognised event",
+                             ["a 'Records' batch (SQS/SNS/S3) is not an event this function handles"])
+        return _manual(event)
+    event_id = event.get("id") if isinstance(event.get("id"), str) else None
+    if source == SCHEDULER_SOURCE and detail_type == SCHEDULER_DETAIL_TYPE:
+        extra = {k: v for k, v in event.items() if k in ("schedule_arn", "scheduled_time", "execution_id")
+                 and isinstance(v, str)}
+        return AuditRequest(kind="schedule", correlation_id=extra.get("execution_id") or event_id,
+                            extra=extra)
+    if source == "aws.events" and detail_type == "Scheduled Event":
+        return AuditRequest(kind="schedule", correlation_id=event_id)
+    if source == "aws.cloudwatch" and detail_type == "CloudWatch Alarm State Change":
+        return _alarm(event, event_id)
+    if detail_type == "AWS API Call via CloudTrail" and source == "aws.cloudfront":
+        return _cloudtrail(event, event_id)
+    raise EventError("unrecognised event",
+                     [f"source {source!r} with detail-type {detail_type!r} is not handled; expected a "
+                      "schedule, a CloudWatch alarm on AWS/CloudFront, a CloudTrail CloudFront "
+                      "distribution change, or a manual event without 'source'"])
+
+
+_MANUAL_KEYS = ("distribution_ids", "notify", "lookback_minutes", "timeout", "warn_days",
+                "concurrency", "role_arn")
+
+
+def _manual(event: Mapping[str, Any]) -> AuditRequest:
+    problems: list[str] = []
+    unknown = sorted(str(k) for k in event if k not in _MANUAL_KEYS)
+    if unknown:
+        problems.append(f"unknown key(s) {', '.join(repr(k) for k in unknown)}; "
+                        f"allowed: {', '.join(_MANUAL_KEYS)}")
+
+    ids: tuple[str, ...] = ()
+    raw_ids = event.get("distribution_ids", [])
+    if not isinstance(raw_ids, list):
+        problems.append(f"distribution_ids must be a list of strings, got {_type_name(raw_ids)}")
+    else:
+        bad = [i for i in raw_ids if not isinstance(i, str) or not _DISTRIBUTION_ID.match(i)]
+        if bad:
+            problems.append("distribution_ids must be CloudFront distribution ids (A-Z, 0-9), "
+                            f"not {', '.join(_short(b) for b in bad[:5])}")
+        else:
+            ids = tuple(dict.fromkeys(raw_ids))  # dedupe, keep order
+
+    notify = event.get("notify", False)
+    if not isinstance(notify, bool):
+        problems.append(f"notify must be true or false, got {_type_name(notify)}")
+        notify = False
+
+    lookback = _int(event, "lookback_minutes", DEFAULT_LOOKBACK_MINUTES, 5, 10080, problems=problems)
+    warn_days = _int(event, "warn_days", DEFAULT_WARN_DAYS, 0, 3650, problems=problems)
+    concurrency = _int(event, "concurrency", DEFAULT_CONCURRENCY, 1, 256, problems=problems)
+
+    timeout = DEFAULT_TIMEOUT
+    raw_timeout = event.get("timeout", DEFAULT_TIMEOUT)
+    if isinstance(raw_timeout, bool) or not isinstance(raw_timeout, int | float):
+        problems.append(f"timeout must be a number of seconds, got {_type_name(raw_timeout)}")
+    elif not 0.5 <= raw_timeout <= 60:
+        problems.append(f"timeout must be between 0.5 and 60 seconds, got {raw_timeout}")
+    else:
+        timeout = float(raw_timeout)
+
+    role_arn = event.get("role_arn")
+    if role_arn is not None and (not isinstance(role_arn, str) or not _ROLE_ARN.match(role_arn)):
+        problems.append(f"role_arn must be an IAM role ARN (arn:aws:iam::123456789012:role/NAME), "
+                        f"got {_short(role_arn)}")
+        role_arn = None
+
+    if problems:
+        raise EventError("invalid manual event", problems)
+    return AuditRequest(kind="manual", distribution_ids=ids, notify=notify, lookback_minutes=lookback,
+                        timeout=timeout, warn_days=warn_days, concurrency=concurrency,
+                        role_arn=role_arn)
+
+
+def _alarm(event: Mapping[str, Any], event_id: str | None) -> AuditRequest:
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        raise EventError("invalid CloudWatch alarm event", ["'detail' is missing or not an object"])
+    config = detail.get("configuration")
+    metrics = config.get("metrics") if isinstance(config, Mapping) else None
+    ids: list[str] = []
+    names: list[str] = []
+    for m in metrics if isinstance(metrics, list) else []:
+        stat = m.get("metricStat") if isinstance(m, Mapping) else None
+        metric = stat.get("metric") if isinstance(stat, Mapping) else None
+        if not isinstance(metric, Mapping) or metric.get("namespace") != "AWS/CloudFront":
+            continue
+        dims = metric.get("dimensions")
+        dist = dims.get("DistributionId") if isinstance(dims, Mapping) else None
+        if isinstance(dist, str) and _DISTRIBUTION_ID.match(dist) and dist not in ids:
+            ids.append(dist)
+            names.append(str(metric.get("name", "?")))
+    alarm_name = detail.get("alarmName")
+    if not ids:
+        raise EventError("CloudWatch alarm event without a CloudFront distribution",
+                         [f"alarm {_short(alarm_name)} has no AWS/CloudFront metric with a "
+                          "DistributionId dimension in detail.configuration.metrics"])
+    state = _mapping(detail.get("state"))
+    previous = _mapping(detail.get("previousState"))
+    resources = event.get("resources")
+    arn = resources[0] if isinstance(resources, list) and resources and isinstance(resources[0], str) \
+        else None
+    alarm = AlarmContext(
+        name=str(alarm_name or "?"),
+        state=str(state.get("value", "?")),
+        previous_state=str(previous["value"]) if "value" in previous else None,
+        reason=str(state.get("reason", "")),
+        metric=", ".join(dict.fromkeys(names)),
+        time=str(state["timestamp"]) if "timestamp" in state else _str_or_none(event.get("time")),
+        arn=arn,
+    )
+    return AuditRequest(kind="alarm", distribution_ids=tuple(ids), correlation_id=event_id, alarm=alarm)
+
+
+def _cloudtrail(event: Mapping[str, Any], event_id: str | None) -> AuditRequest:
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        raise EventError("invalid CloudTrail event", ["'detail' is missing or not an object"])
+    name = _API_VERSION_SUFFIX.sub("", str(detail.get("eventName", "")))
+    if detail.get("eventSource") != "cloudfront.amazonaws.com" or name not in DISTRIBUTION_CHANGE_EVENTS:
+        raise EventError("unrecognised CloudTrail event",
+                         [f"{detail.get('eventSource')!r} {detail.get('eventName')!r} is not a "
+                          "CloudFront distribution change "
+                          f"({', '.join(sorted(DISTRIBUTION_CHANGE_EVENTS))})"])
+    if detail.get("errorCode"):
+        raise EventError("CloudTrail event for a failed call",
+                         [f"{name} failed with {detail.get('errorCode')!r}; nothing changed to audit"])
+    dist_id = None
+    response = detail.get("responseElements")
+    if isinstance(response, Mapping) and isinstance(response.get("distribution"), Mapping):
+        dist_id = response["distribution"].get("id")
+    if dist_id is None and isinstance(detail.get("requestParameters"), Mapping):
+        dist_id = detail["requestParameters"].get("id")
+    if not isinstance(dist_id, str) or not _DISTRIBUTION_ID.match(dist_id):
+        raise EventError("CloudTrail event without a distribution id",
+                         ["neither responseElements.distribution.id nor requestParameters.id holds a "
+                          f"distribution id (got {_short(dist_id)})"])
+    identity = detail.get("userIdentity")
+    actor = _str_or_none(identity.get("arn")) if isinstance(identity, Mapping) else None
+    change = ChangeContext(event_name=name, actor=actor, time=_str_or_none(detail.get("eventTime")))
+    return AuditRequest(kind="cloudtrail", distribution_ids=(dist_id,), correlation_id=event_id,
+                        change=change)
+
+
+def _int(event: Mapping[str, Any], key: str, default: int, low: int, high: int, *,
+         problems: list[str]) -> int:
+    value = event.get(key, default)
+    # bool is an int in Python; `true` for a number of minutes is a mistake, not 1.
+    if isinstance(value, bool) or not isinstance(value, int):
+        problems.append(f"{key} must be an integer, got {_type_name(value)}")
+        return default
+    if not low <= value <= high:
+        problems.append(f"{key} must be between {low} and {high}, got {value}")
+        return default
+    return value
+
+
+def _type_name(value: object) -> str:
+    return {type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string",
+            list: "list", dict: "object"}.get(type(value), type(value).__name__) + \
+        (f" {_short(value)}" if isinstance(value, str | int | float) and not isinstance(value, bool)
+         else "")
+
+
+def _short(value: object, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
