@@ -32,8 +32,11 @@ ASSUME_ROLE_SESSION_NAME = "origin-auditor"
 
 
 def client_config(*, max_attempts: int = RETRY_MAX_ATTEMPTS, mode: str = RETRY_MODE) -> Config:
-    """The botocore Config every audit client uses: retries for throttling, bounded timeouts."""
-    return Config(retries={"mode": mode, "max_attempts": max_attempts},
+    """The botocore Config every audit client uses: retries for throttling, bounded timeouts.
+
+    max_attempts counts the first try too (botocore's total_max_attempts).
+    """
+    return Config(retries={"mode": mode, "total_max_attempts": max_attempts},
                   connect_timeout=CONNECT_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS,
                   user_agent_extra="origin-auditor")
 

@@ -34,18 +34,18 @@ def _fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def aws() -> Iterator[None]:
+def mocked_aws() -> Iterator[None]:
     with mock_aws():
         yield
 
 
 @pytest.fixture
-def cf(aws: None) -> Any:
+def cf(mocked_aws: None) -> Any:
     return boto3.client("cloudfront", region_name="us-east-1")
 
 
 @pytest.fixture
-def cw(aws: None) -> Any:
+def cw(mocked_aws: None) -> Any:
     return boto3.client("cloudwatch", region_name="us-east-1")
 
 
@@ -63,7 +63,7 @@ class Split:
 
 
 @pytest.fixture
-def stub_cf(aws: None) -> Iterator[tuple[Any, Stubber]]:
+def stub_cf(mocked_aws: None) -> Iterator[tuple[Any, Stubber]]:
     client = boto3.client("cloudfront", region_name="us-east-1")
     with Stubber(client) as stubber:
         yield client, stubber

@@ -10,7 +10,6 @@ from botocore.stub import Stubber
 
 from origin_auditor.discover import Discovery, DiscoveryError, discover
 from origin_auditor.model import Target
-from origin_auditor.rules import Code
 
 from .conftest import Split, behavior, create, custom_origin, distribution_config, s3_origin
 
@@ -32,7 +31,8 @@ def test_custom_origins_carry_port_protocols_timeout_and_legacy_protocols_warn(c
                       custom_origin("b", "b.origin.test")])
     d = discover(cf)
     a, b = by_sni(d)["a.origin.test"], by_sni(d)["b.origin.test"]
-    assert (a.host, a.port, a.protocols, a.connect_timeout) == ("a.origin.test", 8443, ("TLSv1.1", "TLSv1.2"), 4.0)
+    assert (a.host, a.port, a.protocols, a.connect_timeout) == (
+        "a.origin.test", 8443, ("TLSv1.1", "TLSv1.2"), 4.0)
     assert a.distribution_ids == (did,) and a.origin_ids == ("a",)
     assert codes(a) == ["LEGACY_PROTOCOL"] and "TLSv1.1" in a.notes[0].message
     assert (b.port, b.protocols, codes(b), b.skip_probe) == (443, ("TLSv1.2",), [], False)
@@ -50,7 +50,7 @@ def test_s3_rest_origins_are_skipped_and_s3_website_and_http_only_are_reported(c
         custom_origin("plain", "plain.origin.test", policy="http-only"),
     ])
     d = discover(cf)
-    assert [o for o in d.distributions[0].origins] == [
+    assert list(d.distributions[0].origins) == [
         ("rest", "s3"), ("site-http", "s3-website"), ("site-https", "s3-website"), ("plain", "http-only")]
     t = {t.origin_ids[0]: t for t in d.targets}
     assert "rest" not in t  # AWS's own TLS: nothing to probe, nothing to report
@@ -133,7 +133,7 @@ def test_listing_is_paginated_and_every_distribution_is_found(cf: Any) -> None:
     assert d.api_calls["ListDistributions"] == 2
 
 
-def test_selected_distribution_ids_are_read_individually_and_an_unknown_one_becomes_a_note(cf: Any) -> None:
+def test_selected_distribution_ids_are_read_individually_and_an_unknown_one_is_a_note(cf: Any) -> None:
     did = create(cf, [custom_origin("o", "o.origin.test")], aliases=["a.example.test"],
                  default=behavior("o", headers=["host"]))
     create(cf, [custom_origin("o", "not-selected.origin.test")])
@@ -146,12 +146,14 @@ def test_selected_distribution_ids_are_read_individually_and_an_unknown_one_beco
 
 
 def cache_policy(headers: list[str] | None) -> dict[str, Any]:
-    hc: dict[str, Any] = ({"HeaderBehavior": "whitelist", "Headers": {"Quantity": len(headers), "Items": headers}}
-                          if headers else {"HeaderBehavior": "none"})
+    hc: dict[str, Any] = {"HeaderBehavior": "none"}
+    if headers:
+        hc = {"HeaderBehavior": "whitelist", "Headers": {"Quantity": len(headers), "Items": headers}}
     return {"CachePolicy": {"Id": "x", "LastModifiedTime": dt.datetime(2024, 1, 1), "CachePolicyConfig": {
         "Name": "p", "MinTTL": 0, "ParametersInCacheKeyAndForwardedToOrigin": {
             "EnableAcceptEncodingGzip": True, "HeadersConfig": hc,
-            "CookiesConfig": {"CookieBehavior": "none"}, "QueryStringsConfig": {"QueryStringBehavior": "none"}}}}}
+            "CookiesConfig": {"CookieBehavior": "none"},
+            "QueryStringsConfig": {"QueryStringBehavior": "none"}}}}}
 
 
 def origin_request_policy(behavior_: str, headers: list[str] = []) -> dict[str, Any]:  # noqa: B006
@@ -165,7 +167,8 @@ def origin_request_policy(behavior_: str, headers: list[str] = []) -> dict[str, 
                                         "QueryStringsConfig": {"QueryStringBehavior": "none"}}}}
 
 
-def test_host_forwarding_from_policies_fetches_each_policy_once(cf: Any, stub_cf: tuple[Any, Stubber]) -> None:
+def test_host_forwarding_from_policies_fetches_each_policy_once(cf: Any,
+                                                                stub_cf: tuple[Any, Stubber]) -> None:
     client, stubber = stub_cf
     cp_host, cp_none, orp_except = "cp-host", "cp-none", "orp-allexcept"
     aliases = ["www.example.test"]
@@ -181,7 +184,8 @@ def test_host_forwarding_from_policies_fetches_each_policy_once(cf: Any, stub_cf
     # 4: managed AllViewer -> forwarded; reuses both cache policies (no second fetch).
     d4 = create(cf, [custom_origin("o", "four.origin.test"), custom_origin("p", "five.origin.test")],
                 aliases=aliases, default=behavior("o", cache_policy=cp_host),
-                behaviors=[behavior("p", path="/p/*", cache_policy=cp_none, origin_request_policy=ALL_VIEWER)])
+                behaviors=[behavior("p", path="/p/*", cache_policy=cp_none,
+                                    origin_request_policy=ALL_VIEWER)])
     stubber.add_response("get_cache_policy", cache_policy(["Accept", "host"]), {"Id": cp_host})
     stubber.add_response("get_cache_policy", cache_policy(None), {"Id": cp_none})
     stubber.add_response("get_origin_request_policy", origin_request_policy("allExcept", ["Authorization"]),
@@ -201,7 +205,8 @@ def test_host_forwarding_from_policies_fetches_each_policy_once(cf: Any, stub_cf
     assert d.api_calls["GetCachePolicy"] == 2 and d.api_calls["GetOriginRequestPolicy"] == 1
 
 
-def test_unreadable_policy_is_a_note_and_the_origin_is_still_checked(cf: Any, stub_cf: tuple[Any, Stubber]) -> None:
+def test_unreadable_policy_is_a_note_and_the_origin_is_still_checked(cf: Any,
+                                                                     stub_cf: tuple[Any, Stubber]) -> None:
     client, stubber = stub_cf
     create(cf, [custom_origin("o", "o.origin.test")], aliases=["www.example.test"],
            default=behavior("o", cache_policy="cp-secret"))

@@ -1,0 +1,117 @@
+"""aws.py: endpoints, regions, retries on throttling (real botocore retry loop), assumed roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import botocore.retries.standard
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from origin_auditor import aws
+from origin_auditor.discover import DiscoveryError, discover
+
+from .conftest import behavior, create, custom_origin
+
+
+def test_aws_endpoint_url_is_honoured_by_boto3_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    assert aws.cloudfront_client().meta.endpoint_url == "http://127.0.0.1:4566"
+    assert aws.cloudwatch_client().meta.endpoint_url == "http://127.0.0.1:4566"
+
+
+def test_cloudwatch_is_always_us_east_1_whatever_the_session_region() -> None:
+    sess = boto3.Session(region_name="ap-southeast-2")
+    assert aws.cloudwatch_client(sess).meta.region_name == "us-east-1"
+    # CloudFront is global: botocore resolves us-east-1 to its "aws-global" partition endpoint.
+    assert aws.cloudfront_client(sess).meta.region_name in ("us-east-1", "aws-global")
+
+
+def test_clients_retry_throttling_with_adaptive_mode_and_eight_attempts() -> None:
+    retries = aws.cloudfront_client().meta.config.retries
+    assert retries == {"mode": "adaptive", "total_max_attempts": 8}
+
+
+def test_role_arn_assumes_the_role(mocked_aws: None) -> None:
+    base = boto3.Session(region_name="eu-west-1")
+    assumed = aws.session("arn:aws:iam::123456789012:role/auditor", base=base)
+    creds = assumed.get_credentials()
+    assert creds is not None and creds.access_key != "testing" and creds.token
+    assert assumed.region_name == "eu-west-1"
+    assert aws.session(None, base=base) is base
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+THROTTLED = (b'<?xml version="1.0"?><ErrorResponse xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/">'
+             b"<Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>"
+             b"<RequestId>r</RequestId></ErrorResponse>")
+
+
+def throttle(client: Any, operation: str, times: int) -> list[int]:
+    """Answer the first ``times`` sends of ``operation`` with HTTP 400 Throttling, before moto.
+
+    Goes through botocore's real retry handler (unlike Stubber, which short-circuits it).
+    Returns a list that grows by one per attempt.
+    """
+    attempts: list[int] = []
+
+    def handler(request: Any, **_: Any) -> AWSResponse | None:
+        attempts.append(1)
+        if len(attempts) <= times:
+            return AWSResponse(request.url, 400, {"Content-Type": "text/xml"}, _Raw(THROTTLED))
+        return None
+
+    client.meta.events.register_first(f"before-send.cloudfront.{operation}", handler)
+    return attempts
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The retry decision is what is tested; the jittered sleep only slows the suite.
+    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, ctx: 0)
+
+
+def test_throttled_listing_is_retried_then_succeeds(mocked_aws: None, no_backoff: None) -> None:
+    client = aws.cloudfront_client(config=aws.client_config(max_attempts=4, mode="standard"))
+    create(client, [custom_origin("o", "o.origin.test")])
+    attempts = throttle(client, "ListDistributions", times=2)
+    d = discover(client)
+    assert len(attempts) == 3
+    assert len(d.targets) == 1
+
+
+def test_listing_throttled_beyond_retries_is_a_clear_error(mocked_aws: None, no_backoff: None) -> None:
+    client = aws.cloudfront_client(config=aws.client_config(max_attempts=3, mode="standard"))
+    attempts = throttle(client, "ListDistributions", times=100)
+    with pytest.raises(DiscoveryError, match="Throttling"):
+        discover(client)
+    assert len(attempts) == 3
+
+
+def test_one_distribution_throttled_beyond_retries_is_a_note_not_an_abort(mocked_aws: None, no_backoff: None) -> None:
+    client = aws.cloudfront_client(config=aws.client_config(max_attempts=3))
+    ok = create(client, [custom_origin("o", "ok.origin.test")])
+    slow = create(client, [custom_origin("o", "slow.origin.test")], default=behavior("o"))
+    state = {"n": 0}
+
+    def handler(request: Any, **_: Any) -> AWSResponse | None:
+        if slow in request.url:
+            state["n"] += 1
+            return AWSResponse(request.url, 400, {"Content-Type": "text/xml"}, _Raw(THROTTLED))
+        return None
+
+    client.meta.events.register_first("before-send.cloudfront.GetDistribution", handler)
+    d = discover(client, distribution_ids=[slow, ok])
+    assert state["n"] == 3  # retried to the limit
+    assert [(x.id, x.error is not None) for x in d.distributions] == [(slow, True), (ok, False)]
+    assert [t.host for t in d.targets] == ["ok.origin.test"]
+    assert any(slow in n and "Throttling" in n for n in d.notes)
