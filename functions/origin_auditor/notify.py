@@ -389,7 +389,9 @@ def _text(report: AuditReport, plan: Plan, shown: Sequence[Change], omitted: int
     if not plan.dedup_available:
         lines.append("NOTE: dedup unavailable (the state table could not be read): this lists every "
                      "origin that is not passing, not only what changed.")
-    lines += [f"NOTE: {n}" for n in report.notes]
+    lines += [f"NOTE: {_clip(n)}" for n in report.notes[:20]]
+    if len(report.notes) > 20:
+        lines.append(f"NOTE: ... {len(report.notes) - 20} more note(s) in the JSON report")
     lines.append("")
     for c in shown:
         lines += _change_text(report, c)
@@ -419,17 +421,22 @@ def _change_text(report: AuditReport, c: Change) -> list[str]:
     problems = [f for f in result.findings if f.severity is not Severity.INFO]
     for f in problems[:_FINDINGS_PER_TARGET]:
         where = f" on {f.address}" if f.address else ""
-        out.append(f"  - {f.code} ({f.severity}){where}: {f.message}")
+        out.append(f"  - {f.code} ({f.severity}){where}: {_clip(f.message)}")
         info = CODES.get(f.code)
         if info is not None:
             out.append(f"    Why: {info.meaning}")
-        out.append(f"    Fix: {f.hint or (info.fix if info else '')}")
+        out.append(f"    Fix: {_clip(f.hint or (info.fix if info else ''))}")
     if len(problems) > _FINDINGS_PER_TARGET:
         out.append(f"  - ... {len(problems) - _FINDINGS_PER_TARGET} more finding(s)")
     if result.reproduce:
         out.append(f"  Verify: {result.reproduce}")
     out.append("")
     return out
+
+
+def _clip(text: str, limit: int = 600) -> str:
+    # A hostile origin controls certificate names that end up in messages: bound each line.
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _chat(report: AuditReport, plan: Plan, subject: str, *, lead_word: str, severity: str,
@@ -499,11 +506,13 @@ def _machine(report: AuditReport, plan: Plan, shown: Sequence[Change], omitted: 
         results = data["results"]
         assert isinstance(results, list)
         data["results"] = [results[i] for i in keep]
-        data["distributions"] = [
-            {**d, "results": [new_index[i] for i in d["results"] if i in new_index]}
-            for d in data["distributions"]  # type: ignore[attr-defined]
-        ]
+        # Only the distributions of the kept results: thousands of healthy distributions would
+        # otherwise fill the message on their own.
+        dists = [{**d, "results": [new_index[i] for i in d["results"] if i in new_index]}
+                 for d in data["distributions"]]  # type: ignore[attr-defined]
+        data["distributions"] = [d for d in dists if d["results"]]
         data["results_omitted"] = len(report.results) - len(keep)
+        data["distributions_omitted"] = len(dists) - len(data["distributions"])
     data["notification"] = {
         "subject": subject, "severity": severity, "classification": lead_word,
         "dedup_available": plan.dedup_available,

@@ -1,0 +1,273 @@
+"""Change detection and the SNS message: what changed, said once, within SNS's limits, in a
+shape Amazon Q Developer in chat applications accepts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from origin_auditor.events import AlarmContext
+from origin_auditor.model import AuditReport, DistributionReport, Finding, Severity, Target, TargetResult, Verdict
+from origin_auditor.notify import (
+    MAX_MESSAGE_BYTES,
+    ChangeKind,
+    build_message,
+    plan_changes,
+)
+from origin_auditor.rules import Code
+from origin_auditor.state import TargetState, target_id
+
+NOW = 1_750_000_000.0
+
+
+def result(host: str, verdict: Verdict, codes: Sequence[Code] = (), dists: Sequence[str] = ("E1",),
+           not_probed: bool = False) -> TargetResult:
+    sev = {Verdict.FAIL: Severity.FAIL, Verdict.WARN: Severity.WARN, Verdict.PASS: Severity.INFO}[verdict]
+    findings = tuple(Finding(c, sev, f"{c} on {host}", hint=f"fix {c}") for c in codes)
+    if not_probed:
+        findings = (Finding(Code.ORIGIN_NOT_PROBED, Severity.INFO, "out of time"),)
+    return TargetResult(Target(host, distribution_ids=tuple(dists)), verdict, findings,
+                        reproduce=f"openssl s_client -connect {host}:443 -servername {host} -showcerts")
+
+
+def report(results: Sequence[TargetResult], classes: dict[str, str] | None = None) -> AuditReport:
+    dists: dict[str, list[int]] = {}
+    for i, r in enumerate(results):
+        for d in r.target.distribution_ids:
+            dists.setdefault(d, []).append(i)
+    return AuditReport("2025-06-01T12:00:00Z", tuple(results),
+                       tuple(DistributionReport(d, (classes or {}).get(d, "HEALTHY"), results=tuple(idx))
+                             for d, idx in dists.items()))
+
+
+def state_of(rep: AuditReport, now: float = NOW, **kw: Any) -> dict[str, TargetState]:
+    return {s.key: s for s in plan_changes(rep, {}, now=now, **kw).states}
+
+
+def kinds(plan: Any) -> list[tuple[str, str]]:
+    return [(str(c.kind), c.display) for c in plan.changes]
+
+
+BROKEN = result("a.test", Verdict.FAIL, [Code.CHAIN_INCOMPLETE])
+FINE = result("b.test", Verdict.PASS)
+
+
+def test_first_failure_is_new_and_unchanged_second_run_says_nothing() -> None:
+    rep = report([BROKEN, FINE], {"E1": "LATENT"})
+    first = plan_changes(rep, {}, now=NOW)
+    assert kinds(first) == [("new", "a.test:443")]
+    second = plan_changes(rep, {s.key: s for s in first.states}, now=NOW + 3600)
+    assert second.changes == ()
+    assert build_message(rep, second) is None
+
+
+def test_fixed_origin_is_a_resolution() -> None:
+    before = state_of(report([BROKEN]))
+    plan = plan_changes(report([result("a.test", Verdict.PASS)]), before, now=NOW + 60)
+    assert kinds(plan) == [("resolved", "a.test:443")]
+    msg = build_message(report([result("a.test", Verdict.PASS)]), plan)
+    assert msg is not None and msg.subject.startswith("[RESOLVED] 1 CloudFront origin fixed")
+    assert msg.severity == "info"
+
+
+def test_escalations_warn_to_fail_latent_to_outage_and_new_codes() -> None:
+    warn = report([result("a.test", Verdict.WARN, [Code.CERT_EXPIRING_SOON])])
+    assert kinds(plan_changes(report([BROKEN]), state_of(warn), now=NOW)) == [("escalated", "a.test:443")]
+    latent = report([BROKEN], {"E1": "LATENT"})
+    outage = report([BROKEN], {"E1": "OUTAGE"})
+    assert kinds(plan_changes(outage, state_of(latent), now=NOW)) == [("escalated", "a.test:443")]
+    more = report([result("a.test", Verdict.FAIL, [Code.CHAIN_INCOMPLETE, Code.CERT_EXPIRED])])
+    assert kinds(plan_changes(more, state_of(report([BROKEN])), now=NOW)) == [("escalated", "a.test:443")]
+
+
+def test_still_failing_is_reminded_every_reminder_hours_only() -> None:
+    rep = report([BROKEN])
+    before = state_of(rep)
+    assert plan_changes(rep, before, now=NOW + 23 * 3600, reminder_hours=24).changes == ()
+    plan = plan_changes(rep, before, now=NOW + 24 * 3600, reminder_hours=24)
+    assert kinds(plan) == [("reminder", "a.test:443")]
+    msg = build_message(rep, plan)
+    assert msg is not None and "still failing" in msg.subject
+
+
+def test_out_of_time_target_keeps_its_failing_state_instead_of_resolving() -> None:
+    before = state_of(report([BROKEN]))
+    plan = plan_changes(report([result("a.test", Verdict.PASS, not_probed=True)]), before, now=NOW,
+                        whole_account=True)
+    assert plan.changes == () and plan.states == () and plan.delete == ()
+
+
+def test_origin_removed_from_every_distribution_is_reported_on_whole_account_runs_only() -> None:
+    before = state_of(report([BROKEN, FINE]))
+    rep = report([FINE])
+    assert plan_changes(rep, before, now=NOW).changes == ()
+    plan = plan_changes(rep, before, now=NOW, whole_account=True)
+    assert kinds(plan) == [("removed", "a.test:443")]
+    assert plan.delete == (target_id(BROKEN.target),)
+
+
+def test_dedup_unavailable_reports_every_problem_and_says_so() -> None:
+    rep = report([BROKEN, FINE])
+    plan = plan_changes(rep, None, now=NOW)
+    assert not plan.dedup_available and kinds(plan) == [("new", "a.test:443")]
+    msg = build_message(rep, plan)
+    assert msg is not None and "dedup unavailable" in msg.structure["default"]
+
+
+def test_daily_digest_when_nothing_changed_once_a_day() -> None:
+    rep = report([BROKEN])
+    before = state_of(rep)
+    plan = plan_changes(rep, before, now=NOW + 3600, digest=True)
+    assert [c.kind for c in plan.changes] == [ChangeKind.DIGEST]
+    after = {**before, **{s.key: s for s in plan.states}}
+    assert plan_changes(rep, after, now=NOW + 7200, digest=True).changes == ()
+    msg = build_message(rep, plan)
+    assert msg is not None and msg.subject.startswith("[DIGEST]")
+
+
+def test_subject_leads_with_the_worst_classification_and_is_sns_safe() -> None:
+    rep = report([result("a.test", Verdict.WARN, [Code.CERT_EXPIRING_SOON], dists=["E2"]),
+                  result("b.test", Verdict.FAIL, [Code.CHAIN_INCOMPLETE], dists=["EEXAMPLE"]),
+                  result("c.test", Verdict.FAIL, [Code.CHAIN_WRONG_ORDER], dists=["E3"])],
+                 {"EEXAMPLE": "LATENT", "E3": "OUTAGE", "E2": "HEALTHY"})
+    msg = build_message(rep, plan_changes(rep, {}, now=NOW))
+    assert msg is not None
+    assert msg.subject == "[OUTAGE] 1 CloudFront origin failing TLS now, viewers get 502 (+2 more) (E3)"
+    latent_only = report([rep.results[1]], {"EEXAMPLE": "LATENT"})
+    msg2 = build_message(latent_only, plan_changes(latent_only, {}, now=NOW))
+    assert msg2 is not None
+    assert msg2.subject == "[LATENT] 1 CloudFront origin will fail on next cache miss (EEXAMPLE)"
+
+
+def test_subject_stays_under_100_ascii_chars_without_line_breaks() -> None:
+    results = [result(f"h{i}.test", Verdict.FAIL, [Code.CHAIN_INCOMPLETE], dists=[f"EVERYLONGDISTID{i:04d}"])
+               for i in range(40)]
+    rep = report(results, {f"EVERYLONGDISTID{i:04d}": "LATENT" for i in range(40)})
+    msg = build_message(rep, plan_changes(rep, {}, now=NOW))
+    assert msg is not None
+    assert len(msg.subject) < 100 and msg.subject.isascii() and "\n" not in msg.subject
+    assert msg.subject.startswith("[LATENT] 40 CloudFront origins will fail on next cache miss (EVERY")
+
+
+def test_email_text_says_what_why_fix_and_how_to_verify() -> None:
+    rep = report([BROKEN], {"E1": "LATENT"})
+    alarm = AlarmContext("www-5xx", "ALARM", "OK", "Threshold Crossed", "5xxErrorRate", None, None)
+    msg = build_message(rep, plan_changes(rep, {}, now=NOW), alarm=alarm)
+    assert msg is not None
+    text = msg.structure["email"]
+    assert msg.structure["default"] == text
+    assert "CHAIN_INCOMPLETE (fail)" in text
+    assert "Browsers fetch it (AIA); CloudFront does not" in text  # why (rules.CODES meaning)
+    assert "Fix: fix CHAIN_INCOMPLETE" in text
+    assert "Verify: openssl s_client -connect a.test:443" in text
+    assert "cached objects are masking it" in text
+    assert "CloudWatch alarm 'www-5xx' (OK -> ALARM" in text
+
+
+def test_attributes_and_machine_payload_carry_severity_and_classification() -> None:
+    rep = report([BROKEN], {"E1": "LATENT"})
+    msg = build_message(rep, plan_changes(rep, {}, now=NOW))
+    assert msg is not None
+    assert msg.attributes["severity"] == {"DataType": "String", "StringValue": "fail"}
+    assert msg.attributes["classification"]["StringValue"] == "LATENT"
+    assert json.loads(msg.attributes["codes"]["StringValue"]) == ["CHAIN_INCOMPLETE"]
+    body = json.loads(msg.publish_kwargs("arn:aws:sns:us-east-1:1:t")["Message"])
+    assert set(body) == {"default", "email", "https", "sqs", "lambda"}
+    machine = json.loads(body["sqs"])
+    assert machine["schema"] == "origin-auditor/1" and machine["results"][0]["verdict"] == "fail"
+    assert machine["notification"]["classification"] == "LATENT"
+    assert body["lambda"] == body["sqs"]
+
+
+# The documented custom notification shape (rules doc §5); payloads that do not conform are
+# dropped silently by the chat service, hence a strict hand-written check.
+def check_chat_payload(payload: Any) -> list[str]:
+    errors: list[str] = []
+
+    def need(obj: Any, key: str, typ: type, where: str) -> Any:
+        if not isinstance(obj, dict) or key not in obj:
+            errors.append(f"{where}.{key} missing")
+            return None
+        if not isinstance(obj[key], typ):
+            errors.append(f"{where}.{key} is {type(obj[key]).__name__}, not {typ.__name__}")
+            return None
+        return obj[key]
+
+    def strings(obj: Any, key: str, where: str) -> None:
+        items = need(obj, key, list, where)
+        if items is not None and not all(isinstance(i, str) and i for i in items):
+            errors.append(f"{where}.{key} must hold non-empty strings")
+
+    if not isinstance(payload, dict):
+        return ["payload is not an object"]
+    extra = set(payload) - {"version", "source", "id", "content", "metadata"}
+    if extra:
+        errors.append(f"unexpected top-level keys {sorted(extra)}")
+    if need(payload, "version", str, "$") not in (None, "1.0"):
+        errors.append("version must be '1.0'")
+    if need(payload, "source", str, "$") not in (None, "custom"):
+        errors.append("source must be 'custom'")
+    need(payload, "id", str, "$")
+    content = need(payload, "content", dict, "$")
+    if content is not None:
+        if need(content, "textType", str, "content") not in (None, "client-markdown"):
+            errors.append("content.textType must be 'client-markdown'")
+        for key in ("title", "description"):
+            if not need(content, key, str, "content"):
+                errors.append(f"content.{key} must be non-empty")
+        strings(content, "nextSteps", "content")
+        strings(content, "keywords", "content")
+    metadata = need(payload, "metadata", dict, "$")
+    if metadata is not None:
+        for key in ("threadId", "summary", "eventType"):
+            need(metadata, key, str, "metadata")
+        strings(metadata, "relatedResources", "metadata")
+    return errors
+
+
+def test_chat_payload_checker_rejects_what_the_service_would_drop() -> None:
+    assert check_chat_payload({"version": "1.0", "source": "aws.cloudwatch", "content": {}})
+    good = {"version": "1.0", "source": "custom", "id": "x",
+            "content": {"textType": "client-markdown", "title": "t", "description": "d",
+                        "nextSteps": ["s"], "keywords": ["k"]},
+            "metadata": {"threadId": "a", "summary": "s", "eventType": "e", "relatedResources": ["r"]}}
+    assert check_chat_payload(good) == []
+    bad = json.loads(json.dumps(good))
+    bad["content"]["textType"] = "markdown"
+    assert check_chat_payload(bad) == ["content.textType must be 'client-markdown'"]
+
+
+def test_https_payload_is_a_valid_chat_custom_notification() -> None:
+    for rep in (report([BROKEN], {"E1": "LATENT"}), report([BROKEN, FINE])):
+        msg = build_message(rep, plan_changes(rep, {}, now=NOW))
+        assert msg is not None
+        payload = json.loads(msg.structure["https"])
+        assert check_chat_payload(payload) == []
+        assert payload["content"]["title"] == msg.subject
+        assert "`CHAIN_INCOMPLETE`" in payload["content"]["description"]
+        assert any("openssl s_client" in s for s in payload["content"]["nextSteps"])
+    resolved_rep = report([result("a.test", Verdict.PASS)])
+    plan = plan_changes(resolved_rep, state_of(report([BROKEN])), now=NOW)
+    msg = build_message(resolved_rep, plan)
+    assert msg is not None and check_chat_payload(json.loads(msg.structure["https"])) == []
+
+
+def test_thousands_of_findings_stay_under_256_kb_with_a_count_of_the_rest() -> None:
+    codes = [Code.CHAIN_INCOMPLETE, Code.CHAIN_WRONG_ORDER, Code.CERT_EXPIRED, Code.HOSTNAME_MISMATCH]
+    results = [result(f"origin-{i:05d}.example.com", Verdict.FAIL, codes, dists=[f"E{i:06d}"])
+               for i in range(3000)]
+    rep = report(results, {f"E{i:06d}": "LATENT" for i in range(3000)})
+    plan = plan_changes(rep, {}, now=NOW)
+    msg = build_message(rep, plan)
+    assert msg is not None
+    kwargs = msg.publish_kwargs("arn:aws:sns:us-east-1:123456789012:t")
+    attr_bytes = sum(len(k) + len(v["DataType"]) + len(v["StringValue"].encode())
+                     for k, v in kwargs["MessageAttributes"].items())
+    assert len(kwargs["Message"].encode()) + attr_bytes < MAX_MESSAGE_BYTES
+    assert msg.omitted > 0 and msg.included + msg.omitted == 3000
+    assert f"and {msg.omitted} more change(s)" in msg.structure["default"]
+    machine = json.loads(msg.structure["sqs"])
+    assert machine["results_omitted"] == 3000 - len(machine["results"])
+    assert machine["notification"]["changes_omitted"] == msg.omitted
+    assert check_chat_payload(json.loads(msg.structure["https"])) == []
