@@ -97,7 +97,8 @@ def test_listing_throttled_beyond_retries_is_a_clear_error(mocked_aws: None, no_
     assert len(attempts) == 3
 
 
-def test_one_distribution_throttled_beyond_retries_is_a_note_not_an_abort(mocked_aws: None, no_backoff: None) -> None:
+def test_one_distribution_throttled_beyond_retries_is_a_note_not_an_abort(mocked_aws: None,
+                                                                          no_backoff: None) -> None:
     client = aws.cloudfront_client(config=aws.client_config(max_attempts=3))
     ok = create(client, [custom_origin("o", "ok.origin.test")])
     slow = create(client, [custom_origin("o", "slow.origin.test")], default=behavior("o"))
