@@ -103,7 +103,8 @@ def test_next_token_is_followed_and_partial_data_is_said(stub_cf: tuple[Any, Stu
     assert "MaxQueryTimeRangeExceed" in text
 
 
-def test_a_cloudwatch_failure_gives_a_report_without_metrics_and_says_so(stub_cf: tuple[Any, Stubber]) -> None:
+def test_a_cloudwatch_failure_gives_a_report_without_metrics_and_says_so(
+        stub_cf: tuple[Any, Stubber]) -> None:
     cf, cf_stub = stub_cf
     subscriptions(cf_stub, {"EONE": "Enabled"})
     cw = boto3.client("cloudwatch", region_name="us-east-1")
@@ -115,7 +116,8 @@ def test_a_cloudwatch_failure_gives_a_report_without_metrics_and_says_so(stub_cf
     assert any("no metrics" in n and "AccessDenied" in n for n in m.notes)
 
 
-def test_an_unreadable_monitoring_subscription_is_unknown_and_noted(cw: Any, stub_cf: tuple[Any, Stubber]) -> None:
+def test_an_unreadable_monitoring_subscription_is_unknown_and_noted(
+        cw: Any, stub_cf: tuple[Any, Stubber]) -> None:
     cf, stubber = stub_cf
     stubber.add_client_error("get_monitoring_subscription", "AccessDenied", "denied", 403)
     put(cw, "EONE", "Requests", [3])
