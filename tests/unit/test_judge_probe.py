@@ -1,0 +1,126 @@
+"""judge_probe across addresses, summaries and the openssl reproduction line."""
+
+from __future__ import annotations
+
+import shlex
+
+from origin_auditor.judge import judge_probe, openssl_command, summarize_cert
+from origin_auditor.lab.pki import NOW, Pki
+from origin_auditor.model import AddressProbe, Finding, ProbeResult, Severity, Target, Verdict
+from origin_auditor.rules import Code
+
+from .conftest import ders, trust_of
+
+
+def ok_addr(address: str, chain: list[bytes]) -> AddressProbe:
+    return AddressProbe(address=address, protocol="TLSv1.2", cipher="ECDHE-ECDSA-AES128-GCM-SHA256",
+                        chain=tuple(chain), chain_source="cloudfront")
+
+
+def test_all_addresses_same_good_chain_pass(pki1: Pki) -> None:
+    chain = ders(*pki1.chain())
+    probe = ProbeResult(Target("origin.test"), (ok_addr("192.0.2.1", chain), ok_addr("192.0.2.2", chain)))
+    result = judge_probe(probe, trust=trust_of(pki1.root), at=NOW)
+    assert result.verdict == Verdict.PASS and result.findings == ()
+    assert [a.address for a in result.addresses] == ["192.0.2.1", "192.0.2.2"]
+    summary = result.addresses[0].chain
+    assert [c.sha256 for c in summary] == [summarize_cert(d).sha256 for d in chain]
+    assert "origin.test" in summary[0].subject and summary[0].not_after is not None
+    assert result.addresses[0].protocol == "TLSv1.2"
+
+
+def test_one_broken_address_makes_target_fail_and_inconsistent(pki1: Pki) -> None:
+    good, broken = ders(*pki1.chain()), ders(pki1.leaf)
+    probe = ProbeResult(Target("origin.test"), (ok_addr("192.0.2.1", good), ok_addr("192.0.2.2", broken)))
+    result = judge_probe(probe, trust=trust_of(pki1.root), at=NOW)
+    assert result.verdict == Verdict.FAIL
+    inconsistent = [f for f in result.findings if f.code == Code.ADDRESSES_INCONSISTENT]
+    assert len(inconsistent) == 1 and inconsistent[0].severity == Severity.WARN
+    assert inconsistent[0].address is None
+    incomplete = [f for f in result.findings if f.code == Code.CHAIN_INCOMPLETE]
+    assert [f.address for f in incomplete] == ["192.0.2.2"]
+    # The reproduction line targets the address that fails, not the healthy one.
+    assert "-connect 192.0.2.2:443" in result.reproduce
+
+
+def test_some_addresses_not_connecting_is_inconsistent(pki1: Pki) -> None:
+    refused = AddressProbe(address="192.0.2.9", findings=(
+        Finding(Code.CONNECT_FAILED, Severity.FAIL, "refused", "", "192.0.2.9"),))
+    probe = ProbeResult(Target("origin.test"), (ok_addr("192.0.2.1", ders(*pki1.chain())), refused))
+    result = judge_probe(probe, trust=trust_of(pki1.root), at=NOW)
+    codes = [f.code for f in result.findings]
+    assert Code.ADDRESSES_INCONSISTENT in codes and Code.CONNECT_FAILED in codes
+    assert result.verdict == Verdict.FAIL
+    assert "192.0.2.9" in result.reproduce
+
+
+def test_single_address_is_never_inconsistent(pki1: Pki) -> None:
+    probe = ProbeResult(Target("origin.test"), (ok_addr("192.0.2.1", ders(pki1.leaf)),))
+    result = judge_probe(probe, trust=trust_of(pki1.root), at=NOW)
+    assert Code.ADDRESSES_INCONSISTENT not in [f.code for f in result.findings]
+
+
+def test_target_level_findings_come_first_and_verdict_is_worst(pki1: Pki) -> None:
+    note = Finding(Code.HOST_REWRITE_UNVERIFIABLE, Severity.INFO, "edge function", "")
+    dns = Finding(Code.ADDRESSES_CAPPED, Severity.INFO, "capped", "")
+    probe = ProbeResult(Target("origin.test", notes=(note,)),
+                        (ok_addr("192.0.2.1", ders(*pki1.fullchain())),), findings=(dns,))
+    result = judge_probe(probe, trust=trust_of(pki1.root), at=NOW)
+    assert [f.code for f in result.findings] == [Code.ADDRESSES_CAPPED, Code.HOST_REWRITE_UNVERIFIABLE,
+                                                 Code.CHAIN_INCLUDES_ROOT]
+    assert result.verdict == Verdict.PASS
+
+
+def test_chain_from_diagnostic_handshake_is_judged_too(pki1: Pki) -> None:
+    failed = AddressProbe(address="192.0.2.1", chain=tuple(ders(pki1.leaf)), chain_source="diagnostic",
+                          findings=(Finding(Code.NO_COMMON_CIPHER, Severity.FAIL, "x", "", "192.0.2.1"),))
+    result = judge_probe(ProbeResult(Target("origin.test"), (failed,)), trust=trust_of(pki1.root), at=NOW)
+    assert [f.code for f in result.findings] == [Code.NO_COMMON_CIPHER, Code.CHAIN_INCOMPLETE]
+
+
+def test_sni_not_host_is_the_name_checked(pki1: Pki) -> None:
+    probe = ProbeResult(Target("lb.example", server_name="origin.test"),
+                        (ok_addr("192.0.2.1", ders(*pki1.chain())),))
+    assert judge_probe(probe, trust=trust_of(pki1.root), at=NOW).verdict == Verdict.PASS
+    probe = ProbeResult(Target("origin.test", server_name="alias.test"),
+                        (ok_addr("192.0.2.1", ders(*pki1.chain())),))
+    result = judge_probe(probe, trust=trust_of(pki1.root), at=NOW)
+    assert [f.code for f in result.findings] == [Code.HOSTNAME_MISMATCH]
+    assert "-servername alias.test" in result.reproduce
+
+
+def test_dns_failure_without_addresses_fails(pki1: Pki) -> None:
+    dns = Finding(Code.DNS_RESOLUTION_FAILED, Severity.FAIL, "nxdomain", "")
+    result = judge_probe(ProbeResult(Target("nx.test"), (), findings=(dns,)), trust=trust_of(pki1.root),
+                         at=NOW)
+    assert result.verdict == Verdict.FAIL and result.addresses == ()
+    assert result.reproduce.startswith("openssl s_client -connect nx.test:443")
+
+
+def test_skipped_target_has_no_reproduction_line(pki1: Pki) -> None:
+    note = Finding(Code.ORIGIN_HTTP_ONLY, Severity.INFO, "http-only", "")
+    result = judge_probe(ProbeResult(Target("o.test", notes=(note,), skip_probe=True)),
+                         trust=trust_of(pki1.root), at=NOW)
+    assert result.reproduce == "" and result.verdict == Verdict.PASS
+
+
+def test_openssl_command_default() -> None:
+    assert openssl_command(Target("origin.example.com")) == (
+        "openssl s_client -connect origin.example.com:443 -servername origin.example.com -tls1_2 "
+        "-showcerts </dev/null")
+
+
+def test_openssl_command_ipv6_address_is_bracketed() -> None:
+    cmd = openssl_command(Target("origin.example.com", port=8443), "2001:db8::1")
+    assert "-connect '[2001:db8::1]:8443'" in cmd or "-connect [2001:db8::1]:8443" in cmd
+
+
+def test_openssl_command_several_protocols_excludes_the_rest() -> None:
+    cmd = openssl_command(Target("o.test", protocols=("TLSv1.1", "TLSv1.2")))
+    assert "-no_tls1 " in cmd and "-no_ssl3" in cmd and "-no_tls1_3" in cmd
+    assert "-no_tls1_1" not in cmd and "-no_tls1_2" not in cmd and "SECLEVEL=0" in cmd
+
+
+def test_openssl_command_quotes_hostile_names() -> None:
+    cmd = openssl_command(Target("o.test", server_name="x.test;rm -rf ~"))
+    assert shlex.split(cmd.removesuffix(" </dev/null"))[5] == "x.test;rm -rf ~"
