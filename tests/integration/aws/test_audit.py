@@ -1,0 +1,140 @@
+"""run_audit end to end: moto CloudFront + CloudWatch, real TLS origins on loopback."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from origin_auditor.audit import AuditOptions, run_audit
+from origin_auditor.discover import DiscoveryError
+from origin_auditor.lab.pki import Pki
+from origin_auditor.lab.servers import TlsServer
+from origin_auditor.model import AuditReport
+from origin_auditor.probe import static_resolver
+from origin_auditor.trust import TrustStore, load_trust_store
+
+from .conftest import Split, behavior, create, custom_origin, s3_origin
+from .test_correlate import put, subscriptions
+
+
+@pytest.fixture(scope="module")
+def pki() -> Pki:
+    return Pki(hostnames=["good.origin.test", "www.shop.test"])
+
+
+@pytest.fixture(scope="module")
+def trust(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> TrustStore:
+    path: Path = tmp_path_factory.mktemp("trust") / "root.pem"
+    path.write_bytes(pki.root_pem)
+    return load_trust_store(str(path))
+
+
+@pytest.fixture(scope="module")
+def origins(pki: Pki) -> Iterator[dict[str, int]]:
+    # good: full chain; broken: leaf only (the missing-intermediate incident CloudFront rejects).
+    with TlsServer(pki.chain(), host="127.0.0.1") as good, TlsServer([pki.leaf], host="127.0.0.2") as broken:
+        yield {"good": good.port, "broken": broken.port}
+
+
+RESOLVER = static_resolver({"good.origin.test": ["127.0.0.1"], "broken.origin.test": ["127.0.0.2"]})
+
+
+def account(cf: Any, cw: Any, ports: dict[str, int]) -> dict[str, str]:
+    """Five distributions covering every classification the origins allow."""
+    ids = {
+        "healthy": create(cf, [custom_origin("web", "good.origin.test", port=ports["good"]),
+                               s3_origin("s3")]),
+        "latent": create(cf, [custom_origin("api", "broken.origin.test", port=ports["broken"])]),
+        # The same broken origin behind a second distribution: probed once, reported under both.
+        "outage": create(cf, [custom_origin("api2", "broken.origin.test", port=ports["broken"])]),
+        # Host forwarded: the aliases are checked; other.shop.test is not on the certificate.
+        "aliases": create(cf, [custom_origin("web", "good.origin.test", port=ports["good"])],
+                          aliases=["www.shop.test", "other.shop.test"],
+                          default=behavior("web", headers=["Host"])),
+        "idle": create(cf, [custom_origin("web", "good.origin.test", port=ports["good"])], enabled=False),
+    }
+    for name, rate in (("healthy", 0.0), ("latent", 0.1), ("outage", 35.0), ("aliases", 0.0)):
+        put(cw, ids[name], "Requests", [1000.0])
+        put(cw, ids[name], "5xxErrorRate", [rate], "Percent")
+    return ids
+
+
+def audit(cf: Any, cw: Any, trust: TrustStore, ids: dict[str, str], **kw: Any) -> AuditReport:
+    stub_client = boto3.client("cloudfront", region_name="us-east-1")
+    with Stubber(stub_client) as stubber:
+        subscriptions(stubber, dict.fromkeys(ids.values()))
+        return run_audit(AuditOptions(timeout=5.0, **kw), cloudfront=Split(cf, stub_client,
+                                                                        ["get_monitoring_subscription"]),
+                         cloudwatch=cw, resolver=RESOLVER, trust=trust)
+
+
+def test_audit_classifies_every_distribution_against_real_tls_origins(
+        cf: Any, cw: Any, trust: TrustStore, origins: dict[str, int]) -> None:
+    ids = account(cf, cw, origins)
+    report = audit(cf, cw, trust, ids)
+    by_id = {d.id: d for d in report.distributions}
+    assert {name: by_id[i].classification for name, i in ids.items()} == {
+        "outage": "OUTAGE", "latent": "LATENT", "aliases": "LATENT", "healthy": "HEALTHY", "idle": "IDLE"}
+    assert [d.classification for d in report.distributions][:3] == ["OUTAGE", "LATENT", "LATENT"]
+
+    # The broken origin: one result, under both distributions, failing on the missing intermediate.
+    broken = [i for i, r in enumerate(report.results) if r.target.host == "broken.origin.test"]
+    assert len(broken) == 1
+    assert by_id[ids["latent"]].results == by_id[ids["outage"]].results == tuple(broken)
+    assert "CHAIN_INCOMPLETE" in {str(f.code) for f in report.results[broken[0]].findings}
+    assert "masking" in by_id[ids["latent"]].reason
+
+    # Host forwarded: the alias on the certificate passes, the other one fails on the name.
+    alias_results = {report.results[i].target.sni: report.results[i] for i in by_id[ids["aliases"]].results}
+    assert set(alias_results) == {"good.origin.test", "www.shop.test", "other.shop.test"}
+    assert str(alias_results["www.shop.test"].verdict) == "pass"
+    assert "HOSTNAME_MISMATCH" in {str(f.code) for f in alias_results["other.shop.test"].findings}
+
+    assert by_id[ids["idle"]].enabled is False and by_id[ids["idle"]].metrics["Requests"] == 0.0
+    assert {str(f.code) for d in report.distributions for f in d.findings} == {"ADDITIONAL_METRICS_DISABLED"}
+    assert report.notes == ()
+
+
+def test_audit_without_cloudwatch_still_reports_and_says_so(
+        cf: Any, trust: TrustStore, origins: dict[str, int]) -> None:
+    ids = {"latent": create(cf, [custom_origin("api", "broken.origin.test", port=origins["broken"])]),
+           "healthy": create(cf, [custom_origin("web", "good.origin.test", port=origins["good"])])}
+    cw = boto3.client("cloudwatch", region_name="us-east-1")
+    with Stubber(cw) as cw_stub:
+        cw_stub.add_client_error("get_metric_data", "InternalFailure", "boom", 500)
+        report = audit(cf, cw, trust, ids)
+    by_id = {d.id: d for d in report.distributions}
+    assert by_id[ids["latent"]].classification == "LATENT"
+    assert "unavailable" in by_id[ids["latent"]].reason
+    assert by_id[ids["healthy"]].classification == "HEALTHY"
+    assert any("no metrics" in n for n in report.notes)
+
+
+def test_audit_of_selected_distributions_only(cf: Any, cw: Any, trust: TrustStore,
+                                              origins: dict[str, int]) -> None:
+    ids = account(cf, cw, origins)
+    report = audit(cf, cw, trust, {"healthy": ids["healthy"]}, distribution_ids=(ids["healthy"],))
+    assert [d.id for d in report.distributions] == [ids["healthy"]]
+    assert [r.target.host for r in report.results] == ["good.origin.test"]
+
+
+def test_audit_that_cannot_list_raises_a_clear_error(stub_cf: tuple[Any, Stubber]) -> None:
+    client, stubber = stub_cf
+    stubber.add_client_error("list_distributions", "AccessDenied", "not authorized", 403)
+    with pytest.raises(DiscoveryError, match="AccessDenied"):
+        run_audit(AuditOptions(), cloudfront=client, cloudwatch=object(), resolver=RESOLVER)
+
+
+def test_audit_validity_moment_is_an_option(cf: Any, cw: Any, trust: TrustStore,
+                                            origins: dict[str, int]) -> None:
+    ids = {"healthy": create(cf, [custom_origin("web", "good.origin.test", port=origins["good"])])}
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=80)  # leaf (90 days) expires inside 30 days
+    report = audit(cf, cw, trust, ids, at=later)
+    assert "CERT_EXPIRING_SOON" in {str(f.code) for f in report.results[0].findings}
+    assert report.distributions[0].classification == "AT_RISK"
