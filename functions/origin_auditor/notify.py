@@ -510,9 +510,10 @@ def _machine(report: AuditReport, plan: Plan, shown: Sequence[Change], omitted: 
         # otherwise fill the message on their own.
         dists = [{**d, "results": [new_index[i] for i in d["results"] if i in new_index]}
                  for d in data["distributions"]]  # type: ignore[attr-defined]
-        data["distributions"] = [d for d in dists if d["results"]]
+        kept = [d for d in dists if d["results"]]
+        data["distributions"] = kept
         data["results_omitted"] = len(report.results) - len(keep)
-        data["distributions_omitted"] = len(dists) - len(data["distributions"])
+        data["distributions_omitted"] = len(dists) - len(kept)
     data["notification"] = {
         "subject": subject, "severity": severity, "classification": lead_word,
         "dedup_available": plan.dedup_available,

@@ -8,7 +8,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from origin_auditor.events import AlarmContext
-from origin_auditor.model import AuditReport, DistributionReport, Finding, Severity, Target, TargetResult, Verdict
+from origin_auditor.model import (
+    AuditReport,
+    DistributionReport,
+    Finding,
+    Severity,
+    Target,
+    TargetResult,
+    Verdict,
+)
 from origin_auditor.notify import (
     MAX_MESSAGE_BYTES,
     ChangeKind,

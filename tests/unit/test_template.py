@@ -45,7 +45,7 @@ _CfnLoader.add_multi_constructor("!", _tag)
 
 
 def load_template() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 -- SafeLoader subclass
+    data: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
     return data
 
 
@@ -109,7 +109,8 @@ def test_granted_actions_are_exactly_the_ones_the_code_calls() -> None:
 def test_assume_role_is_granted_only_when_a_role_is_configured() -> None:
     res = load_template()["Resources"]
     holders = [k for k, v in res.items() if v["Type"] == "AWS::IAM::Policy"
-               and any("sts:AssumeRole" in as_list(s["Action"]) for s in v["Properties"]["PolicyDocument"]["Statement"])]
+               and any("sts:AssumeRole" in as_list(s["Action"])
+                       for s in v["Properties"]["PolicyDocument"]["Statement"])]
     assert holders == ["AuditRolePolicy"]
     assert res["AuditRolePolicy"]["Condition"] == "HasAuditRole"
 

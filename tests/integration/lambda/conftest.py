@@ -28,15 +28,16 @@ _CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: {suffix: str(
 
 def state_table_definition() -> dict[str, Any]:
     """The StateTable's Properties from template.yaml (the tests build the real table from them)."""
-    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)
     props: dict[str, Any] = template["Resources"]["StateTable"]["Properties"]
     return props
 
 
 @pytest.fixture(autouse=True)
 def _fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "FINDINGS_TOPIC_ARN", "STATE_TABLE_NAME",
-              "AUDIT_ROLE_ARN", "REMINDER_HOURS", "DAILY_DIGEST", "ORIGIN_AUDITOR_CA_BUNDLE"):
+    for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "FINDINGS_TOPIC_ARN",
+              "STATE_TABLE_NAME", "AUDIT_ROLE_ARN", "REMINDER_HOURS", "DAILY_DIGEST",
+              "ORIGIN_AUDITOR_CA_BUNDLE"):
         monkeypatch.delenv(k, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

@@ -13,7 +13,15 @@ import pytest
 from origin_auditor.audit import AuditOptions
 from origin_auditor.events import EventError
 from origin_auditor.handler import ConfigError, handle
-from origin_auditor.model import AuditReport, DistributionReport, Finding, Severity, Target, TargetResult, Verdict
+from origin_auditor.model import (
+    AuditReport,
+    DistributionReport,
+    Finding,
+    Severity,
+    Target,
+    TargetResult,
+    Verdict,
+)
 from origin_auditor.notify import PublishFailed
 from origin_auditor.rules import Code
 

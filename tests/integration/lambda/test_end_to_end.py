@@ -1,0 +1,100 @@
+"""One real run: moto CloudFront + a loopback TLS origin missing its intermediate (the seed
+incident) -> run_audit -> handler -> SNS -> the SQS subscriber; and the Powertools entry point."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from origin_auditor import handler as handler_module
+from origin_auditor.audit import AuditOptions, run_audit
+from origin_auditor.handler import handle
+from origin_auditor.lab.pki import Pki
+from origin_auditor.lab.servers import TlsServer
+from origin_auditor.model import AuditReport
+from origin_auditor.probe import static_resolver
+from origin_auditor.trust import TrustStore
+
+from .conftest import Aws, Context, load_event
+
+
+@pytest.fixture(scope="module")
+def pki() -> Pki:
+    return Pki(hostnames=("origin.test",))
+
+
+@pytest.fixture
+def leaf_only(pki: Pki) -> Iterator[TlsServer]:
+    server = TlsServer([pki.leaf])  # no intermediate: browsers cope (AIA), CloudFront does not
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def distribution(cf: Any, port: int) -> str:
+    config = {
+        "CallerReference": "e2e", "Comment": "", "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{
+            "Id": "web", "DomainName": "origin.test",
+            "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": port, "OriginProtocolPolicy": "https-only",
+                                   "OriginSslProtocols": {"Quantity": 1, "Items": ["TLSv1.2"]}}}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "web", "ViewerProtocolPolicy": "redirect-to-https",
+                                 "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+                                 "MinTTL": 0},
+    }
+    return str(cf.create_distribution(DistributionConfig=config)["Distribution"]["Id"])
+
+
+def test_missing_intermediate_is_found_published_and_remembered(aws: Aws, pki: Pki,
+                                                                leaf_only: TlsServer) -> None:
+    cf = boto3.client("cloudfront", region_name="us-east-1")
+    cw = boto3.client("cloudwatch", region_name="us-east-1")
+    dist_id = distribution(cf, leaf_only.port)
+    trust = TrustStore.from_certificates([pki.root.cert], "test root")
+
+    def audit(options: AuditOptions) -> AuditReport:
+        return run_audit(options, cloudfront=cf, cloudwatch=cw, trust=trust,
+                         resolver=static_resolver({"origin.test": ["127.0.0.1"]}))
+
+    out = handle(load_event("schedule.json"), Context(), audit=audit, sns=aws.sns, dynamodb=aws.dynamodb,
+                 env=aws.env)
+    [result] = out["results"]
+    assert result["verdict"] == "fail"
+    assert "CHAIN_INCOMPLETE" in {f["code"] for f in result["findings"]}
+    assert out["notification"]["published"] is True
+    [note] = aws.published()
+    assert dist_id in note["Subject"] and note["Subject"].startswith("[")
+    body = json.loads(note["Message"])
+    assert body["results"][0]["target"]["port"] == leaf_only.port
+    assert len(aws.state()) == 1
+
+    again = handle(load_event("schedule.json"), Context(), audit=audit, sns=aws.sns, dynamodb=aws.dynamodb,
+                   env=aws.env)
+    assert again["notification"]["published"] is False and aws.published() == []
+
+
+def test_powertools_entry_point_logs_and_emits_emf_metrics(aws: Aws, capsys: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    cf = boto3.client("cloudfront", region_name="us-east-1")
+    # An origin on a loopback port nothing listens on: CONNECT_FAILED, no DNS lookup (IP literal).
+    dist_id = distribution(cf, 9)
+    cfg = cf.get_distribution_config(Id=dist_id)
+    config = cfg["DistributionConfig"]
+    config["Origins"]["Items"][0]["DomainName"] = "127.0.0.1"
+    cf.update_distribution(Id=dist_id, IfMatch=cfg["ETag"], DistributionConfig=config)
+    monkeypatch.setattr(handler_module, "_powertools_handler", None)
+    out = handler_module.lambda_handler({"distribution_ids": [dist_id], "timeout": 1}, Context())
+    assert out["results"][0]["verdict"] == "fail"
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+           if line.startswith("{") and '"_aws"' in line]
+    assert emf, "no EMF metrics printed"
+    metrics = emf[-1]
+    assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "OriginAuditor"
+    counts = (metrics["OriginsAudited"], metrics["OriginsFailing"], metrics["ProbeErrors"])
+    assert counts == ([1.0], [1.0], [1.0])
