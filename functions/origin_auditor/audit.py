@@ -52,7 +52,7 @@ class AuditOptions:
 
 def run_audit(options: AuditOptions = AuditOptions(), *, cloudfront: Any = None, cloudwatch: Any = None,
               resolver: Resolver | None = None, trust: TrustStore | None = None,
-              progress: Callable[[str], None] | None = None) -> AuditReport:
+              progress: Callable[[str], object] | None = None) -> AuditReport:
     """Audit the account's distributions and return the whole report.
 
     Clients default lazily to ``aws.cloudfront_client`` / ``aws.cloudwatch_client`` (with
