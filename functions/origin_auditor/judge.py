@@ -64,6 +64,8 @@ logger = logging.getLogger(__name__)
 UNPARSEABLE = "<unparseable>"
 # How many names a HOSTNAME_MISMATCH message lists; the rest are counted.
 MAX_NAMES_SHOWN = 10
+# Same-named certificates tried as the issuer of one certificate (real chains have 1, cross-signs 2).
+MAX_ISSUER_CANDIDATES = 16
 _SUPPORTED_CURVES = frozenset({"secp256r1", "secp384r1"})
 _OPENSSL_PROTOCOL_FLAGS = {"SSLv3": "ssl3", "TLSv1": "tls1", "TLSv1.1": "tls1_1", "TLSv1.2": "tls1_2"}
 
@@ -309,7 +311,9 @@ def analyze_chain(sent: Sequence[SentCert], trust: TrustStore,
             issuer_key = cert.issuer.public_bytes()
         except Exception:
             issuer_key = b""
-        candidates = [c for c in by_subject.get(issuer_key, ())
+        # At most MAX_ISSUER_CANDIDATES signature checks per step: a hostile bundle of
+        # thousands of same-named certificates must not cost millions of verifications.
+        candidates = [c for c in by_subject.get(issuer_key, ())[:MAX_ISSUER_CANDIDATES]
                       if c.sha256 not in used and directly_issued_by(cert, c.cert)]
         if candidates:
             # Prefer the certificate sent right after this one: when two sent certificates
@@ -535,45 +539,41 @@ def _hostname_findings(leaf: x509.Certificate, server_name: str,
                          f"The leaf certificate '{_cn(leaf)}' has extensions that do not parse, so "
                          "the names it covers cannot be read; CloudFront rejects it (502).", address)]
     ip = _ip(server_name)
-    shown = _clean(server_name, 120)
+    norm = None if ip is not None else _normalize_dns(server_name)
+    dns_names: list[str] = []
+    ips: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
     if san is None:
+        # RFC 6125: the CN is only looked at when there is no SAN extension at all.
         try:
-            cn_values = [v.value for v in leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
-        except Exception:
-            cn_values = []
-        cns = [v for v in cn_values if isinstance(v, str)]
-        names: list[str] = cns
-        norm = _normalize_dns(server_name) if ip is None else None
-        matched = norm is not None and dns_name_matches(norm, cns)
+            dns_names = [v for v in (a.value for a in leaf.subject.get_attributes_for_oid(
+                NameOID.COMMON_NAME)) if isinstance(v, str)]
+        except Exception:  # an unreadable CN covers nothing
+            dns_names = []
         out.append(_finding(
             Code.CERT_CN_ONLY,
             f"The leaf certificate '{_cn(leaf)}' has no subjectAltName extension; only its common "
             "name can match. CloudFront's documented requirement is a matching domain name, and "
             "clients are dropping CN matching: do not rely on it.", address))
     else:
-        names = []
         try:
             dns_names = san.get_values_for_type(x509.DNSName)
-            ips = san.get_values_for_type(x509.IPAddress)
-        except Exception:
+            ips = [x for x in san.get_values_for_type(x509.IPAddress)
+                   if isinstance(x, ipaddress.IPv4Address | ipaddress.IPv6Address)]
+        except Exception:  # unreadable entries cover nothing
             dns_names, ips = [], []
-        if ip is not None:
-            matched = any(ip == x for x in ips)
-        else:
-            norm = _normalize_dns(server_name)
-            matched = norm is not None and dns_name_matches(norm, dns_names)
-        names = [*dns_names[: MAX_NAMES_SHOWN + 1], *(str(x) for x in ips[: MAX_NAMES_SHOWN + 1])]
-        total = len(dns_names) + len(ips)
-    if not matched:
-        total = total if san is not None else len(names)
-        listed = ", ".join(_clean(n, 100) for n in names[:MAX_NAMES_SHOWN]) or "no names"
-        more = f" and {total - MAX_NAMES_SHOWN} more" if total > MAX_NAMES_SHOWN else ""
-        out.append(_finding(
-            Code.HOSTNAME_MISMATCH,
-            f"The certificate does not cover '{shown}', the name CloudFront sends (SNI/Host); it "
-            f"covers {listed}{more}. CloudFront drops the connection (502).", address,
-            hint=f"Add '{shown}' to the certificate's subjectAltName, or change the origin domain "
-                 "name / stop forwarding the viewer's Host header to this origin."))
+    if ip in ips if ip is not None else norm is not None and dns_name_matches(norm, dns_names):
+        return out
+    shown = _clean(server_name, 120)
+    names = [*dns_names[:MAX_NAMES_SHOWN], *(str(x) for x in ips[:MAX_NAMES_SHOWN])][:MAX_NAMES_SHOWN]
+    total = len(dns_names) + len(ips)
+    listed = ", ".join(_clean(n, 100) for n in names) or "no names"
+    more = f" and {total - len(names)} more" if total > len(names) else ""
+    out.append(_finding(
+        Code.HOSTNAME_MISMATCH,
+        f"The certificate does not cover '{shown}', the name CloudFront sends (SNI/Host); it "
+        f"covers {listed}{more}. CloudFront drops the connection (502).", address,
+        hint=f"Add '{shown}' to the certificate's subjectAltName, or change the origin domain "
+             "name / stop forwarding the viewer's Host header to this origin."))
     return out
 
 

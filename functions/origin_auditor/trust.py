@@ -77,6 +77,11 @@ class TrustStore:
         except Exception:  # a malformed name simply matches nothing
             return ()
 
+    def find_root_by_subject(self, name: x509.Name) -> x509.Certificate | None:
+        """The first trusted root whose subject equals ``name``, or None."""
+        found = self.find_roots_by_subject(name)
+        return found[0] if found else None
+
     def is_trusted_root(self, cert: x509.Certificate) -> bool:
         """``cert`` has the subject and public key of a trusted root.
 
