@@ -14,6 +14,7 @@ from origin_auditor.trust import TrustStore
 
 SHA256_RSA_OID = bytes.fromhex("06092A864886F70D01010B")
 SHA1_RSA_OID = bytes.fromhex("06092A864886F70D010105")
+MD5_RSA_OID = bytes.fromhex("06092A864886F70D010104")
 
 
 def trust_of(*roots: Issued | x509.Certificate) -> TrustStore:
@@ -27,7 +28,8 @@ def ders(*certs: Issued) -> list[bytes]:
 
 
 def resign_rsa(cert: x509.Certificate, issuer_key: rsa.RSAPrivateKey, *,
-               tbs_edit: Callable[[bytes], bytes] = lambda b: b, sha1: bool = False) -> bytes:
+               tbs_edit: Callable[[bytes], bytes] = lambda b: b, sha1: bool = False,
+               md5: bool = False) -> bytes:
     """DER of ``cert`` with its TBS edited (same length) and re-signed by ``issuer_key``.
 
     cryptography refuses to *sign* certificates with SHA-1 or with notBefore > notAfter; real
@@ -38,17 +40,18 @@ def resign_rsa(cert: x509.Certificate, issuer_key: rsa.RSAPrivateKey, *,
     der = cert.public_bytes(serialization.Encoding.DER)
     tbs = cert.tbs_certificate_bytes
     new_tbs = tbs_edit(tbs)
-    if sha1:
+    weak_oid = SHA1_RSA_OID if sha1 else MD5_RSA_OID if md5 else None
+    if weak_oid is not None:
         assert SHA256_RSA_OID in new_tbs
-        new_tbs = new_tbs.replace(SHA256_RSA_OID, SHA1_RSA_OID)
+        new_tbs = new_tbs.replace(SHA256_RSA_OID, weak_oid)
     assert len(new_tbs) == len(tbs)
-    algo: hashes.HashAlgorithm = hashes.SHA1() if sha1 else hashes.SHA256()
+    algo: hashes.HashAlgorithm = hashes.SHA1() if sha1 else hashes.MD5() if md5 else hashes.SHA256()
     sig = issuer_key.sign(new_tbs, padding.PKCS1v15(), algo)
     assert len(sig) == len(cert.signature)
     start = der.index(tbs)
     middle = der[start + len(tbs):-len(sig)]
-    if sha1:
-        middle = middle.replace(SHA256_RSA_OID, SHA1_RSA_OID)
+    if weak_oid is not None:
+        middle = middle.replace(SHA256_RSA_OID, weak_oid)
     out = der[:start] + new_tbs + middle + sig
     x509.load_der_x509_certificate(out)  # still parses
     return out

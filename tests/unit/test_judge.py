@@ -414,6 +414,16 @@ def test_sha1_signed_leaf_is_weak_and_fails_once_the_verifier_rejects_it(rsa_pki
     assert codes(findings) == {Code.SIGNATURE_WEAK}
 
 
+def test_md5_signed_intermediate_is_weak(rsa_pki: Pki) -> None:
+    root = rsa_pki.root
+    assert isinstance(root.key, rsa.RSAPrivateKey)
+    md5_inter = resign_rsa(rsa_pki.intermediates[0].cert, root.key, md5=True)
+    findings = judge(rsa_pki, [rsa_pki.leaf.der, md5_inter])
+    f = only(findings, Code.SIGNATURE_WEAK)
+    assert "MD5" in f.message and "Intermediate 1" in f.message
+    assert Code.CHAIN_INCOMPLETE not in codes(findings)
+
+
 def test_sha1_self_signature_of_the_trusted_root_is_not_reported(rsa_pki: Pki) -> None:
     root = rsa_pki.root
     assert isinstance(root.key, rsa.RSAPrivateKey)
