@@ -65,6 +65,8 @@ _HS_SERVER_HELLO = 2
 _HS_CERTIFICATE = 11
 _HS_CERTIFICATE_REQUEST = 13
 _HS_SERVER_HELLO_DONE = 14
+# OpenSSL's default max_cert_list: a client rejects a longer Certificate message outright.
+_OPENSSL_MAX_CERT_LIST = 100 * 1024
 _MAX_RECORD_PAYLOAD = 16384 + 2048  # RFC 5246 §6.2.3: ciphertext may exceed 2^14 by 2048
 
 _ALERTS = {
@@ -210,6 +212,9 @@ class _ServerFlight:
         self.server_hello = False
         self.server_version: str | None = None  # ServerHello's legacy_version, e.g. "TLSv1"
         self.certificate_seen = False
+        self.oversized = False
+        self.too_large = False
+        self.certificate_length = 0
         self.certificate_done = False
         self.certs: list[bytes] = []
         self.cert_bytes = 0
@@ -225,7 +230,7 @@ class _ServerFlight:
 
     @property
     def stopped(self) -> bool:
-        return self.not_tls or self.truncated or self.malformed is not None
+        return self.not_tls or self.truncated or self.too_large or self.malformed is not None
 
     def feed(self, data: bytes) -> None:
         if len(self.first_bytes) < 64:
@@ -284,6 +289,12 @@ class _ServerFlight:
     def _parse_certificate(self, length: int) -> bool:
         """Take certificates out of a (possibly partial) Certificate message. True when complete."""
         self.certificate_seen = True
+        self.certificate_length = length
+        if length > _OPENSSL_MAX_CERT_LIST:
+            # OpenSSL aborts on this header alone, at a moment that depends on how the bytes
+            # arrived. So the probe stops feeding OpenSSL and reads on itself until a cap is hit
+            # or the message ends: what is kept is then the same however the bytes arrive.
+            self.oversized = True
         hs = self._hs
         end = 4 + length
         avail = min(len(hs), end)
@@ -310,6 +321,9 @@ class _ServerFlight:
             return False
         self.certificate_done = True
         self._cert_cursor = None
+        if self.oversized:
+            self.too_large = True  # all of it kept, but more than a TLS client accepts
+            return False
         return True
 
 
@@ -431,21 +445,24 @@ def _drive(sock: socket.socket, ctx: ssl.SSLContext, sni: str | None, timeout: f
             except BlockingIOError:
                 continue
             if not data:
+                if flight.oversized:
+                    return result("too_large")
                 incoming.write_eof()
                 continue
             flight.feed(data)
             if flight.not_tls:
                 return result("not_tls")
-            if flight.truncated:
+            if flight.truncated or flight.too_large:
                 return result("too_large")
             if flight.malformed is not None:
                 return result("malformed", flight.malformed)
             if flight.total > MAX_HANDSHAKE_BYTES:
                 return result("flood", f"the server sent more than {MAX_HANDSHAKE_BYTES // 1024} KiB "
                                        "without completing the handshake")
-            incoming.write(data)
+            if not flight.oversized:
+                incoming.write(data)
     except _Timeout:
-        return result("timeout")
+        return result("too_large" if flight.oversized else "timeout")
     except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError) as exc:
         return result("reset", exc.strerror or type(exc).__name__)
     except OSError as exc:
@@ -494,7 +511,9 @@ def _ssl_reason(exc: ssl.SSLError) -> str:
 def _printable(raw: bytes, limit: int = 40) -> str:
     """At most ``limit`` characters of ``raw``, non-printables escaped, for quoting in a message."""
     text = raw[:limit].decode("latin-1")
-    out = "".join(ch if 32 <= ord(ch) < 127 else repr(ch)[1:-1] for ch in text)
+    escapes = {"\r": "\\r", "\n": "\\n", "\t": "\\t", "'": "\\'", "\\": "\\\\"}
+    out = "".join(escapes.get(ch) or (ch if 32 <= ord(ch) < 127 else f"\\x{ord(ch):02x}")
+                  for ch in text)
     return out + ("…" if len(raw) > limit else "")
 
 
@@ -606,9 +625,10 @@ def _probe_address(target: Target, address: str, timeout: float) -> AddressProbe
     if first.outcome == "too_large":
         findings.append(_finding(
             Code.CHAIN_TOO_LARGE,
-            f"{where} sent more certificate data than any valid chain needs (over "
-            f"{MAX_CERTIFICATES} certificates or {MAX_CERTIFICATE_BYTES // 1024} KiB); the probe "
-            f"kept the first {len(first.chain)} and stopped reading.", address))
+            f"{where} sent a Certificate message of {flight.certificate_length:,} bytes, more "
+            f"than any valid chain needs and more than TLS clients accept (the probe keeps at most "
+            f"{MAX_CERTIFICATES} certificates / {MAX_CERTIFICATE_BYTES // 1024} KiB; it kept "
+            f"{len(first.chain)}{' and stopped reading' if flight.truncated else ''}).", address))
         return probe_with(chain=first.chain, source="cloudfront")
     if first.outcome == "not_tls":
         findings.append(_finding(

@@ -1,0 +1,66 @@
+"""Fixtures for probe tests: generated PKIs (once per session: key generation is the slow part)
+and a helper that probes a loopback server the way the tests need."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from origin_auditor.lab.pki import Pki
+from origin_auditor.model import AddressProbe, ProbeResult, Target
+from origin_auditor.probe import probe_target
+
+# Hostile servers are probed with a short bound; assertions on elapsed time use 10x of it.
+SHORT_TIMEOUT = 0.5
+
+
+@pytest.fixture(scope="session")
+def pki() -> Pki:
+    """root -> intermediate -> leaf for origin.test, ECDSA P-256."""
+    return Pki(hostnames=("origin.test",))
+
+
+@pytest.fixture(scope="session")
+def pki2() -> Pki:
+    """root -> int1 -> int2 -> leaf, for the order tests with more than one intermediate."""
+    return Pki(hostnames=("deep.test",), depth=2)
+
+
+@pytest.fixture(scope="session")
+def rsa_pki() -> Pki:
+    """An RSA chain (DHE suites need an RSA key)."""
+    return Pki(hostnames=("rsa.test",), key_kind="rsa2048")
+
+
+def probe_one(port: int, *, host: str = "127.0.0.1", server_name: str | None = "origin.test",
+              protocols: tuple[str, ...] = ("TLSv1.2",), timeout: float = 5.0) -> AddressProbe:
+    """Probe one loopback address and return what it presented."""
+    result = probe(port, host=host, server_name=server_name, protocols=protocols, timeout=timeout)
+    assert len(result.addresses) == 1, result
+    return result.addresses[0]
+
+
+def probe(port: int, *, host: str = "127.0.0.1", server_name: str | None = "origin.test",
+          protocols: tuple[str, ...] = ("TLSv1.2",), timeout: float = 5.0) -> ProbeResult:
+    return probe_target(Target(host, port, server_name=server_name, protocols=protocols),
+                        timeout=timeout)
+
+
+def codes(probe: AddressProbe | ProbeResult) -> list[str]:
+    return [str(f.code) for f in probe.findings]
+
+
+@pytest.fixture(scope="session")
+def loopback_aliases() -> Iterator[None]:
+    """Skip when 127.0.0.2/127.0.0.3 cannot be bound (non-Linux loopback)."""
+    for last in (2, 3):
+        s = socket.socket()
+        try:
+            s.bind((f"127.0.0.{last}", 0))
+        except OSError:
+            pytest.skip(f"cannot bind 127.0.0.{last} on this system")
+        finally:
+            s.close()
+    yield
