@@ -31,7 +31,7 @@ _SEVERITY_RANK = {Severity.INFO: 0, Severity.WARN: 1, Severity.FAIL: 2}
 class Verdict(StrEnum):
     """The worst severity of a result's findings (``info`` counts as ``pass``)."""
 
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 (a verdict, not a password)
     WARN = "warn"
     FAIL = "fail"
 

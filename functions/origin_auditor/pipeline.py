@@ -7,8 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from .judge import judge_probe
-from .model import AuditReport, TargetResult
-from .model import Target as Target
+from .model import AuditReport, Target, TargetResult
 from .probe import Resolver, probe_targets, system_resolver
 from .rules import DEFAULT_TIMEOUT_SECONDS, EXPIRY_WARN_DAYS
 from .trust import TrustStore, load_trust_store

@@ -193,8 +193,8 @@ CODES: dict[Code, CodeInfo] = {
     Code.ADDITIONAL_METRICS_DISABLED: CodeInfo(
         "info", "D", "Additional CloudWatch metrics (502ErrorRate, CacheHitRate) are off; "
         "5xxErrorRate is used instead.",
-        "aws cloudfront create-monitoring-subscription --distribution-id ID "
-        "--monitoring-subscription RealtimeMetricsSubscriptionConfig={RealtimeMetricsSubscriptionStatus=Enabled}"),
+        "aws cloudfront create-monitoring-subscription --distribution-id ID --monitoring-subscription "
+        "RealtimeMetricsSubscriptionConfig={RealtimeMetricsSubscriptionStatus=Enabled}"),
     Code.CERT_MALFORMED: CodeInfo(
         "fail", "I", "A certificate sent by the origin does not parse as X.509 DER.",
         "Check the certificate files the server loads."),

@@ -8,6 +8,7 @@ any part of it (expired intermediate, missing SAN, wrong key, ...).
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -83,7 +84,7 @@ def issue(
     not_before: dt.datetime | None = None,
     not_after: dt.datetime | None = None,
     days: int = 90,
-    hash_alg: hashes.HashAlgorithm | None = None,
+    hash_alg: hashes.SHA224 | hashes.SHA256 | hashes.SHA384 | hashes.SHA512 | None = None,
     aia_ca_issuers: str | None = None,
     path_length: int | None = None,
     organization: str = "origin-auditor test PKI",
@@ -92,8 +93,6 @@ def issue(
 
     Leaf defaults: SAN = [common_name], serverAuth EKU. CA: basicConstraints CA=true, keyCertSign.
     """
-    import ipaddress
-
     key = key or new_key(key_kind)
     subject = x509.Name([
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
