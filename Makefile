@@ -19,7 +19,7 @@ test: $(STAMP)        ## unit and integration tests
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check functions tests bench
+	$(VENV)/bin/ruff check functions tests bench scripts
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -69,3 +69,7 @@ audit-deps: $(STAMP)  ## known vulnerabilities in the locked runtime dependencie
 	$(VENV)/bin/pip-audit --disable-pip --no-deps -r requirements.lock --progress-spinner off \
 		$(if $(AUDIT_STRICT),--strict,)
 .PHONY: sam-tools build-OriginAuditorFunction audit-deps
+
+docs:  ## regenerate the README's finding-code table from rules.CODES
+	$(PYTHON) scripts/readme_codes.py
+.PHONY: docs
