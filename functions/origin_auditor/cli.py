@@ -281,8 +281,11 @@ def _publish(report: AuditReport, err: TextIO) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .demo import run_demo
-
+    try:
+        from .demo import run_demo
+    except ImportError as e:  # moto is an optional dependency: the demo is the only user
+        raise UsageError(f"the demo needs moto ({e.name} is missing): "
+                         "pip install 'origin-auditor[demo]'") from None
     return run_demo(out=out, err=err, fmt=args.format)
 
 

@@ -24,6 +24,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+from moto import mock_aws
+
 from .lab.pki import Pki, pem_bundle
 from .lab.servers import TlsServer
 from .model import AuditReport
@@ -101,8 +103,6 @@ def _put_metrics(cw: Any, dist_id: str, now: dt.datetime, values: Mapping[str, f
 
 
 def run_demo(*, out: TextIO, err: TextIO, fmt: str = "text") -> int:
-    from moto import mock_aws
-
     with _isolated_aws_env(), mock_aws():
         return _run(out, err, fmt)
 
