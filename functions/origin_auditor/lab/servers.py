@@ -31,7 +31,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 from cryptography.hazmat.primitives import serialization
 
@@ -112,7 +112,7 @@ class _Listener:
     def addresses(self) -> tuple[str, ...]:
         return self.hosts
 
-    def start(self) -> _Listener:
+    def start(self) -> Self:
         for _attempt in range(20):
             try:
                 self._bind_all()
@@ -205,7 +205,7 @@ class _Listener:
             with contextlib.suppress(OSError):
                 c.shutdown(socket.SHUT_RDWR)
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
