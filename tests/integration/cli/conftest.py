@@ -1,0 +1,110 @@
+"""Fixtures for the end-to-end CLI tests: a test PKI, its root written to disk as the CLI's
+``--ca-bundle``, and ``cli(...)`` which runs ``origin-auditor`` in-process through ``main()`` and
+captures exit status, stdout and stderr."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import ssl
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from origin_auditor.cli import main
+from origin_auditor.lab.pki import Pki
+
+ROOT = Path(__file__).resolve().parents[3]
+CONSOLE_SCRIPT = ROOT / ".venv" / "bin" / "origin-auditor"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One CLI invocation: exit status and what it wrote to each stream."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+CliRunner = Callable[..., Run]
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The developer's shell must not change what the CLI trusts or which AWS it talks to.
+    for k in ("ORIGIN_AUDITOR_CA_BUNDLE", "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN",
+              "FINDINGS_TOPIC_ARN"):
+        monkeypatch.delenv(k, raising=False)
+
+
+@pytest.fixture
+def cli() -> CliRunner:
+    """``cli("check", "host:port", ...)`` -> Run, through the same ``main`` the console script calls."""
+    def run(*argv: str) -> Run:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(list(argv), out=out, err=err)
+        return Run(code, out.getvalue(), err.getvalue())
+    return run
+
+
+@pytest.fixture(scope="session")
+def pki() -> Pki:
+    """root -> intermediate -> leaf for origin.test (and alt.test), ECDSA P-256."""
+    return Pki(hostnames=("origin.test", "alt.test"))
+
+
+@pytest.fixture(scope="session")
+def pki2() -> Pki:
+    """root -> int1 -> int2 -> leaf, so a shuffled bundle has more than one wrong order."""
+    return Pki(hostnames=("deep.test",), depth=2)
+
+
+@pytest.fixture(scope="session")
+def ca_file(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The test root as a PEM file: what ``--ca-bundle`` / ORIGIN_AUDITOR_CA_BUNDLE point at."""
+    path = tmp_path_factory.mktemp("ca") / "root.pem"
+    path.write_bytes(pki.root_pem)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def ca2_file(pki2: Pki, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("ca2") / "root.pem"
+    path.write_bytes(pki2.root_pem)
+    return str(path)
+
+
+def openssl_speaks_tls11() -> bool:
+    """OpenSSL 3 builds may have TLS 1.0/1.1 compiled out entirely."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_1
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    except (ValueError, ssl.SSLError):
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def loopback_aliases() -> Iterator[None]:
+    """Skip when 127.0.0.5-127.0.0.7 cannot be bound (non-Linux loopback)."""
+    for last in (5, 6, 7):
+        s = socket.socket()
+        try:
+            s.bind((f"127.0.0.{last}", 0))
+        except OSError:
+            pytest.skip(f"cannot bind 127.0.0.{last} on this system")
+        finally:
+            s.close()
+    yield
