@@ -106,10 +106,11 @@ def check_bundle(pem: bytes, host: str, *, trust: TrustStore, at: dt.datetime,
     findings: list[Finding] = []
     if has_key:
         findings.append(Finding(
-            Code.CHAIN_EXTRA_CERTS, Severity.WARN,
+            Code.BUNDLE_CONTAINS_KEY, Severity.WARN,
             "The bundle contains a PRIVATE KEY block. Keep the key in its own file with tight "
             "permissions: a bundle is copied, attached to tickets and served as a chain file.",
-            "Remove the key block from the bundle; pass the key separately (--key).",
+            "Remove the key block from the bundle; keep the key in its own file with restricted "
+            "permissions and pass it separately (--key).",
             BUNDLE_ADDRESS))
     findings += judge_chain(ders, host, trust=trust, at=at, warn_days=warn_days, address=BUNDLE_ADDRESS)
     sent, _ = parse_chain(ders)
@@ -121,15 +122,18 @@ def check_bundle(pem: bytes, host: str, *, trust: TrustStore, at: dt.datetime,
         key_matches, key_error = _key_matches(key_pem, leaf.cert)
         if key_matches is False:
             findings.append(Finding(
-                Code.HANDSHAKE_FAILED, Severity.FAIL,
+                Code.KEY_MISMATCH, Severity.FAIL,
                 "The private key does not belong to the leaf certificate: a server configured with "
                 "this pair cannot complete a TLS handshake (or refuses to start).",
                 "Pair the certificate with the key it was issued for (compare `openssl x509 -noout "
                 "-pubkey` with `openssl pkey -pubout`).", BUNDLE_ADDRESS))
         elif key_error is not None:
-            findings.append(Finding(Code.HANDSHAKE_FAILED, Severity.WARN,
+            # Not a proven mismatch, so only a warning; but the pairing the user asked about
+            # is unverified, which KEY_MISMATCH is about (no handshake happens offline).
+            findings.append(Finding(Code.KEY_MISMATCH, Severity.WARN,
                                     f"The key could not be checked against the leaf: {key_error}.",
-                                    "", BUNDLE_ADDRESS))
+                                    "Provide the unencrypted PEM private key the certificate was "
+                                    "issued for.", BUNDLE_ADDRESS))
     target = Target(host=host, port=443)
     result = TargetResult(
         target=target, verdict=Verdict.of(findings), findings=tuple(findings),

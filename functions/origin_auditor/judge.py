@@ -692,14 +692,16 @@ def _cross_check(a: ChainAnalysis, server_name: str, *, trust: TrustStore, at: d
     elif "validation time" in low:
         code = Code.CERT_EXPIRED
     else:
-        code = Code.CHAIN_UNTRUSTED_ROOT
+        # The path reaches a trusted root here, so "untrusted root" would be wrong: the chain
+        # is invalid for a Web PKI reason (not a CA, EKU, constraints) the verifier names.
+        code = Code.CHAIN_INVALID
     return [*findings, _finding(
         code,
         f"A strict X.509 verifier (Web PKI rules, trust store {trust.source}) rejects the chain even "
         f"though its order and completeness are right: {msg}. CloudFront rejects invalid "
         "certificates and drops the connection (502).", address, severity=Severity.FAIL,
-        hint="Reissue the certificate (or get the CA's current intermediate); "
-             f"{CODES[code].fix}")]
+        hint=CODES[code].fix if code == Code.CHAIN_INVALID else
+        f"Reissue the certificate (or get the CA's current intermediate); {CODES[code].fix}")]
 
 
 def judge_chain(chain: Sequence[bytes], server_name: str, *, trust: TrustStore, at: dt.datetime,

@@ -87,6 +87,9 @@ class Code(StrEnum):
     CHAIN_TOO_LARGE = "CHAIN_TOO_LARGE"
     ADDRESSES_CAPPED = "ADDRESSES_CAPPED"
     S3_WEBSITE_HTTPS = "S3_WEBSITE_HTTPS"
+    BUNDLE_CONTAINS_KEY = "BUNDLE_CONTAINS_KEY"
+    KEY_MISMATCH = "KEY_MISMATCH"
+    CHAIN_INVALID = "CHAIN_INVALID"
 
 
 @dataclass(frozen=True)
@@ -209,4 +212,20 @@ CODES: dict[Code, CodeInfo] = {
         "fail", "D", "An S3 website endpoint is configured with an HTTPS origin protocol policy; S3 "
         "website endpoints do not support HTTPS.",
         "Set the origin protocol policy to http-only, or use the S3 REST endpoint with OAC."),
+    Code.BUNDLE_CONTAINS_KEY: CodeInfo(
+        "warn", "I", "The bundle file contains a private key; the key is never echoed. Bundles are "
+        "copied, attached to tickets and served as chain files.",
+        "Keep the key in its own file with restricted permissions (chmod 600); pass it with --key."),
+    Code.KEY_MISMATCH: CodeInfo(
+        "fail", "D", "The private key does not belong to the leaf certificate (or could not be "
+        "checked against it): a server cannot complete a handshake with a key that does not "
+        "match its certificate.",
+        "Pair the certificate with the key it was issued for (compare `openssl x509 -noout -pubkey` "
+        "with `openssl pkey -pubout`)."),
+    Code.CHAIN_INVALID: CodeInfo(
+        "fail", "D", "A strict X.509 verifier rejects the chain for a reason its order, completeness "
+        "and trust do not explain (e.g. an intermediate that is not a CA, a wrong extended key "
+        "usage); AWS lists an invalid certificate as a 502 cause. The message carries the "
+        "verifier's reason.",
+        "Reissue the certificate, or get the CA's current intermediate."),
 }

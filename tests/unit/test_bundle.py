@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 
 from origin_auditor.bundle import BundleError, check_bundle, fix_bundle
 from origin_auditor.lab.pki import NOW, Pki, issue, pem_bundle
-from origin_auditor.model import Verdict
+from origin_auditor.model import Severity, Verdict
 from origin_auditor.rules import Code
 
 from .conftest import trust_of
@@ -83,6 +83,10 @@ def test_key_of_another_certificate_does_not_match(pki1: Pki) -> None:
                            key_pem=pki1.intermediates[0].key_pem)
     assert checked.key_matches is False
     assert checked.result.verdict == Verdict.FAIL
+    f = next(f for f in checked.result.findings if f.code == Code.KEY_MISMATCH)
+    assert f.severity == Severity.FAIL and "does not belong" in f.message
+    # Offline there is no handshake: the code it used to borrow must not come back.
+    assert Code.HANDSHAKE_FAILED not in {f.code for f in checked.result.findings}
 
 
 def test_key_matching_uses_the_leaf_even_when_it_is_not_first(pki1: Pki) -> None:
@@ -97,6 +101,8 @@ def test_encrypted_key_cannot_be_checked_and_says_why(pki1: Pki) -> None:
     checked = check_bundle(pem_bundle(pki1.chain()), "origin.test", trust=trust_of(pki1.root), at=NOW,
                            key_pem=enc)
     assert checked.key_matches is None and checked.key_error is not None and "encrypted" in checked.key_error
+    # Unverified, not proven wrong: a warning under the key code, not a handshake failure.
+    assert [(f.code, f.severity) for f in checked.result.findings] == [(Code.KEY_MISMATCH, Severity.WARN)]
 
 
 @pytest.mark.parametrize("data", [b"", b"just text\n", b"\x00\x01binary", b"-----BEGIN FOO-----\n"])
@@ -130,7 +136,9 @@ def test_private_key_in_bundle_is_warned_about_and_never_echoed(
     checked = check_bundle(pem, "origin.test", trust=trust_of(pki1.root), at=NOW)
     assert checked.contains_private_key is True
     assert checked.result.verdict == Verdict.WARN
-    assert any("PRIVATE KEY" in f.message for f in checked.result.findings)
+    # Its own code, not the borrowed CHAIN_EXTRA_CERTS: the chain itself is clean.
+    assert [f.code for f in checked.result.findings] == [Code.BUNDLE_CONTAINS_KEY]
+    assert "PRIVATE KEY" in checked.result.findings[0].message
     key_body = b"".join(key_pem.splitlines()[1:-1]).decode()
     dumped = json.dumps(checked.result.to_json()) + repr(checked) + caplog.text
     for chunk in (key_body[i:i + 16] for i in range(0, len(key_body) - 16, 16)):

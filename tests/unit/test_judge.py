@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from origin_auditor.judge import dns_name_matches, judge_chain, summarize_cert
 from origin_auditor.lab.pki import NOW, Pki, issue
 from origin_auditor.model import Severity, Verdict
-from origin_auditor.rules import Code
+from origin_auditor.rules import CODES, Code
 
 from .conftest import ders, resign_rsa, trust_of
 
@@ -177,12 +180,48 @@ def test_self_signed_leaf_is_self_signed_not_untrusted_root(pki1: Pki) -> None:
     assert findings[0].severity == Severity.FAIL
 
 
-def test_intermediate_that_is_not_a_ca_is_reported_from_the_strict_verifier(pki1: Pki) -> None:
+def test_intermediate_that_is_not_a_ca_is_chain_invalid_with_the_verifiers_reason(pki1: Pki) -> None:
     bogus = issue("Not A CA", pki1.root, ca=False)
     leaf = issue("origin.test", bogus)
     findings = judge(pki1, ders(leaf, bogus))
-    f = only(findings, Code.CHAIN_UNTRUSTED_ROOT)
+    f = only(findings, Code.CHAIN_INVALID)
     assert "basicConstraints" in f.message and f.severity == Severity.FAIL
+    # The path does reach the trusted root: calling it an untrusted root (the code this used to
+    # borrow) would send people to the wrong fix.
+    assert Code.CHAIN_UNTRUSTED_ROOT not in codes(findings)
+    assert f.hint == CODES[Code.CHAIN_INVALID].fix
+
+
+def test_leaf_without_server_auth_eku_is_chain_invalid(pki1: Pki) -> None:
+    # Given a leaf that is only good for client authentication, correctly ordered and complete,
+    inter = pki1.intermediates[0]
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "origin.test")]))
+            .issuer_name(inter.cert.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW - dt.timedelta(days=1)).not_valid_after(NOW + dt.timedelta(days=90))
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(inter.key.public_key()),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("origin.test")]), critical=False)
+            .sign(inter.key, hashes.SHA256()))
+    # when it is judged, then only the strict verifier objects, and it says why.
+    findings = judge(pki1, [leaf.public_bytes(serialization.Encoding.DER), inter.der])
+    f = only(findings, Code.CHAIN_INVALID)
+    assert "EKU" in f.message and f.severity == Severity.FAIL
+    assert codes(findings) == {Code.CHAIN_INVALID}
+
+
+@pytest.mark.parametrize(("code", "severity", "basis"), [
+    (Code.BUNDLE_CONTAINS_KEY, "warn", "I"), (Code.KEY_MISMATCH, "fail", "D"),
+    (Code.CHAIN_INVALID, "fail", "D")])
+def test_codes_added_for_borrowed_ones_are_in_the_rule_table(code: Code, severity: str,
+                                                             basis: str) -> None:
+    assert code.value == code.name  # a stable API: the value is the name alert filters use
+    assert (CODES[code].severity, CODES[code].basis) == (severity, basis)
+    assert CODES[code].fix
 
 
 # ----------------------------------------------------------------- validity
