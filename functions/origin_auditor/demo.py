@@ -19,19 +19,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
 from moto import mock_aws
 
-from .lab.pki import Pki, pem_bundle
+from .lab.pki import Pki
 from .lab.servers import TlsServer
 from .model import AuditReport
 from .probe import static_resolver
 from .report import render
-from .trust import load_trust_store
+from .trust import TrustStore
 
 REGION = "us-east-1"
 SCHEDULE_EVENT = {"source": "origin-auditor.scheduler", "detail-type": "Scheduled Audit"}
@@ -128,12 +127,9 @@ def _run(out: TextIO, err: TextIO, fmt: str) -> int:
         "127.0.0.43": [expiring, intermediate],
         "127.0.0.44": [healthy, intermediate],
     }
-    with tempfile.TemporaryDirectory() as tmp, \
-            TlsServer(chains["127.0.0.44"], host=list(chains), address_chains=chains) as server:
-        ca_path = os.path.join(tmp, "demo-root.pem")
-        with open(ca_path, "wb") as fh:
-            fh.write(pem_bundle([pki.root]))
-        trust = load_trust_store(ca_path)
+    with TlsServer(chains["127.0.0.44"], host=list(chains), address_chains=chains) as server:
+        # The demo's private root stands in for Mozilla's list (as ORIGIN_AUDITOR_CA_BUNDLE would).
+        trust = TrustStore.from_certificates([pki.root.cert], source="the demo's root CA")
         resolver = static_resolver({name: [ip] for name, ip in addresses.items()})
 
         err.write("origin-auditor demo: creating CloudFront distributions, CloudWatch data, SNS, DynamoDB "
@@ -166,8 +162,10 @@ def _run(out: TextIO, err: TextIO, fmt: str) -> int:
                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
 
         def audit(options: AuditOptions) -> AuditReport:
+            first = not audited  # progress for the first run only; the second is the same work
             report = run_audit(options, cloudfront=cf, cloudwatch=cw, resolver=resolver, trust=trust,
-                               progress=lambda msg: err.write(f"origin-auditor demo: {msg}\n"))
+                               progress=(lambda msg: err.write(f"origin-auditor demo: {msg}\n"))
+                               if first else None)
             audited.append(report)
             return report
 
