@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .model import AuditReport, DistributionReport, Finding, Severity, TargetResult, Verdict
+from .rules import CODES, Code
 
 FORMATS = ("text", "json", "markdown")
 
@@ -112,6 +113,28 @@ def _distribution_header(d: DistributionReport) -> str:
     return f"{d.classification:<14} {d.id}{flag}  {names}"
 
 
+# Distribution-level codes that say the same thing for many distributions at once: the text and
+# markdown reports list them once at the end instead of under every distribution (JSON keeps all).
+COLLAPSED_CODES = frozenset({Code.ADDITIONAL_METRICS_DISABLED})
+
+
+def _collapsed(report: AuditReport) -> list[tuple[Finding, list[str]]]:
+    """(first finding, distribution ids) for each collapsed code, in code order."""
+    seen: dict[Code, tuple[Finding, list[str]]] = {}
+    for d in report.distributions:
+        for f in d.findings:
+            if f.code in COLLAPSED_CODES:
+                seen.setdefault(f.code, (f, []))[1].append(d.id)
+    return [seen[c] for c in sorted(seen)]
+
+
+def _collapsed_line(finding: Finding, ids: Sequence[str]) -> str:
+    shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+    hint = finding.hint.replace(ids[0], "ID") if len(ids) > 1 else finding.hint
+    return f"{finding.code} on {len(ids)} distribution(s) ({shown}): {CODES[finding.code].meaning} " \
+           f"Enable: {hint}"
+
+
 def render_text(report: AuditReport) -> str:
     out: list[str] = []
     if report.distributions:
@@ -122,7 +145,7 @@ def render_text(report: AuditReport) -> str:
                 out.append(f"  {headline}")
             if d.metrics:
                 out.append("  metrics: " + ", ".join(_fmt_metric(k, v) for k, v in d.metrics.items()))
-            for g in group_findings(d.findings):
+            for g in group_findings(f for f in d.findings if f.code not in COLLAPSED_CODES):
                 out.append(f"  {g.finding.severity.value:4} {g.finding.code}: {g.finding.message}")
                 if g.finding.hint:
                     out.append(f"       fix: {g.finding.hint}")
@@ -133,6 +156,8 @@ def render_text(report: AuditReport) -> str:
         for r in report.results:
             out.extend(_target_text(r))
             out.append("")
+    for finding, ids in _collapsed(report):
+        out.append(f"note: {_collapsed_line(finding, ids)}")
     for note in report.notes:
         out.append(f"note: {note}")
     out.append(summary_line(report))
@@ -183,7 +208,7 @@ def render_markdown(report: AuditReport) -> str:
                 out += ["", f"**{headline}**"]
             if d.metrics:
                 out += ["", "Metrics: " + ", ".join(_fmt_metric(k, v) for k, v in d.metrics.items())]
-            for g in group_findings(d.findings):
+            for g in group_findings(f for f in d.findings if f.code not in COLLAPSED_CODES):
                 out += ["", f"- `{g.finding.code}`: {g.finding.message}"]
             out.append("")
             for i in d.results:
@@ -191,6 +216,8 @@ def render_markdown(report: AuditReport) -> str:
     else:
         for r in report.results:
             out.extend(_target_markdown(r))
+    for finding, ids in _collapsed(report):
+        out.append(f"> note: {_md_escape(_collapsed_line(finding, ids))}")
     for note in report.notes:
         out.append(f"> note: {note}")
     return "\n".join(out).rstrip() + "\n"

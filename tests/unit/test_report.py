@@ -81,3 +81,18 @@ def test_fail_on_threshold() -> None:
     results = [_result(Verdict.WARN)]
     assert worst_at_or_above(results, "warn")
     assert not worst_at_or_above(results, "fail")
+
+
+def test_metrics_disabled_is_listed_once_for_all_distributions_in_text_but_kept_in_json() -> None:
+    def off(dist: str) -> Finding:
+        return Finding(Code.ADDITIONAL_METRICS_DISABLED, Severity.INFO, "additional metrics are off",
+                       f"aws cloudfront create-monitoring-subscription --distribution-id {dist} ...")
+    report = AuditReport("t", (_result(Verdict.PASS),), distributions=tuple(
+        DistributionReport(id=f"E{i}", classification="HEALTHY", results=(0,), findings=(off(f"E{i}"),))
+        for i in range(12)))
+    text = render(report, "text")
+    assert text.count("ADDITIONAL_METRICS_DISABLED") == 1
+    assert "on 12 distribution(s) (E0, E1" in text and "and 2 more" in text
+    assert "--distribution-id ID" in text
+    assert render(report, "markdown").count("ADDITIONAL_METRICS_DISABLED") == 1
+    assert render(report, "json").count("ADDITIONAL_METRICS_DISABLED") == 12
