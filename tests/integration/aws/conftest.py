@@ -11,12 +11,16 @@ other call to the moto client.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
+from botocore.validate import ParamValidator, validate_parameters
 from moto import mock_aws
 
 _refs = itertools.count()
@@ -127,3 +131,71 @@ def create(cf: Any, origins: Sequence[dict[str, Any]], **kw: Any) -> str:
     """Create a distribution on moto; returns its id."""
     return str(cf.create_distribution(DistributionConfig=distribution_config(origins, **kw))
                ["Distribution"]["Id"])
+
+
+# One answer of the GetMonitoringSubscription table: "Enabled" / "Disabled" (the subscription's
+# status), None (no subscription: NoSuchMonitoringSubscription, 404), or (code, message, HTTP
+# status) for any other error.
+SubscriptionAnswer = str | None | tuple[str, str, int]
+
+
+class MonitoringSubscriptions:
+    """GetMonitoringSubscription answered from a per-distribution table, in any call order.
+
+    moto does not implement the operation, and botocore's Stubber answers from an ordered
+    queue, which concurrent callers cannot use: correlate reads the subscriptions on a thread
+    pool, so the calls arrive in any order. This fake keeps what the Stubber gave: every
+    request and response is validated against the real API model (botocore's
+    ``cloudfront/2020-05-31`` shapes), and errors are real ``ClientError``s. Thread-safe.
+
+    asked: every DistributionId requested, in arrival order (an unknown id is recorded too and
+        then fails with AssertionError, which correlate notes as a failure).
+    in_flight_max: the most calls that were in progress at the same moment.
+    gate: optional callable, given the DistributionId, run inside every call before it answers
+        (a Barrier's wait, an Event to order completions).
+    """
+
+    _model = botocore.session.get_session().get_service_model("cloudfront").operation_model(
+        "GetMonitoringSubscription")
+
+    def __init__(self, answers: Mapping[str, SubscriptionAnswer], *,
+                 gate: Any = None) -> None:
+        self._answers = dict(answers)
+        self._gate = gate
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self.asked: list[str] = []
+        self.in_flight_max = 0
+
+    def get_monitoring_subscription(self, **params: Any) -> dict[str, Any]:
+        validate_parameters(params, self._model.input_shape)  # raises ParamValidationError
+        dist_id = params["DistributionId"]
+        with self._lock:
+            self.asked.append(dist_id)
+            self._in_flight += 1
+            self.in_flight_max = max(self.in_flight_max, self._in_flight)
+        try:
+            if self._gate is not None:
+                self._gate(dist_id)
+            assert dist_id in self._answers, f"unexpected DistributionId {dist_id}"
+            answer = self._answers[dist_id]
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+        if answer is None:
+            answer = ("NoSuchMonitoringSubscription", "none", 404)
+        if isinstance(answer, tuple):
+            code, message, status = answer
+            raise ClientError({"Error": {"Code": code, "Message": message},
+                               "ResponseMetadata": {"HTTPStatusCode": status}},
+                              "GetMonitoringSubscription")
+        response = {"MonitoringSubscription": {
+            "RealtimeMetricsSubscriptionConfig": {"RealtimeMetricsSubscriptionStatus": answer}}}
+        report = ParamValidator().validate(response, self._model.output_shape)
+        assert not report.has_errors(), report.generate_report()
+        return response
+
+    def install(self, client: Any) -> None:
+        """Answer ``client.get_monitoring_subscription`` from this table (instance attribute,
+        so the other operations, and a Stubber on them, are untouched)."""
+        client.get_monitoring_subscription = self.get_monitoring_subscription

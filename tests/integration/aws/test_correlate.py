@@ -1,17 +1,23 @@
-"""fetch_metrics: moto CloudWatch for data, Stubber for monitoring subscriptions, pages and failures."""
+"""fetch_metrics: moto CloudWatch for data, a per-distribution table for monitoring subscriptions
+(read concurrently, so no ordered Stubber queue), Stubber for CloudWatch pages and failures."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from origin_auditor.correlate import fetch_metrics, period_for
+from origin_auditor.correlate import SUBSCRIPTION_WORKERS, fetch_metrics, period_for
+
+from .conftest import MonitoringSubscriptions, SubscriptionAnswer
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+# Generous: only reached when the code under test is broken (sequential calls), never timed.
+WAIT = 10.0
 
 
 def put(cw: Any, dist: str, metric: str, values: list[float], unit: str = "None") -> None:
@@ -22,21 +28,16 @@ def put(cw: Any, dist: str, metric: str, values: list[float], unit: str = "None"
         for i, v in enumerate(values)])
 
 
-def subscriptions(stubber: Stubber, states: dict[str, str | None]) -> None:
-    """Queue GetMonitoringSubscription answers: "Enabled"/"Disabled", or None = no subscription."""
-    for dist, state in states.items():
-        if state is None:
-            stubber.add_client_error("get_monitoring_subscription", "NoSuchMonitoringSubscription",
-                                     "none", 404, expected_params={"DistributionId": dist})
-        else:
-            stubber.add_response("get_monitoring_subscription", {"MonitoringSubscription": {
-                "RealtimeMetricsSubscriptionConfig": {"RealtimeMetricsSubscriptionStatus": state}}},
-                {"DistributionId": dist})
+def subscriptions(stubber: Stubber, states: dict[str, SubscriptionAnswer]) -> MonitoringSubscriptions:
+    """Answer GetMonitoringSubscription on the stubber's client from a per-distribution table:
+    "Enabled"/"Disabled", or None = no subscription. Any call order (the calls are concurrent);
+    the Stubber keeps answering the client's other operations."""
+    table = MonitoringSubscriptions(states)
+    table.install(stubber.client)
+    return table
 
 
-def test_metrics_per_distribution_with_additional_metrics_where_subscribed(
-        cw: Any, stub_cf: tuple[Any, Stubber]) -> None:
-    cf, stubber = stub_cf
+def test_metrics_per_distribution_with_additional_metrics_where_subscribed(cw: Any) -> None:
     put(cw, "EPAID", "Requests", [100, 300])
     put(cw, "EPAID", "5xxErrorRate", [2.0, 4.0], "Percent")
     put(cw, "EPAID", "502ErrorRate", [1.0, 3.0], "Percent")
@@ -45,7 +46,7 @@ def test_metrics_per_distribution_with_additional_metrics_where_subscribed(
     put(cw, "EFREE", "5xxErrorRate", [0.0], "Percent")
     put(cw, "EFREE", "502ErrorRate", [50.0], "Percent")  # present, but not asked for: no subscription
     put(cw, "EOTHER", "Requests", [999])  # not audited
-    subscriptions(stubber, {"EPAID": "Enabled", "EFREE": None, "EIDLE": "Disabled"})
+    cf = MonitoringSubscriptions({"EPAID": "Enabled", "EFREE": None, "EIDLE": "Disabled"})
     m = fetch_metrics(cw, cf, ["EPAID", "EFREE", "EIDLE"], end=NOW)
     assert m.values["EPAID"] == {"Requests": 400.0, "5xxErrorRate": 3.0, "502ErrorRate": 2.0,
                                  "CacheHitRate": 90.0, "OriginLatency": None}
@@ -53,15 +54,16 @@ def test_metrics_per_distribution_with_additional_metrics_where_subscribed(
     # No datapoints in a complete query: no requests (CloudFront publishes none when idle).
     assert m.values["EIDLE"] == {"Requests": 0.0, "5xxErrorRate": None}
     assert m.additional_enabled == {"EPAID": True, "EFREE": False, "EIDLE": False}
+    assert list(m.additional_enabled) == ["EPAID", "EFREE", "EIDLE"]  # input order, not finish order
+    assert sorted(cf.asked) == ["EFREE", "EIDLE", "EPAID"]  # each asked once
     assert m.api_calls == {"GetMonitoringSubscription": 3, "GetMetricData": 1}
     assert m.period == 3 * 3600
     assert m.notes == ()
 
 
-def test_queries_are_batched_500_per_call_with_lowercase_ids(cw: Any, stub_cf: tuple[Any, Stubber]) -> None:
-    cf, stubber = stub_cf
+def test_queries_are_batched_500_per_call_with_lowercase_ids(cw: Any) -> None:
     ids = [f"E{i:04d}" for i in range(260)]
-    subscriptions(stubber, dict.fromkeys(ids[:100], "Enabled") | dict.fromkeys(ids[100:]))
+    cf = MonitoringSubscriptions(dict.fromkeys(ids[:100], "Enabled") | dict.fromkeys(ids[100:]))
     put(cw, ids[259], "Requests", [5])
     seen: list[list[str]] = []
     original = cw.get_metric_data
@@ -76,13 +78,13 @@ def test_queries_are_batched_500_per_call_with_lowercase_ids(cw: Any, stub_cf: t
     assert [len(s) for s in seen] == [500, total - 500]
     flat = [i for s in seen for i in s]
     assert len(set(flat)) == total and all(i[0].islower() for i in flat)
-    assert m.api_calls["GetMetricData"] == 2
+    assert m.api_calls == {"GetMonitoringSubscription": 260, "GetMetricData": 2}
+    assert sorted(cf.asked) == ids
     assert m.values[ids[259]]["Requests"] == 5.0
 
 
-def test_next_token_is_followed_and_partial_data_is_said(stub_cf: tuple[Any, Stubber]) -> None:
-    cf, cf_stub = stub_cf
-    subscriptions(cf_stub, {"EONE": None})
+def test_next_token_is_followed_and_partial_data_is_said() -> None:
+    cf = MonitoringSubscriptions({"EONE": None})
     cw = boto3.client("cloudwatch", region_name="us-east-1")
     with Stubber(cw) as stub:
         stub.add_response("get_metric_data", {
@@ -103,10 +105,8 @@ def test_next_token_is_followed_and_partial_data_is_said(stub_cf: tuple[Any, Stu
     assert "MaxQueryTimeRangeExceed" in text
 
 
-def test_a_cloudwatch_failure_gives_a_report_without_metrics_and_says_so(
-        stub_cf: tuple[Any, Stubber]) -> None:
-    cf, cf_stub = stub_cf
-    subscriptions(cf_stub, {"EONE": "Enabled"})
+def test_a_cloudwatch_failure_gives_a_report_without_metrics_and_says_so() -> None:
+    cf = MonitoringSubscriptions({"EONE": "Enabled"})
     cw = boto3.client("cloudwatch", region_name="us-east-1")
     with Stubber(cw) as stub:
         stub.add_client_error("get_metric_data", "AccessDenied", "no cloudwatch:GetMetricData", 403)
@@ -116,15 +116,71 @@ def test_a_cloudwatch_failure_gives_a_report_without_metrics_and_says_so(
     assert any("no metrics" in n and "AccessDenied" in n for n in m.notes)
 
 
-def test_an_unreadable_monitoring_subscription_is_unknown_and_noted(
-        cw: Any, stub_cf: tuple[Any, Stubber]) -> None:
-    cf, stubber = stub_cf
-    stubber.add_client_error("get_monitoring_subscription", "AccessDenied", "denied", 403)
+def test_an_unreadable_monitoring_subscription_is_unknown_and_noted(cw: Any) -> None:
+    cf = MonitoringSubscriptions({"EONE": ("AccessDenied", "denied", 403)})
     put(cw, "EONE", "Requests", [3])
     m = fetch_metrics(cw, cf, ["EONE"], end=NOW)
     assert m.additional_enabled == {"EONE": None}
     assert m.values["EONE"]["Requests"] == 3.0
     assert any("EONE" in n and "AccessDenied" in n for n in m.notes)
+
+
+def test_monitoring_subscriptions_are_read_concurrently_and_at_most_eight_at_once(cw: Any) -> None:
+    # Given 16 distributions whose subscription calls only answer once 8 of them are in flight
+    # together (a barrier: one-at-a-time calls would break it and be noted as failures),
+    ids = [f"E{i:02d}" for i in range(2 * SUBSCRIPTION_WORKERS)]
+    barrier = threading.Barrier(SUBSCRIPTION_WORKERS, timeout=WAIT)
+    cf = MonitoringSubscriptions(dict.fromkeys(ids, "Enabled"), gate=lambda _d: barrier.wait())
+    # when the metrics are fetched,
+    m = fetch_metrics(cw, cf, ids, end=NOW)
+    # then every call got through the barrier, and no more than the pool size ran together.
+    assert m.notes == ()
+    assert m.additional_enabled == dict.fromkeys(ids, True)
+    assert cf.in_flight_max == SUBSCRIPTION_WORKERS
+    assert m.api_calls["GetMonitoringSubscription"] == len(ids) == len(cf.asked)
+
+
+def test_notes_follow_input_order_whatever_order_the_calls_finish_in(cw: Any) -> None:
+    # Given calls that finish in reverse order (each waits for the next id's call to pass),
+    # with two kinds of failure at the two ends and a repeated one in between,
+    ids = [f"E{i}" for i in range(6)]
+    answers: dict[str, SubscriptionAnswer] = {
+        "E0": ("AccessDenied", "denied", 403), "E1": "Enabled", "E2": ("Throttling", "slow down", 400),
+        "E3": None, "E4": ("AccessDenied", "denied", 403), "E5": ("Throttling", "slow down", 400)}
+    passed = {d: threading.Event() for d in ids}
+    late: list[str] = []
+
+    def reverse(dist_id: str) -> None:
+        i = ids.index(dist_id)
+        if i + 1 < len(ids) and not passed[ids[i + 1]].wait(WAIT):
+            late.append(dist_id)
+        passed[dist_id].set()
+
+    concurrent = fetch_metrics(cw, MonitoringSubscriptions(answers, gate=reverse), ids, end=NOW)
+    sequential = fetch_metrics(cw, MonitoringSubscriptions(answers), ids, end=NOW, subscription_workers=1)
+    assert late == []  # the reversal really happened
+    # then results and notes are those of one-at-a-time calls: grouped by reason, in input order.
+    assert concurrent == sequential
+    assert concurrent.additional_enabled == {"E0": None, "E1": True, "E2": None, "E3": False,
+                                             "E4": None, "E5": None}
+    subs = [n for n in concurrent.notes if "monitoring subscription" in n]
+    assert subs == [
+        "Could not read the monitoring subscription of E0, E4 (AccessDenied: denied); "
+        "only Requests and 5xxErrorRate were fetched for them.",
+        "Could not read the monitoring subscription of E2, E5 (Throttling: slow down); "
+        "only Requests and 5xxErrorRate were fetched for them."]
+    assert concurrent.api_calls == {"GetMonitoringSubscription": 6, "GetMetricData": 1}
+
+
+def test_a_subscription_table_installed_on_a_stubbed_client_answers_in_any_order(
+        stub_cf: tuple[Any, Stubber], cw: Any) -> None:
+    # The helper run_audit's tests use: the table answers, the Stubber stays untouched.
+    client, stubber = stub_cf
+    table = subscriptions(stubber, {"EB": "Enabled", "EA": None})
+    m = fetch_metrics(cw, client, ["EA", "EB"], end=NOW)
+    assert m.additional_enabled == {"EA": False, "EB": True}
+    assert sorted(table.asked) == ["EA", "EB"]
+    stubber.assert_no_pending_responses()
 
 
 @pytest.mark.parametrize(("lookback", "period"), [
