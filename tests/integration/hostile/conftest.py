@@ -28,9 +28,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from origin_auditor.lab.pki import Issued, Pki, issue
 from origin_auditor.lab.servers import TlsServer, handbuilt_server
-from origin_auditor.model import AuditReport, Finding, Target, TargetResult
+from origin_auditor.model import AuditReport, Finding, Severity, Target, TargetResult
 from origin_auditor.pipeline import check_report, check_targets
 from origin_auditor.probe import static_resolver
+from origin_auditor.rules import Code
 from origin_auditor.trust import TrustStore
 
 # Every hostile server here answers at once (none stalls), so a short timeout is plenty; the
@@ -49,6 +50,8 @@ MANY_ADDRESSES = tuple([f"127.0.1.{i}" for i in range(1, 151)] + [f"127.0.2.{i}"
 SAN_BULK_NAME = "bulk.test"
 SAN_COUNT = 20_000
 GARBAGE_DER = b"\x30\x03\x02\x01\x00"  # a SEQUENCE holding an INTEGER: DER, but not a certificate
+NOTE = Finding(Code.HOST_REWRITE_UNVERIFIABLE, Severity.INFO,
+               "A CloudFront Function on the default behavior may rewrite Host.", "Check its code.")
 MIB_BLOB = b"\x30\x84" + (4 * 1024 * 1024).to_bytes(4, "big") + b"\x00" * (4 * 1024 * 1024)
 
 
@@ -131,6 +134,7 @@ class Origin:
     host: the origin domain name (resolved by the run's static resolver; also the SNI).
     addresses: what ``host`` resolves to.
     certs: certificates the test wants to refer to (leaf, DER sent, ...), by role.
+    notes: target-level findings from "discovery" that the result must carry (once).
     """
 
     name: str
@@ -138,6 +142,7 @@ class Origin:
     host: str
     addresses: Sequence[str] = ("127.0.0.1",)
     certs: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[Finding, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -287,6 +292,12 @@ def _origins(pki: Pki) -> tuple[list[Origin], list[Issued]]:
     origins.append(served("client-cert-required", "mtls-required.test", leaf("mtls-required.test"),
                           client_cert="required"))
 
+    # Markdown goes to chat and pull-request comments: a certificate name must not become a link.
+    phish = issue("[Fix now](https://evil.example/fix)", dns_names=["[click](https://evil.example/x)"])
+    origins.append(Origin("markdown-link", TlsServer([phish]), "md.test"))
+    # An ordinary origin that discovery annotated (an edge function may rewrite Host).
+    origins.append(Origin("good-with-note", TlsServer(good_chain), "good-1.test", notes=(NOTE,)))
+
     origins.append(Origin("good-4", TlsServer(good_chain), "good-4.test",
                           certs={"chain": good_chain}))
     return origins, [pki.root, good.root, order_pki.root]
@@ -312,7 +323,7 @@ def mixed_run(pki: Pki) -> Iterator[MixedRun]:
             for a in o.addresses:
                 if a not in mapping[o.host]:
                     mapping[o.host].append(a)
-        targets = tuple(Target(o.host, o.server.port) for o in origins)
+        targets = tuple(Target(o.host, o.server.port, notes=o.notes) for o in origins)
         trust = TrustStore.from_certificates([r.cert for r in roots], "hostile test roots")
         t0 = time.monotonic()
         ordered = check_targets(targets, resolver=static_resolver(mapping), trust=trust, timeout=TIMEOUT)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 from origin_auditor.model import Verdict
 
-from .conftest import BOUND, MixedRun, codes
+from .conftest import BOUND, NOTE, MixedRun, codes
 
-CONTROLS = ("good-1", "good-3", "good-4", "control-incomplete", "control-wrong-order")
-EXPECTED_PASS = ("good-1", "good-3", "good-4", "date-9999", "date-1950-2049", "date-1949-2050",
-                 "san-20000", "idna-match", "many-addresses")
+EXPECTED_PASS = ("good-1", "good-3", "good-4", "good-with-note", "date-9999", "date-1950-2049",
+                 "date-1949-2050", "san-20000", "idna-match", "many-addresses")
 
 
 def test_run_with_hostile_origins_finishes_within_ten_times_the_timeout(mixed_run: MixedRun) -> None:
@@ -53,3 +54,15 @@ def test_no_origin_ends_in_an_internal_error_or_an_unjudgeable_chain(mixed_run: 
         for f in r.findings:
             assert "internal error" not in f.message, (name, f)
             assert "could not be judged" not in f.message, (name, f)
+
+
+def test_ordinary_origin_with_a_discovery_note_passes_with_that_note(mixed_run: MixedRun) -> None:
+    r = mixed_run.results["good-with-note"]
+    assert r.verdict == Verdict.PASS
+    assert NOTE in r.findings
+
+
+@pytest.mark.xfail(strict=True, reason="notes are added twice: probe_targets/probe_target put "
+                   "target.notes into ProbeResult.findings and judge_probe prepends target.notes again")
+def test_discovery_note_appears_once_in_the_result(mixed_run: MixedRun) -> None:
+    assert mixed_run.results["good-with-note"].findings == (NOTE,)
