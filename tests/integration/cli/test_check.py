@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import socket
 
 import pytest
 
@@ -267,3 +268,42 @@ def test_resolve_with_several_addresses_probes_each(cli: CliRunner, pki: Pki, ca
     assert [a["address"] for a in result["addresses"]] == ["127.0.0.5", "127.0.0.6"]
     incomplete = [f["address"] for f in result["findings"] if f["code"] == "CHAIN_INCOMPLETE"]
     assert incomplete == ["127.0.0.6"]
+    assert "ADDRESSES_INCONSISTENT" in codes_of(result)  # nodes disagree: a partial 502 rate
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+needs_ipv6 = pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback")
+
+
+@needs_ipv6
+def test_ipv6_literal_origin_is_probed_and_the_openssl_line_brackets_it(
+        cli: CliRunner, pki: Pki, ca_file: str) -> None:
+    with TlsServer([pki.leaf], host="::1") as srv:
+        run = cli("check", f"[::1]:{srv.port}", "--server-name", "origin.test", "--ca-bundle", ca_file,
+                  "--format", "json")
+    assert run.code == 1
+    (result,) = run.json()["results"]
+    assert result["target"]["host"] == "::1"
+    assert result["target"]["port"] == srv.port
+    assert result["addresses"][0]["address"] == "::1"
+    assert "CHAIN_INCOMPLETE" in codes_of(result)
+    assert f"-connect '[::1]:{srv.port}' -servername origin.test" in result["reproduce"]
+
+
+@needs_ipv6
+@pytest.mark.xfail(strict=True, reason="model.Target.display renders an IPv6 host without brackets "
+                                       "('::1:PORT'), which reads as one address and cannot be pasted "
+                                       "back into `check`")
+def test_ipv6_origin_is_displayed_with_brackets(cli: CliRunner, pki: Pki, ca_file: str) -> None:
+    with TlsServer(pki.chain(), host="::1") as srv:
+        run = cli("check", f"[::1]:{srv.port}", "--server-name", "origin.test", "--ca-bundle", ca_file)
+    assert run.code == 0, run.out
+    assert f"PASS  [::1]:{srv.port} (SNI origin.test)" in run.out

@@ -102,6 +102,23 @@ def test_key_that_does_not_belong_to_the_leaf_fails_and_says_so(
     assert f"{key} does not belong to the leaf certificate in {bundle}" in run.err
 
 
+def test_json_on_stdout_stays_parseable_when_fix_and_key_messages_are_written(
+        cli: CliRunner, pki2: Pki, ca2_file: str, tmp_path: Path) -> None:
+    # A pipeline reads stdout as JSON; the "wrote ..." and key notices must go to stderr.
+    int1, int2 = pki2.intermediates
+    bundle = write(tmp_path, "shuffled.pem", pem_bundle([int2, pki2.leaf, int1]))
+    key = write(tmp_path, "other-key.pem", int1.key_pem)
+    fixed = tmp_path / "fixed.pem"
+    run = cli("check-bundle", bundle, "--host", "deep.test", "--ca-bundle", ca2_file, "--format", "json",
+              "--fix", str(fixed), "--key", key)
+    assert run.code == 1
+    (result,) = run.json()["results"]
+    assert {"CHAIN_WRONG_ORDER", "KEY_MISMATCH"} <= {f["code"] for f in result["findings"]}
+    assert [c["subject"] for c in result["addresses"][0]["chain"]] == names([int2, pki2.leaf, int1])
+    assert "does not belong to the leaf" in run.err
+    assert f"wrote {fixed}" in run.err
+
+
 @pytest.mark.xfail(strict=True, reason="cli.py: an unreadable --key is a WARN finding and exit 0; "
                                        "the requested key check never happened")
 def test_unreadable_key_file_does_not_exit_0(cli: CliRunner, pki2: Pki, ca2_file: str,

@@ -140,3 +140,17 @@ def test_demo_runs_through_main(capsys: pytest.CaptureFixture[str]) -> None:
     captured = capsys.readouterr()
     assert captured.out.startswith("# origin-auditor report")
     assert "## OUTAGE:" in captured.out
+
+
+def test_demo_without_moto_installed_exits_2_saying_how_to_install_it(
+        cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # moto is an optional extra: a plain install must get an instruction, not a traceback.
+    # A None entry in sys.modules makes the real import machinery raise ImportError for it.
+    import sys
+    monkeypatch.setitem(sys.modules, "moto", None)
+    monkeypatch.delitem(sys.modules, "origin_auditor.demo", raising=False)
+    run = cli("demo")
+    assert run.code == 2
+    assert run.out == ""
+    assert run.err.splitlines() == ["origin-auditor: error: the demo needs moto (moto is missing): "
+                                    "pip install 'origin-auditor[demo]'"]
