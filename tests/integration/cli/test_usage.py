@@ -5,12 +5,14 @@ there); value errors are also checked in-process, where they are cheap to enumer
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from origin_auditor import __version__
+from origin_auditor.lab.pki import Pki, pem_bundle
 
 from .conftest import CONSOLE_SCRIPT, CliRunner
 
@@ -125,3 +127,25 @@ def test_usage_errors_and_help_go_to_the_streams_main_was_given(
     assert helped.code == 0
     assert helped.out.startswith("usage: origin-auditor check")
     assert leaked.out == leaked.err == ""
+
+
+@needs_script
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+@pytest.mark.xfail(strict=True, reason="cli._emit: text/markdown reports contain '→', '—', '✅' and crash "
+                                       "with UnicodeEncodeError (traceback, exit 1, report lost) when stdout "
+                                       "is not UTF-8 (Windows cp1252 redirect, PYTHONIOENCODING, legacy "
+                                       "locales)")
+def test_report_survives_a_stdout_that_is_not_utf8(pki2: Pki, ca2_file: str, tmp_path: Path,
+                                                    fmt: str) -> None:
+    # Given a wrong-order bundle (its message draws the chain with arrows) and a cp1252 stdout,
+    # the report must still be written and the exit status must still mean "findings" (1),
+    # not "crashed" - which Python also reports as 1.
+    bundle = tmp_path / "wrong-order.pem"
+    bundle.write_bytes(pem_bundle([pki2.intermediates[0], pki2.leaf, pki2.intermediates[1]]))
+    env = {**os.environ, "PYTHONIOENCODING": "cp1252"}
+    proc = subprocess.run([str(CONSOLE_SCRIPT), "check-bundle", str(bundle), "--host", "deep.test",
+                           "--ca-bundle", ca2_file, "--format", fmt], env=env, capture_output=True,
+                          timeout=30, check=False)
+    assert b"Traceback" not in proc.stderr, proc.stderr.decode(errors="replace")[-400:]
+    assert proc.returncode == 1
+    assert b"CHAIN_WRONG_ORDER" in proc.stdout
