@@ -227,3 +227,22 @@ def test_audit_with_an_unreachable_endpoint_exits_2_with_one_line(tmp_path: Path
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("origin-auditor: error: cannot audit:")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.timeout(90)
+def test_audit_without_cloudwatch_still_reports_every_origin_and_says_why(account: Account) -> None:
+    # CloudWatch unreachable (its own endpoint: a closed port) while CloudFront answers: the TLS
+    # verdicts are not lost; a failing origin without numbers is LATENT, never better.
+    env = {**account.env, "AWS_ENDPOINT_URL_CLOUDWATCH": f"http://127.0.0.1:{closed_port()}"}
+    started = time.monotonic()
+    proc = origin_auditor("audit", "--format", "json", env=env, timeout=80)
+    print(f"audit with CloudWatch unreachable took {time.monotonic() - started:.1f} s")
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    by_id = {d["id"]: d for d in doc["distributions"]}
+    classes = {ip: by_id[d]["classification"] for ip, d in account.distribution_of.items()}
+    assert classes[OUTAGE_IP] == classes[LATENT_IP] == "LATENT"
+    assert classes[HEALTHY_IP] == "HEALTHY"
+    assert any("CloudWatch" in n or "GetMetricData" in n for n in doc["summary"]["notes"]), doc["summary"]
+    verdicts = {r["target"]["host"]: r["verdict"] for r in doc["results"]}
+    assert verdicts == {HEALTHY_IP: "pass", OUTAGE_IP: "fail", LATENT_IP: "fail"}
