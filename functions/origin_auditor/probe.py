@@ -623,12 +623,24 @@ def _probe_address(target: Target, address: str, timeout: float) -> AddressProbe
             f"{CODES[Code.HANDSHAKE_TIMEOUT].fix} Reproduce: {_repro(target, address)}"))
         return probe_with(chain=first.chain, source="cloudfront")
     if first.outcome == "too_large":
-        findings.append(_finding(
-            Code.CHAIN_TOO_LARGE,
-            f"{where} sent a Certificate message of {flight.certificate_length:,} bytes, more "
-            f"than any valid chain needs and more than TLS clients accept (the probe keeps at most "
-            f"{MAX_CERTIFICATES} certificates / {MAX_CERTIFICATE_BYTES // 1024} KiB; it kept "
-            f"{len(first.chain)}{' and stopped reading' if flight.truncated else ''}).", address))
+        kept = (f"the probe keeps at most {MAX_CERTIFICATES} certificates / "
+                f"{MAX_CERTIFICATE_BYTES // 1024} KiB; it kept {len(first.chain)}"
+                f"{' and stopped reading' if flight.truncated else ''}")
+        if flight.certificate_length > _OPENSSL_MAX_CERT_LIST:
+            findings.append(_finding(
+                Code.CHAIN_TOO_LARGE,
+                f"{where} sent a Certificate message of {flight.certificate_length:,} bytes, more "
+                f"than any valid chain needs and more than OpenSSL-based TLS clients accept "
+                f"({_OPENSSL_MAX_CERT_LIST // 1024} KiB); expect CloudFront to drop the connection "
+                f"({kept}).", address))
+        else:
+            # Within what TLS clients accept: only the auditor's own cap was hit, so this is not
+            # known to fail at CloudFront; say what was and was not judged.
+            findings.append(Finding(
+                Code.CHAIN_TOO_LARGE, Severity.WARN,
+                f"{where} sent {flight.certificate_length:,} bytes of certificates, more than any "
+                f"valid chain needs ({kept}); only the certificates kept were judged.",
+                CODES[Code.CHAIN_TOO_LARGE].fix, address))
         return probe_with(chain=first.chain, source="cloudfront")
     if first.outcome == "not_tls":
         findings.append(_finding(
@@ -742,7 +754,7 @@ def _resolve(target: Target, resolver: Resolver) -> tuple[list[str], list[Findin
 
 
 def _not_probed(target: Target, why: str, findings: Sequence[Finding] = ()) -> ProbeResult:
-    return ProbeResult(target=target, findings=(*target.notes, *findings, _finding(
+    return ProbeResult(target=target, findings=(*findings, _finding(
         Code.ORIGIN_NOT_PROBED, f"{target.display} was not probed: {why}.", None)))
 
 
@@ -750,10 +762,10 @@ def probe_target(target: Target, *, resolver: Resolver = system_resolver,
                  timeout: float = DEFAULT_TIMEOUT_SECONDS) -> ProbeResult:
     """Resolve ``target`` and probe each address (one after another) as CloudFront would."""
     if target.skip_probe:
-        return ProbeResult(target=target, findings=target.notes)
+        return ProbeResult(target=target)
     addresses, findings = _resolve(target, resolver)
     probes = tuple(probe_address(target, a, timeout=timeout) for a in addresses)
-    return ProbeResult(target=target, addresses=probes, findings=(*target.notes, *findings))
+    return ProbeResult(target=target, addresses=probes, findings=tuple(findings))
 
 
 def probe_targets(
@@ -809,7 +821,7 @@ def probe_targets(
         if complete:
             done = tuple(p for p in slots if isinstance(p, AddressProbe))
             skipped = len(slots) - len(done)
-            findings = [*target.notes, *pre[index]]
+            findings = list(pre[index])
             if skipped == len(slots):
                 finish(index, _not_probed(target, "the run's time budget ran out before its turn",
                                           findings=pre[index]))
@@ -825,14 +837,14 @@ def probe_targets(
         target = targets[index]
         try:
             if target.skip_probe:
-                finish(index, ProbeResult(target=target, findings=target.notes))
+                finish(index, ProbeResult(target=target))
                 return
             if deadline is not None and time.monotonic() >= deadline:
                 finish(index, _not_probed(target, "the run's time budget ran out before its turn"))
                 return
             addresses, findings = _resolve(target, resolver)
             if not addresses:
-                finish(index, ProbeResult(target=target, findings=(*target.notes, *findings)))
+                finish(index, ProbeResult(target=target, findings=tuple(findings)))
                 return
             with lock:
                 pending[index] = [None] * len(addresses)
@@ -841,9 +853,9 @@ def probe_targets(
                 pool.submit(address_task, index, slot, address)
         except Exception as exc:  # e.g. pool shutting down; never lose the target
             logger.exception("probe of target %d failed unexpectedly", index)
-            finish(index, ProbeResult(target=target, findings=(*target.notes, _finding(
+            finish(index, ProbeResult(target=target, findings=(_finding(
                 Code.HANDSHAKE_FAILED, f"The probe of {target.display} failed with an internal "
-                f"error: {type(exc).__name__}: {exc}.", None, "Re-run the check."))))
+                f"error: {type(exc).__name__}: {exc}.", None, "Re-run the check."),)))
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="probe") as pool:
         for i in range(n):

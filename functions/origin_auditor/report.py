@@ -7,6 +7,7 @@ pull-request comments; JSON is the contract in ``shared/architecture.md``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -129,10 +130,10 @@ def _collapsed(report: AuditReport) -> list[tuple[Finding, list[str]]]:
 
 
 def _collapsed_line(finding: Finding, ids: Sequence[str]) -> str:
+    """Everything after the code: "on N distribution(s) (ids): meaning Enable: command"."""
     shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
     hint = finding.hint.replace(ids[0], "ID") if len(ids) > 1 else finding.hint
-    return f"{finding.code} on {len(ids)} distribution(s) ({shown}): {CODES[finding.code].meaning} " \
-           f"Enable: {hint}"
+    return f"on {len(ids)} distribution(s) ({shown}): {CODES[finding.code].meaning} Enable: {hint}"
 
 
 def render_text(report: AuditReport) -> str:
@@ -157,7 +158,7 @@ def render_text(report: AuditReport) -> str:
             out.extend(_target_text(r))
             out.append("")
     for finding, ids in _collapsed(report):
-        out.append(f"note: {_collapsed_line(finding, ids)}")
+        out.append(f"note: {finding.code} {_collapsed_line(finding, ids)}")
     for note in report.notes:
         out.append(f"note: {note}")
     out.append(summary_line(report))
@@ -178,8 +179,14 @@ def summary_line(report: AuditReport) -> str:
     return "; ".join(parts)
 
 
+# Markdown syntax characters. Messages quote certificate names, which the origin's owner (or an
+# attacker) chooses: escaped, a name like "[Fix now](https://evil.example)" stays text instead of
+# becoming a link in a chat message or pull-request comment.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~])")
+
+
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _MD_SPECIAL.sub(r"\\\1", text.replace("\r", " ").replace("\n", " "))
 
 
 def _target_markdown(r: TargetResult) -> list[str]:
@@ -205,11 +212,11 @@ def render_markdown(report: AuditReport) -> str:
             out.append(f"## {d.classification}: `{d.id}` {', '.join(d.aliases) or d.domain_name}")
             headline = d.reason or CLASSIFICATION_HEADLINES.get(d.classification, "")
             if headline:
-                out += ["", f"**{headline}**"]
+                out += ["", f"**{_md_escape(headline)}**"]
             if d.metrics:
                 out += ["", "Metrics: " + ", ".join(_fmt_metric(k, v) for k, v in d.metrics.items())]
             for g in group_findings(f for f in d.findings if f.code not in COLLAPSED_CODES):
-                out += ["", f"- `{g.finding.code}`: {g.finding.message}"]
+                out += ["", f"- `{g.finding.code}`: {_md_escape(g.finding.message)}"]
             out.append("")
             for i in d.results:
                 out.extend(_target_markdown(report.results[i]))
@@ -217,9 +224,9 @@ def render_markdown(report: AuditReport) -> str:
         for r in report.results:
             out.extend(_target_markdown(r))
     for finding, ids in _collapsed(report):
-        out.append(f"> note: {_md_escape(_collapsed_line(finding, ids))}")
+        out.append(f"> note: `{finding.code}` {_md_escape(_collapsed_line(finding, ids))}")
     for note in report.notes:
-        out.append(f"> note: {note}")
+        out.append(f"> note: {_md_escape(note)}")
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
-
 from origin_auditor.model import Verdict
 
 from .conftest import BOUND, NOTE, MixedRun, codes
@@ -41,9 +39,17 @@ def test_ordinary_broken_origins_get_exactly_their_own_finding(mixed_run: MixedR
     assert codes(mixed_run.results["control-wrong-order"]) == ["CHAIN_WRONG_ORDER"]
 
 
+# Too many certificates but within what TLS clients accept (under OpenSSL's 100 KiB): the chain
+# path itself is valid and within the kept part, so it is not known to fail at CloudFront.
+EXPECTED_WARN = {"hundreds-under-100k"}
+
+
 def test_every_hostile_origin_fails_with_a_specific_finding(mixed_run: MixedRun) -> None:
     for name, r in mixed_run.results.items():
         if name in EXPECTED_PASS:
+            continue
+        if name in EXPECTED_WARN:
+            assert r.verdict == Verdict.WARN, (name, codes(r))
             continue
         assert r.verdict == Verdict.FAIL, (name, codes(r))
         assert any(f.severity == "fail" for f in r.findings), name
@@ -62,7 +68,5 @@ def test_ordinary_origin_with_a_discovery_note_passes_with_that_note(mixed_run: 
     assert NOTE in r.findings
 
 
-@pytest.mark.xfail(strict=True, reason="notes are added twice: probe_targets/probe_target put "
-                   "target.notes into ProbeResult.findings and judge_probe prepends target.notes again")
 def test_discovery_note_appears_once_in_the_result(mixed_run: MixedRun) -> None:
     assert mixed_run.results["good-with-note"].findings == (NOTE,)

@@ -65,9 +65,6 @@ def test_hundreds_of_certificates_are_chain_too_large_capped_at_max_certificates
     assert codes(r) == ["CHAIN_TOO_LARGE", "CHAIN_EXTRA_CERTS"]
 
 
-@pytest.mark.xfail(strict=True, reason="probe's CHAIN_TOO_LARGE message always says 'more than TLS "
-                   "clients accept', also for a ~75 KB message under OpenSSL's 100 KiB limit that was "
-                   "only over the probe's own 32-certificate cap")
 def test_too_many_certificates_under_openssl_limit_do_not_claim_clients_refuse_them(
         mixed_run: MixedRun) -> None:
     message = only(mixed_run.results["hundreds-under-100k"], "CHAIN_TOO_LARGE").message

@@ -54,9 +54,6 @@ def test_hostile_names_are_visible_escaped_in_the_text_report(mixed_run: MixedRu
     assert "\nPASS  forged" not in text
 
 
-@pytest.mark.xfail(strict=True, reason="report._md_escape escapes only '|' and newlines: a certificate "
-                   "name like '[Fix now](https://evil.example/fix)' renders as a live link in the "
-                   "markdown report (chat / pull-request comments)")
 def test_certificate_names_do_not_become_links_in_the_markdown_report(mixed_run: MixedRun) -> None:
     markdown = render(mixed_run.report, "markdown")
     assert "md.test" in markdown  # the origin is in the report
