@@ -7,7 +7,9 @@ Exit status: 0 nothing at or above ``--fail-on`` (default ``fail``), 1 something
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import io
 import ipaddress
 import os
 import re
@@ -207,9 +209,13 @@ def cmd_check_bundle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except BundleError as e:
         raise UsageError(f"{args.file}: {e}") from None
     status = _emit(check_report([checked.result]), args.format, args.fail_on, out)
-    if args.key and checked.key_matches is False:
+    if args.key and checked.key_error:
+        # The key check that was asked for never happened: not a pass, whatever the chain says.
+        err.write(f"origin-auditor: error: --key: {args.key}: {checked.key_error}\n")
+        status = EXIT_USAGE
+    elif args.key and checked.key_matches is False:
         err.write(f"origin-auditor: {args.key} does not belong to the leaf certificate in {args.file}\n")
-        status = EXIT_FINDINGS
+        status = max(status, EXIT_FINDINGS)
     if args.fix:
         try:
             fixed = fix_bundle(pem, trust=trust)
@@ -240,6 +246,8 @@ def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .audit import AuditOptions, run_audit
     from .trust import TrustStore
 
+    if args.publish and not os.environ.get("FINDINGS_TOPIC_ARN"):
+        raise UsageError("--publish needs FINDINGS_TOPIC_ARN in the environment")
     trust = _trust(args.ca_bundle)
     assert isinstance(trust, TrustStore)
     options = AuditOptions(
@@ -308,13 +316,21 @@ def _common(p: argparse.ArgumentParser, *, net: bool = True) -> None:
                        help="handshakes in flight at once (default 64)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser(out: TextIO | None = None, err: TextIO | None = None) -> argparse.ArgumentParser:
+    """The parser; its help goes to ``out`` and its usage errors to ``err`` (default: sys's)."""
+
+    class Parser(argparse.ArgumentParser):
+        # argparse writes to sys.stdout/sys.stderr itself; main(out=, err=) must own its output.
+        def _print_message(self, message: str, file: object = None) -> None:
+            if message:
+                (err if file is sys.stderr and err else out if out else sys.stdout).write(message)
+
+    parser = Parser(
         prog="origin-auditor",
         description="Find CloudFront custom origins whose TLS setup CloudFront will reject, "
                     "before CloudFront does.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
 
     p = sub.add_parser("check", help="probe origins as CloudFront would and judge their TLS",
                        description="Connect to each origin the way CloudFront does (its ciphers, the "
@@ -360,21 +376,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    out = out or sys.stdout
+    if out is None:
+        out = sys.stdout
+        # Reports quote certificate names and draw chains with arrows: on a stdout that is not
+        # UTF-8 (a Windows redirect, PYTHONIOENCODING=cp1252) replace what it cannot encode
+        # rather than lose the report to a UnicodeEncodeError.
+        if isinstance(out, io.TextIOWrapper):
+            out.reconfigure(errors="replace")
     err = err or sys.stderr
-    parser = build_parser()
+    if isinstance(err, io.TextIOWrapper):
+        err.reconfigure(errors="replace")
+    parser = build_parser(out, err)
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse already printed its usage line
         return int(e.code) if isinstance(e.code, int) else EXIT_USAGE
     try:
-        return int(args.func(args, out, err))
+        status = int(args.func(args, out, err))
+        out.flush()  # a closed pipe fails here, inside the handler below, not at interpreter exit
+        return status
     except UsageError as e:
         err.write(f"origin-auditor: error: {e}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
         err.write("origin-auditor: interrupted\n")
         return 130
+    except BrokenPipeError:
+        # The reader went away (`origin-auditor ... | head -1`): its choice, not an error. Point
+        # stdout at /dev/null so the interpreter's final flush does not fail again.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a command ended by a closed pipe
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -120,7 +120,8 @@ class Target:
 
     @property
     def display(self) -> str:
-        hp = f"{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # IPv6 literal, as `check` takes it
+        hp = f"{host}:{self.port}"
         return hp if self.sni == self.host else f"{hp} (SNI {self.sni})"
 
     def to_json(self) -> dict[str, object]:

@@ -299,9 +299,6 @@ def test_ipv6_literal_origin_is_probed_and_the_openssl_line_brackets_it(
 
 
 @needs_ipv6
-@pytest.mark.xfail(strict=True, reason="model.Target.display renders an IPv6 host without brackets "
-                                       "('::1:PORT'), which reads as one address and cannot be pasted "
-                                       "back into `check`")
 def test_ipv6_origin_is_displayed_with_brackets(cli: CliRunner, pki: Pki, ca_file: str) -> None:
     with TlsServer(pki.chain(), host="::1") as srv:
         run = cli("check", f"[::1]:{srv.port}", "--server-name", "origin.test", "--ca-bundle", ca_file)

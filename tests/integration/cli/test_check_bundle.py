@@ -119,8 +119,6 @@ def test_json_on_stdout_stays_parseable_when_fix_and_key_messages_are_written(
     assert f"wrote {fixed}" in run.err
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py: an unreadable --key is a WARN finding and exit 0; "
-                                       "the requested key check never happened")
 def test_unreadable_key_file_does_not_exit_0(cli: CliRunner, pki2: Pki, ca2_file: str,
                                              tmp_path: Path) -> None:
     # Given --key pointing at something that is not a PEM private key, the user asked "does this

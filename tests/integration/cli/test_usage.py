@@ -115,8 +115,6 @@ def test_ca_bundle_that_is_not_pem_exits_2(cli: CliRunner, tmp_path: Path) -> No
                                     "CERTIFICATE blocks"]
 
 
-@pytest.mark.xfail(strict=True, reason="cli.main: argparse writes usage errors and --help to sys.stderr/"
-                                       "sys.stdout, not to the err/out streams main() was given")
 def test_usage_errors_and_help_go_to_the_streams_main_was_given(
         cli: CliRunner, capsys: pytest.CaptureFixture[str]) -> None:
     bad = cli("check")
@@ -131,10 +129,6 @@ def test_usage_errors_and_help_go_to_the_streams_main_was_given(
 
 @needs_script
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
-@pytest.mark.xfail(strict=True, reason="cli._emit: text/markdown reports contain '→', '—', '✅' and crash "
-                                       "with UnicodeEncodeError (traceback, exit 1, report lost) when stdout "
-                                       "is not UTF-8 (Windows cp1252 redirect, PYTHONIOENCODING, legacy "
-                                       "locales)")
 def test_report_survives_a_stdout_that_is_not_utf8(pki2: Pki, ca2_file: str, tmp_path: Path,
                                                     fmt: str) -> None:
     # Given a wrong-order bundle (its message draws the chain with arrows) and a cp1252 stdout,
@@ -152,8 +146,6 @@ def test_report_survives_a_stdout_that_is_not_utf8(pki2: Pki, ca2_file: str, tmp
 
 
 @needs_script
-@pytest.mark.xfail(strict=True, reason="cli.main: a closed stdout (`origin-auditor ... | head -1`) raises "
-                                       "BrokenPipeError with a traceback on stderr")
 def test_closed_stdout_pipe_ends_quietly(pki2: Pki, ca2_file: str, tmp_path: Path) -> None:
     # Given a reader that has already gone away (as `| head -1` does after one line), writing the
     # report fails with EPIPE; that is the reader's choice, not an error worth a traceback.
