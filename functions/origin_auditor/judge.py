@@ -30,12 +30,13 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.x509 import verification
 from cryptography.x509.oid import (
     AuthorityInformationAccessOID,
     NameOID,
     PublicKeyAlgorithmOID,
+    SignatureAlgorithmOID,
 )
 
 from .model import (
@@ -165,7 +166,15 @@ def _verify_signature_by_hand(cert: x509.Certificate, issuer: x509.Certificate) 
         sig, tbs = cert.signature, cert.tbs_certificate_bytes
         params = cert.signature_algorithm_parameters
         algo = cert.signature_hash_algorithm
-        if isinstance(key, rsa.RSAPublicKey) and algo is not None and params is not None:
+        if isinstance(key, rsa.RSAPublicKey) and algo is not None:
+            # cryptography reports no padding for md5WithRSAEncryption (it no longer verifies
+            # those itself); every RSA signature algorithm except RSASSA-PSS is PKCS#1 v1.5.
+            # Without this an MD5-signed intermediate looked unverifiable and its chain was
+            # misreported as ending at an untrusted root.
+            if params is None and cert.signature_algorithm_oid != SignatureAlgorithmOID.RSASSA_PSS:
+                params = padding.PKCS1v15()
+            if params is None:
+                return False
             key.verify(sig, tbs, params, algo)  # type: ignore[arg-type]
         elif isinstance(key, ec.EllipticCurvePublicKey) and isinstance(params, ec.ECDSA):
             key.verify(sig, tbs, params)

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from origin_auditor.judge import dns_name_matches, judge_chain, summarize_cert
+from origin_auditor.judge import directly_issued_by, dns_name_matches, judge_chain, summarize_cert
 from origin_auditor.lab.pki import NOW, Pki, issue
 from origin_auditor.model import Severity, Verdict
 from origin_auditor.rules import CODES, Code
@@ -453,14 +453,28 @@ def test_sha1_signed_leaf_is_weak_and_fails_once_the_verifier_rejects_it(rsa_pki
     assert codes(findings) == {Code.SIGNATURE_WEAK}
 
 
-def test_md5_signed_intermediate_is_weak(rsa_pki: Pki) -> None:
+def test_md5_signed_intermediate_is_weak_and_fails_once_the_verifier_rejects_it(rsa_pki: Pki) -> None:
     root = rsa_pki.root
     assert isinstance(root.key, rsa.RSAPrivateKey)
     md5_inter = resign_rsa(rsa_pki.intermediates[0].cert, root.key, md5=True)
+    # The root's signature on it is checked by hand (cryptography gives no padding for MD5):
+    assert directly_issued_by(x509.load_der_x509_certificate(md5_inter), root.cert)
     findings = judge(rsa_pki, [rsa_pki.leaf.der, md5_inter])
     f = only(findings, Code.SIGNATURE_WEAK)
     assert "MD5" in f.message and "Intermediate 1" in f.message
-    assert Code.CHAIN_INCOMPLETE not in codes(findings)
+    assert "strict verifier" in f.message and f.severity == Severity.FAIL
+    # Still on the path to the trusted root: neither a gap nor an untrusted root.
+    assert codes(findings) == {Code.SIGNATURE_WEAK}
+
+
+def test_a_wrong_md5_signature_is_not_taken_for_the_issuers(rsa_pki: Pki) -> None:
+    # The by-hand check must verify, not merely accept MD5: signed by a key that is not the
+    # root's. A fresh key, not lab/pki's pool: a pooled key can be the root's own.
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = resign_rsa(rsa_pki.intermediates[0].cert, stranger, md5=True)
+    assert not directly_issued_by(x509.load_der_x509_certificate(forged), rsa_pki.root.cert)
+    findings = judge(rsa_pki, [rsa_pki.leaf.der, forged])
+    assert Code.CHAIN_UNTRUSTED_ROOT in codes(findings)
 
 
 def test_sha1_self_signature_of_the_trusted_root_is_not_reported(rsa_pki: Pki) -> None:
