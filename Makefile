@@ -24,8 +24,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-bench: $(STAMP)
+bench: $(STAMP)       ## the three benchmarks; each prints its figures (see bench/README.md)
 	$(PY) bench/bench_check.py
+	$(PY) bench/bench_audit.py
+	$(PY) bench/bench_soak.py
 
 clean:
 	rm -rf $(VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache
