@@ -27,6 +27,7 @@ import logging
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -88,8 +89,19 @@ def _clean(text: str, limit: int = 80) -> str:
     Subjects are chosen by whoever made the certificate: control characters (newlines, ANSI
     escapes) could forge report lines, and a 10 kB CN would drown the message.
     """
-    out = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text[: limit * 4])
+    out = "".join(ch if ch.isprintable() else _escape(ch) for ch in text[: limit * 4])
     return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
+def _escape(ch: str) -> str:
+    """Python's escape for one character: the width follows the code point, so U+202E reads
+    ``\\u202e`` and never ``\\x20`` followed by a literal "2e"."""
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
 
 
 def _cn(cert: x509.Certificate) -> str:
@@ -219,8 +231,12 @@ class ChainAnalysis:
     sent: the parseable certificates in sent order (duplicates included, malformed left out).
     malformed: positions whose bytes are not X.509 DER.
     leaf: the end-entity certificate: the first one sent unless that is a CA and a non-CA
-        certificate was sent too (a bundle with the leaf not first). ``None`` if none parsed.
+        certificate was sent too (a bundle with the leaf not first). ``None`` if none parsed
+        or when the first certificate sent does not parse (``leaf_malformed``): RFC 5246
+        makes the first certificate the leaf, so no other certificate stands in for it.
     path: the issuing path from the leaf using only sent certificates, in issuing order.
+        When the leaf does not parse, the path from the first parseable certificate, so a
+        bundle can still be reordered; nothing is judged as the leaf then.
     end: how the path ends: ``trusted`` (reaches a trust root, sent or not),
         ``self_signed`` (ends in a self-signed certificate that is not trusted),
         ``incomplete`` (the last certificate's issuer was not sent and is not a trust root),
@@ -232,6 +248,7 @@ class ChainAnalysis:
     in_order: the first ``len(path)`` certificates sent are exactly the path, in order.
     duplicates: sent certificates that repeat an earlier one.
     unrelated: sent certificates (first occurrences) that are not on the path.
+    leaf_malformed: the first certificate sent (the leaf) is not X.509 DER.
     """
 
     sent: tuple[SentCert, ...]
@@ -245,6 +262,7 @@ class ChainAnalysis:
     in_order: bool
     duplicates: tuple[SentCert, ...]
     unrelated: tuple[SentCert, ...]
+    leaf_malformed: bool = False
 
     @property
     def root_sent(self) -> bool:
@@ -282,9 +300,15 @@ def analyze_chain(sent: Sequence[SentCert], trust: TrustStore,
                   malformed: Sequence[int] = ()) -> ChainAnalysis:
     """Build the issuing path from the leaf with the sent certificates only (any order) plus
     the trust roots, then compare it with the order sent."""
+    leaf_malformed = 0 in malformed
     if not sent:
-        return ChainAnalysis((), tuple(malformed), None, (), "empty", None, None, None, True, (), ())
-    leaf = _pick_leaf(sent)
+        return ChainAnalysis((), tuple(malformed), None, (), "empty", None, None, None, True, (), (),
+                             leaf_malformed)
+    # With the leaf malformed the path still starts somewhere (fix_bundle reorders what is
+    # left), but that certificate is not the leaf: judging an intermediate's names as the
+    # leaf's gave false CERT_CN_ONLY / HOSTNAME_MISMATCH findings.
+    start = _pick_leaf(sent)
+    leaf = None if leaf_malformed else start
     unique: list[SentCert] = []
     seen: set[str] = set()
     duplicates: list[SentCert] = []
@@ -303,11 +327,11 @@ def analyze_chain(sent: Sequence[SentCert], trust: TrustStore,
         except Exception:  # such a certificate cannot be anyone's issuer
             logger.debug("unreadable subject in certificate #%d", s.position + 1)
 
-    path = [leaf]
-    used = {leaf.sha256}
+    path = [start]
+    used = {start.sha256}
     end = "incomplete"
     anchor: x509.Certificate | None = None
-    current = leaf
+    current = start
     while True:
         cert = current.cert
         if len(path) > 1 and trust.is_trusted_root(cert):
@@ -348,7 +372,7 @@ def analyze_chain(sent: Sequence[SentCert], trust: TrustStore,
     missing = None if end in ("trusted", "self_signed") else path[-1].cert.issuer
     aia = None if missing is None else _aia_ca_issuers(path[-1].cert)
     return ChainAnalysis(tuple(sent), tuple(malformed), leaf, tuple(path), end, anchor, missing, aia,
-                         in_order, tuple(duplicates), unrelated)
+                         in_order, tuple(duplicates), unrelated, leaf_malformed)
 
 
 # --------------------------------------------------------------------------- checks
@@ -362,13 +386,17 @@ def _role(s: SentCert, a: ChainAnalysis) -> str:
     return f"intermediate '{_cn(s.cert)}' (#{s.position + 1} sent)"
 
 
-def _chain_findings(a: ChainAnalysis, trust: TrustStore, address: str | None) -> list[Finding]:
+def _chain_findings(a: ChainAnalysis, trust: TrustStore, address: str | None, *,
+                    truncated: bool = False) -> list[Finding]:
     out: list[Finding] = []
     for pos in a.malformed:
+        leaf_note = (" It is the leaf (the first certificate sent), so the hostname could not be "
+                     "checked and no other certificate was judged in its place."
+                     if pos == 0 else "")
         out.append(_finding(
             Code.CERT_MALFORMED,
             f"Certificate #{pos + 1} of the chain as sent is not valid X.509 DER; CloudFront cannot "
-            "parse it and drops the connection.", address))
+            f"parse it and drops the connection.{leaf_note}", address))
     if a.leaf is None:
         return out
     leaf = a.leaf
@@ -383,7 +411,20 @@ def _chain_findings(a: ChainAnalysis, trust: TrustStore, address: str | None) ->
             address,
             hint="Serve leaf first, then each certificate's issuer; `origin-auditor check-bundle "
                  "FILE --host NAME --fix OUT.pem` writes the bundle in the right order."))
-    if a.end == "incomplete":
+    if a.end == "incomplete" and truncated:
+        # The probe stopped reading: the issuer may well have been sent after the cut, so
+        # "was not sent" would be a guess. The probe's CHAIN_TOO_LARGE carries the verdict.
+        last = a.path[-1]
+        n = len(a.sent) + len(a.malformed)
+        out.append(_finding(
+            Code.CHAIN_TOO_LARGE,
+            f"The probe stopped reading the certificates after {n} certificate{'s' if n != 1 else ''}; "
+            f"the issuer of '{_cn(last.cert)}' "
+            f"({_name(a.missing_issuer) if a.missing_issuer is not None else '?'}) is not among them "
+            "and the rest was not judged, so whether the chain is complete is unknown.", address,
+            severity=Severity.INFO,
+            hint="Serve only leaf and intermediates, then check again."))
+    elif a.end == "incomplete":
         last = a.path[-1]
         where = (f" It can be downloaded from {a.missing_aia} (the caIssuers URL in "
                  f"'{_cn(last.cert)}').") if a.missing_aia else (
@@ -535,8 +576,23 @@ def dns_name_matches(server: str, patterns: Sequence[str]) -> bool:
     return bool(first) and bool(rest) and rest in wild
 
 
+def _covers(name: str, dns_names: Sequence[str],
+            ips: Sequence[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> bool:
+    ip = _ip(name)
+    if ip is not None:
+        return ip in ips
+    norm = _normalize_dns(name)
+    return norm is not None and dns_name_matches(norm, dns_names)
+
+
 def _hostname_findings(leaf: x509.Certificate, server_name: str,
-                       address: str | None) -> list[Finding]:
+                       address: str | None, origin_domain: str | None = None) -> list[Finding]:
+    """Does the leaf cover ``server_name`` (the SNI) or, when given, ``origin_domain``?
+
+    AWS (502 troubleshooting): the certificate must match the origin domain name OR the Host
+    header CloudFront forwards; with Host forwarded the alias goes out as SNI, so a
+    certificate for either name is accepted (``origin_domain`` is then the second name).
+    """
     out: list[Finding] = []
     try:
         san: x509.SubjectAlternativeName | None = leaf.extensions.get_extension_for_class(
@@ -547,8 +603,6 @@ def _hostname_findings(leaf: x509.Certificate, server_name: str,
         return [_finding(Code.CERT_MALFORMED,
                          f"The leaf certificate '{_cn(leaf)}' has extensions that do not parse, so "
                          "the names it covers cannot be read; CloudFront rejects it (502).", address)]
-    ip = _ip(server_name)
-    norm = None if ip is not None else _normalize_dns(server_name)
     dns_names: list[str] = []
     ips: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
     if san is None:
@@ -570,19 +624,30 @@ def _hostname_findings(leaf: x509.Certificate, server_name: str,
                    if isinstance(x, ipaddress.IPv4Address | ipaddress.IPv6Address)]
         except Exception:  # unreadable entries cover nothing
             dns_names, ips = [], []
-    if ip in ips if ip is not None else norm is not None and dns_name_matches(norm, dns_names):
+    if any(_covers(n, dns_names, ips) for n in (server_name, origin_domain) if n is not None):
         return out
     shown = _clean(server_name, 120)
     names = [*dns_names[:MAX_NAMES_SHOWN], *(str(x) for x in ips[:MAX_NAMES_SHOWN])][:MAX_NAMES_SHOWN]
     total = len(dns_names) + len(ips)
     listed = ", ".join(_clean(n, 100) for n in names) or "no names"
     more = f" and {total - len(names)} more" if total > len(names) else ""
+    if origin_domain is None:
+        out.append(_finding(
+            Code.HOSTNAME_MISMATCH,
+            f"The certificate does not cover '{shown}', the name CloudFront sends (SNI/Host); it "
+            f"covers {listed}{more}. CloudFront drops the connection (502).", address,
+            hint=f"Add '{shown}' to the certificate's subjectAltName, or change the origin domain "
+                 "name / stop forwarding the viewer's Host header to this origin."))
+        return out
+    origin = _clean(origin_domain, 120)
     out.append(_finding(
         Code.HOSTNAME_MISMATCH,
-        f"The certificate does not cover '{shown}', the name CloudFront sends (SNI/Host); it "
-        f"covers {listed}{more}. CloudFront drops the connection (502).", address,
-        hint=f"Add '{shown}' to the certificate's subjectAltName, or change the origin domain "
-             "name / stop forwarding the viewer's Host header to this origin."))
+        f"The certificate covers neither '{shown}' nor '{origin}'; it covers {listed}{more}. With "
+        f"the viewer's Host header forwarded, CloudFront sends '{shown}' as SNI and accepts a "
+        f"certificate for either that name or the origin domain name '{origin}'; with neither it "
+        "drops the connection (502).", address,
+        hint=f"Serve a certificate covering '{shown}' (for SNI '{shown}') or '{origin}', or stop "
+             "forwarding the viewer's Host header to this origin."))
     return out
 
 
@@ -664,46 +729,104 @@ def _verifier_subject(server_name: str) -> x509.DNSName | x509.IPAddress | None:
         return None
 
 
-def _cross_check(a: ChainAnalysis, server_name: str, *, trust: TrustStore, at: dt.datetime,
-                 findings: list[Finding], address: str | None) -> list[Finding]:
-    """Run the strict verifier on the correctly ordered path; return the findings, amended
-    with what it rejects that the positional checks did not explain."""
-    if a.leaf is None or a.end != "trusted":
-        return findings  # the path itself already failed; nothing more to learn
-    subject = _verifier_subject(server_name)
+class VerifierReason(Enum):
+    """Why the strict verifier rejected a chain, in the categories the judge's own checks
+    can explain. cryptography raises one ``VerificationError`` type for every reason, so the
+    category is read from its message once, here, by the phrases its Web PKI policy uses."""
+
+    PUBLIC_KEY = "public key"  # RSA key too weak, forbidden key algorithm/curve, bad SPKI
+    SIGNATURE_ALGORITHM = "signature algorithm"  # SHA-1/MD5 and other forbidden algorithms
+    VALIDITY_TIME = "validation time"  # expired or not yet valid
+    NAME = "name"  # about the leaf's subjectAltName: the name is not in it, or it is missing
+    OTHER = "other"  # basic constraints, key usage, EKU, ... : only CHAIN_INVALID says it
+
+
+# Most specific first: "forbidden public key algorithm" must not read as a signature algorithm.
+# Phrases, not single words: "key" alone also matched "keyUsage.keyCertSign must be asserted"
+# and "authorityKeyIdentifier ...", which a KEY_UNSUPPORTED finding does not explain.
+_REASON_PHRASES: tuple[tuple[VerifierReason, tuple[str, ...]], ...] = (
+    (VerifierReason.PUBLIC_KEY, ("key is too weak", "key too weak", "forbidden public key algorithm",
+                                 "malformed public key")),
+    (VerifierReason.SIGNATURE_ALGORITHM, ("signature algorithm",)),
+    (VerifierReason.VALIDITY_TIME, ("validation time",)),
+    # Any subjectAltName complaint, as before; a name-only one is "no matching subjectAltName".
+    (VerifierReason.NAME, ("subjectaltname",)),
+)
+
+# Which of the judge's own finding codes already explain a rejection of each category.
+_EXPLAINED_BY: dict[VerifierReason, frozenset[Code]] = {
+    VerifierReason.PUBLIC_KEY: frozenset({Code.KEY_UNSUPPORTED}),
+    VerifierReason.SIGNATURE_ALGORITHM: frozenset({Code.SIGNATURE_WEAK}),
+    VerifierReason.VALIDITY_TIME: frozenset({Code.CERT_EXPIRED, Code.CERT_NOT_YET_VALID}),
+    VerifierReason.NAME: frozenset({Code.HOSTNAME_MISMATCH, Code.CERT_CN_ONLY}),
+    VerifierReason.OTHER: frozenset(),
+}
+
+# The code for a rejection nothing explains. A key rejection the key check missed is still
+# an invalid chain for CloudFront (CHAIN_INVALID names the verifier's reason).
+_UNEXPLAINED_CODE: dict[VerifierReason, Code] = {
+    VerifierReason.PUBLIC_KEY: Code.CHAIN_INVALID,
+    VerifierReason.SIGNATURE_ALGORITHM: Code.SIGNATURE_WEAK,
+    VerifierReason.VALIDITY_TIME: Code.CERT_EXPIRED,
+    VerifierReason.NAME: Code.HOSTNAME_MISMATCH,
+    VerifierReason.OTHER: Code.CHAIN_INVALID,
+}
+
+
+def verifier_reason(message: str) -> VerifierReason:
+    """The category of a strict-verifier rejection message."""
+    low = message.lower()
+    for reason, phrases in _REASON_PHRASES:
+        if any(p in low for p in phrases):
+            return reason
+    return VerifierReason.OTHER
+
+
+def _strict_verify(a: ChainAnalysis, name: str, trust: TrustStore, at: dt.datetime) -> str | None:
+    """The strict verifier's rejection message for ``name`` (None: accepted or not checkable)."""
+    assert a.leaf is not None
+    subject = _verifier_subject(name)
     if subject is None:
-        return findings
+        return None
     try:
         verifier = (verification.PolicyBuilder().store(trust.store).time(at)
                     .build_server_verifier(subject))
         verifier.verify(a.leaf.cert, [p.cert for p in a.path[1:]])
-        return findings
+        return None
     except Exception as exc:  # VerificationError, or anything it trips on
-        msg = _clean(str(exc), 400)
-    low = msg.lower()
+        return _clean(str(exc), 400) or type(exc).__name__
+
+
+def _cross_check(a: ChainAnalysis, server_name: str, *, trust: TrustStore, at: dt.datetime,
+                 findings: list[Finding], address: str | None,
+                 origin_domain: str | None = None) -> list[Finding]:
+    """Run the strict verifier on the correctly ordered path; return the findings, amended
+    with what it rejects that the positional checks did not explain.
+
+    With ``origin_domain`` (Host forwarded) a certificate for either name is acceptable, as
+    in ``_hostname_findings``: a rejection for the SNI name only is retried with the origin
+    domain, so a name CloudFront accepts never turns into CHAIN_INVALID.
+    """
+    if a.leaf is None or a.end != "trusted":
+        return findings  # the path itself already failed; nothing more to learn
+    msg = _strict_verify(a, server_name, trust, at)
+    if msg is not None and origin_domain is not None and verifier_reason(msg) == VerifierReason.NAME:
+        msg = _strict_verify(a, origin_domain, trust, at)
+    if msg is None:
+        return findings
+    reason = verifier_reason(msg)
     codes = {f.code for f in findings}
-    logger.debug("strict verifier rejected chain for %s: %s", server_name, msg)
-    if "signature algorithm" in low and Code.SIGNATURE_WEAK in codes:
+    logger.debug("strict verifier rejected chain for %s (%s): %s", server_name, reason.name, msg)
+    if reason == VerifierReason.SIGNATURE_ALGORITHM and Code.SIGNATURE_WEAK in codes:
         # The rules doc: a weak hash is a failure of trust once a strict verifier rejects it.
         return [Finding(f.code, Severity.FAIL, f"{f.message} A strict verifier rejects the chain "
                         f"for it ({msg}), so treat it as a failure.", f.hint, f.address)
                 if f.code == Code.SIGNATURE_WEAK else f for f in findings]
-    if "validation time" in low and codes & {Code.CERT_EXPIRED, Code.CERT_NOT_YET_VALID}:
+    if codes & _EXPLAINED_BY[reason]:
         return findings
-    if "subjectaltname" in low and codes & {Code.HOSTNAME_MISMATCH, Code.CERT_CN_ONLY}:
-        return findings
-    if "key" in low and Code.KEY_UNSUPPORTED in codes:
-        return findings
-    if "signature algorithm" in low:
-        code = Code.SIGNATURE_WEAK
-    elif "subjectaltname" in low:
-        code = Code.HOSTNAME_MISMATCH
-    elif "validation time" in low:
-        code = Code.CERT_EXPIRED
-    else:
-        # The path reaches a trusted root here, so "untrusted root" would be wrong: the chain
-        # is invalid for a Web PKI reason (not a CA, EKU, constraints) the verifier names.
-        code = Code.CHAIN_INVALID
+    code = _UNEXPLAINED_CODE[reason]
+    # The path reaches a trusted root here, so "untrusted root" would be wrong: the chain is
+    # invalid for a Web PKI reason (not a CA, EKU, constraints) the verifier names.
     return [*findings, _finding(
         code,
         f"A strict X.509 verifier (Web PKI rules, trust store {trust.source}) rejects the chain even "
@@ -714,8 +837,14 @@ def _cross_check(a: ChainAnalysis, server_name: str, *, trust: TrustStore, at: d
 
 
 def judge_chain(chain: Sequence[bytes], server_name: str, *, trust: TrustStore, at: dt.datetime,
-                warn_days: int = EXPIRY_WARN_DAYS, address: str | None = None) -> list[Finding]:
+                warn_days: int = EXPIRY_WARN_DAYS, address: str | None = None,
+                origin_domain: str | None = None, truncated: bool = False) -> list[Finding]:
     """Every finding about a chain as sent, checked for ``server_name`` at moment ``at``.
+
+    origin_domain: a second name the certificate may cover instead of ``server_name`` (the
+        origin domain when CloudFront forwards the viewer's Host and sends the alias as SNI).
+    truncated: the probe stopped reading, so ``chain`` may lack certificates that were sent;
+        a path that ends early is then "could not be judged", not CHAIN_INCOMPLETE.
 
     An empty chain yields nothing (the probe says why none was seen). Never raises.
     """
@@ -725,14 +854,18 @@ def judge_chain(chain: Sequence[bytes], server_name: str, *, trust: TrustStore, 
     try:
         sent, malformed = parse_chain(chain)
         a = analyze_chain(sent, trust, malformed)
-        findings = _chain_findings(a, trust, address)
-        if a.leaf is None:
+        findings = _chain_findings(a, trust, address, truncated=truncated)
+        if a.leaf is None and not a.leaf_malformed:
             return findings
+        # The certificates after a malformed leaf are still what was sent: their dates, keys
+        # and signatures are judged; names and the strict path need the leaf, so they are not.
         findings += _validity_findings(a, at, warn_days, address)
-        findings += _hostname_findings(a.leaf.cert, server_name, address)
+        if a.leaf is not None:
+            findings += _hostname_findings(a.leaf.cert, server_name, address, origin_domain)
         findings += _key_findings(a, trust, address)
         findings += _signature_findings(a, trust, address)
-        return _cross_check(a, server_name, trust=trust, at=at, findings=findings, address=address)
+        return _cross_check(a, server_name, trust=trust, at=at, findings=findings, address=address,
+                            origin_domain=origin_domain)
     except Exception as exc:  # never let one chain abort the run
         # A bug or a certificate shaped in a way nobody foresaw must cost this one chain, not
         # the whole run, and must not look like a pass.
@@ -820,24 +953,48 @@ def _consistency(probe: ProbeResult) -> list[Finding]:
     return out
 
 
+def accepted_origin_domain(target: Target) -> str | None:
+    """The second name a certificate may cover for ``target``, or None.
+
+    When the SNI (``server_name``, the viewer's Host when CloudFront forwards it) differs from
+    the origin domain name, AWS documents that the certificate must match one or both of the
+    origin domain name and the Host header: a certificate for ``target.host`` is accepted too.
+    The same holds for ``check HOST --server-name NAME``: NAME is what CloudFront sends, HOST
+    the origin domain it connects to. An IP-literal host is no domain name: only the SNI counts.
+    """
+    if target.server_name is None or _ip(target.host) is not None:
+        return None
+    host = _normalize_dns(target.host)
+    if host is None or host == _normalize_dns(target.server_name):
+        return None
+    return target.host
+
+
 def judge_probe(probe: ProbeResult, *, trust: TrustStore, at: dt.datetime,
                 warn_days: int = EXPIRY_WARN_DAYS) -> TargetResult:
     """Judge everything the probe saw for one target: target-level findings first, then each
     address's own findings and its chain's, with the verdict the worst of them."""
     target = probe.target
+    origin_domain = accepted_origin_domain(target)
     findings: list[Finding] = [*probe.findings, *target.notes, *_consistency(probe)]
     reports: list[AddressReport] = []
-    first_failing: str | None = None
+    # The reproduction line connects to the first address with the worst findings (or the
+    # first probed): that is where the problem shows, and with --resolve / split DNS the host
+    # name alone may not even lead there.
+    shown: str | None = None
+    shown_rank = -1
     for addr in probe.addresses:
         own = list(addr.findings)
         if addr.chain:
             own += judge_chain(addr.chain, target.sni, trust=trust, at=at, warn_days=warn_days,
-                               address=addr.address)
-        if first_failing is None and any(f.severity == Severity.FAIL for f in own):
-            first_failing = addr.address
+                               address=addr.address, origin_domain=origin_domain,
+                               truncated=addr.chain_truncated)
+        rank = max((f.severity.rank for f in own), default=0)
+        if rank > shown_rank:
+            shown, shown_rank = addr.address, rank
         findings += own
         reports.append(AddressReport(addr.address, addr.protocol, addr.cipher,
                                      tuple(summarize_cert(d) for d in addr.chain)))
-    reproduce = "" if target.skip_probe else openssl_command(target, first_failing)
+    reproduce = "" if target.skip_probe else openssl_command(target, shown)
     return TargetResult(target=target, verdict=Verdict.of(findings), findings=tuple(findings),
                         addresses=tuple(reports), reproduce=reproduce)

@@ -10,7 +10,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from origin_auditor.judge import directly_issued_by, dns_name_matches, judge_chain, summarize_cert
+from origin_auditor.judge import (
+    VerifierReason,
+    directly_issued_by,
+    dns_name_matches,
+    judge_chain,
+    summarize_cert,
+    verifier_reason,
+)
 from origin_auditor.lab.pki import NOW, Pki, issue
 from origin_auditor.model import Severity, Verdict
 from origin_auditor.rules import CODES, Code
@@ -513,3 +520,104 @@ def test_control_characters_in_subjects_do_not_reach_messages(pki1: Pki) -> None
     leaf = pki1.issue_leaf("evil\n\x1b[31mred", dns_names=["evil.test"])
     findings = judge(pki1, ders(leaf))
     assert findings and all("\n" not in f.message and "\x1b" not in f.message for f in findings)
+
+
+def test_malformed_leaf_is_not_replaced_by_the_next_certificate(pki1: Pki) -> None:
+    # RFC 5246: the first certificate sent is the leaf. When it does not parse, the intermediate
+    # after it must not be judged as the leaf (it covers no hostname, has no SAN).
+    findings = judge(pki1, [pki1.leaf.der[:-20], pki1.intermediates[0].der])
+    assert codes(findings) == {Code.CERT_MALFORMED}
+    f = only(findings, Code.CERT_MALFORMED)
+    assert "#1" in f.message and "the hostname could not be checked" in f.message
+    assert not any("leaf certificate 'Origin Auditor Test Intermediate" in x.message for x in findings)
+
+
+def test_certificates_after_a_malformed_leaf_are_still_checked_for_dates(pki1: Pki) -> None:
+    old = issue("Old Intermediate", pki1.root, ca=True, not_before=NOW - dt.timedelta(days=400),
+                not_after=NOW - dt.timedelta(days=1))
+    findings = judge(pki1, [b"\x30\x03\x02\x01\x00", old.der])
+    expired = only(findings, Code.CERT_EXPIRED)
+    assert "intermediate 'Old Intermediate' (#2 sent)" in expired.message
+    assert codes(findings) == {Code.CERT_MALFORMED, Code.CERT_EXPIRED}
+
+
+def test_malformed_leaf_with_a_later_non_ca_certificate_judges_no_names(pki1: Pki) -> None:
+    # A non-CA certificate later in the chain is not promoted to leaf either.
+    other = pki1.issue_leaf("other.test", dns_names=["other.test"])
+    findings = judge(pki1, [b"garbage", pki1.intermediates[0].der, other.der])
+    assert Code.HOSTNAME_MISMATCH not in codes(findings)
+    assert Code.CERT_MALFORMED in codes(findings)
+
+
+@pytest.mark.parametrize(("char", "escaped"), [
+    ("\x1b", "\\x1b"), ("\x85", "\\x85"), ("\u202e", "\\u202e"), ("\u200b", "\\u200b"),
+    ("\U000e0001", "\\U000e0001"),
+])
+def test_non_printable_characters_are_escaped_by_code_point_width(
+        pki1: Pki, char: str, escaped: str) -> None:
+    leaf = pki1.issue_leaf(f"a{char}b", include_san=False)
+    message = only(judge(pki1, ders(leaf, pki1.intermediates[0])), Code.CERT_CN_ONLY).message
+    assert f"a{escaped}b" in message and char not in message
+
+
+# ----------------------------------------------------------------- strict verifier categories
+
+
+@pytest.mark.parametrize(("message", "reason"), [
+    ("validation failed: candidates exhausted: RSA key is too weak", VerifierReason.PUBLIC_KEY),
+    ("candidates exhausted: Forbidden public key algorithm: AlgorithmIdentifier {...}",
+     VerifierReason.PUBLIC_KEY),
+    ("candidates exhausted: Forbidden signature algorithm: RsaWithSha1", VerifierReason.SIGNATURE_ALGORITHM),
+    ("cert is not valid at validation time", VerifierReason.VALIDITY_TIME),
+    ("leaf certificate has no matching subjectAltName", VerifierReason.NAME),
+    ("keyUsage.keyCertSign must be asserted in a CA certificate", VerifierReason.OTHER),
+    ("EE keyUsage must not assert keyCertSign", VerifierReason.OTHER),
+    ("authorityKeyIdentifier must contain keyIdentifier", VerifierReason.OTHER),
+    ("basicConstraints.cA must be asserted in a CA certificate", VerifierReason.OTHER),
+])
+def test_verifier_rejections_are_categorised_by_phrase_not_by_the_word_key(
+        message: str, reason: VerifierReason) -> None:
+    assert verifier_reason(message) == reason
+
+
+def _leaf_with_key_cert_sign(inter_cert: x509.Certificate,
+                             inter_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
+                             key: ec.EllipticCurvePrivateKey) -> bytes:
+    """A server leaf whose keyUsage asserts keyCertSign (Web PKI forbids that in an EE)."""
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "origin.test")]))
+            .issuer_name(inter_cert.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW - dt.timedelta(days=1)).not_valid_after(NOW + dt.timedelta(days=90))
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(inter_key.public_key()),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
+                                         key_encipherment=False, data_encipherment=False,
+                                         key_agreement=False, key_cert_sign=True, crl_sign=False,
+                                         encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("origin.test")]), critical=False)
+            .sign(inter_key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def test_key_usage_rejection_is_not_hidden_by_an_unrelated_key_warning(pki1: Pki) -> None:
+    # Given a leaf on curve P-521 (KEY_UNSUPPORTED, a warning the verifier does not share) whose
+    # keyUsage asserts keyCertSign (the verifier's real objection, worded with "keyUsage"),
+    inter = pki1.intermediates[0]
+    der = _leaf_with_key_cert_sign(inter.cert, inter.key, ec.generate_private_key(ec.SECP521R1()))
+    findings = judge(pki1, [der, inter.der])
+    # then the key warning does not "explain" it away: CHAIN_INVALID names the reason.
+    assert codes(findings) == {Code.KEY_UNSUPPORTED, Code.CHAIN_INVALID}
+    assert "keyCertSign" in only(findings, Code.CHAIN_INVALID).message
+
+
+def test_weak_intermediate_key_rejection_is_explained_by_key_unsupported(pki1: Pki) -> None:
+    # The verifier rejects the RSA-1024 intermediate ("RSA key is too weak"); KEY_UNSUPPORTED
+    # already says it, so no second finding (behaviour kept from the substring check).
+    inter = issue("Weak Intermediate", pki1.root, ca=True, key_kind="rsa1024")
+    leaf = issue("origin.test", inter)
+    findings = judge(pki1, ders(leaf, inter))
+    assert codes(findings) == {Code.KEY_UNSUPPORTED}
+    assert only(findings, Code.KEY_UNSUPPORTED).severity == Severity.WARN

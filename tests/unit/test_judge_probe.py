@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shlex
 
 from origin_auditor.judge import judge_probe, openssl_command, summarize_cert
@@ -78,15 +79,20 @@ def test_chain_from_diagnostic_handshake_is_judged_too(pki1: Pki) -> None:
     assert [f.code for f in result.findings] == [Code.NO_COMMON_CIPHER, Code.CHAIN_INCOMPLETE]
 
 
-def test_sni_not_host_is_the_name_checked(pki1: Pki) -> None:
+def test_sni_is_checked_and_the_origin_domain_accepted_too(pki1: Pki) -> None:
     probe = ProbeResult(Target("lb.example", server_name="origin.test"),
                         (ok_addr("192.0.2.1", ders(*pki1.chain())),))
     assert judge_probe(probe, trust=trust_of(pki1.root), at=NOW).verdict == Verdict.PASS
+    # A certificate for the origin domain passes for SNI alias.test too (AWS: "one or both").
     probe = ProbeResult(Target("origin.test", server_name="alias.test"),
                         (ok_addr("192.0.2.1", ders(*pki1.chain())),))
     result = judge_probe(probe, trust=trust_of(pki1.root), at=NOW)
-    assert [f.code for f in result.findings] == [Code.HOSTNAME_MISMATCH]
+    assert result.findings == ()
     assert "-servername alias.test" in result.reproduce
+    probe = ProbeResult(Target("lb.example", server_name="alias.test"),
+                        (ok_addr("192.0.2.1", ders(*pki1.chain())),))
+    result = judge_probe(probe, trust=trust_of(pki1.root), at=NOW)
+    assert [f.code for f in result.findings] == [Code.HOSTNAME_MISMATCH]
 
 
 def test_dns_failure_without_addresses_fails(pki1: Pki) -> None:
@@ -124,3 +130,77 @@ def test_openssl_command_several_protocols_excludes_the_rest() -> None:
 def test_openssl_command_quotes_hostile_names() -> None:
     cmd = openssl_command(Target("o.test", server_name="x.test;rm -rf ~"))
     assert shlex.split(cmd.removesuffix(" </dev/null"))[5] == "x.test;rm -rf ~"
+
+
+# ----------------------------------------------------------------- chain the probe cut short
+
+
+def cut_addr(address: str, chain: list[bytes], *, truncated: bool) -> AddressProbe:
+    too_large = Finding(Code.CHAIN_TOO_LARGE, Severity.FAIL, "sent 4 MiB; stopped reading", "", address)
+    return AddressProbe(address=address, chain=tuple(chain), chain_source="cloudfront",
+                        chain_truncated=truncated, findings=(too_large,))
+
+
+def test_truncated_chain_missing_its_issuer_is_not_called_incomplete(pki1: Pki) -> None:
+    probe = ProbeResult(Target("origin.test"), (cut_addr("192.0.2.1", ders(pki1.leaf), truncated=True),))
+    result = judge_probe(probe, trust=trust_of(pki1.root), at=NOW)
+    assert [(f.code, f.severity) for f in result.findings] == [
+        (Code.CHAIN_TOO_LARGE, Severity.FAIL), (Code.CHAIN_TOO_LARGE, Severity.INFO)]
+    note = result.findings[1]
+    assert "stopped reading the certificates after 1 certificate;" in note.message
+    assert "the rest was not judged" in note.message and "Intermediate 1" in note.message
+    assert "was not sent" not in note.message
+    assert result.verdict == Verdict.FAIL  # the probe's CHAIN_TOO_LARGE keeps the fail
+
+
+def test_same_chain_not_truncated_is_incomplete(pki1: Pki) -> None:
+    probe = ProbeResult(Target("origin.test"), (cut_addr("192.0.2.1", ders(pki1.leaf), truncated=False),))
+    result = judge_probe(probe, trust=trust_of(pki1.root), at=NOW)
+    assert [f.code for f in result.findings] == [Code.CHAIN_TOO_LARGE, Code.CHAIN_INCOMPLETE]
+
+
+def test_truncated_chain_whose_kept_part_is_complete_gets_no_note(pki1: Pki) -> None:
+    probe = ProbeResult(Target("origin.test"),
+                        (cut_addr("192.0.2.1", ders(*pki1.chain()), truncated=True),))
+    result = judge_probe(probe, trust=trust_of(pki1.root), at=NOW)
+    assert [f.code for f in result.findings] == [Code.CHAIN_TOO_LARGE]
+
+
+def test_truncated_chain_still_reports_what_the_kept_part_shows(pki1: Pki) -> None:
+    expired = pki1.issue_leaf("origin.test", dns_names=["origin.test"],
+                              not_before=NOW - dt.timedelta(days=100), not_after=NOW - dt.timedelta(days=1))
+    probe = ProbeResult(Target("origin.test"), (cut_addr("192.0.2.1", ders(expired), truncated=True),))
+    codes = [f.code for f in judge_probe(probe, trust=trust_of(pki1.root), at=NOW).findings]
+    assert Code.CERT_EXPIRED in codes and Code.CHAIN_INCOMPLETE not in codes
+
+
+# ----------------------------------------------------------------- reproduction line
+
+
+def test_warn_result_reproduces_against_the_probed_address(pki1: Pki) -> None:
+    # Given a chain that only warns (expiring in 10 days) on the one address probed,
+    soon = pki1.issue_leaf("origin.test", dns_names=["origin.test"], not_after=NOW + dt.timedelta(days=10))
+    probe = ProbeResult(Target("origin.test", port=8443),
+                        (ok_addr("127.0.0.9", ders(soon, *pki1.intermediates)),))
+    result = judge_probe(probe, trust=trust_of(pki1.root), at=NOW)
+    # then the openssl line connects where the probe did (a --resolve user can paste it).
+    assert result.verdict == Verdict.WARN
+    assert "-connect 127.0.0.9:8443 -servername origin.test" in result.reproduce
+
+
+def test_passing_result_reproduces_against_the_first_probed_address(pki1: Pki) -> None:
+    chain = ders(*pki1.chain())
+    probe = ProbeResult(Target("origin.test"), (ok_addr("192.0.2.1", chain), ok_addr("192.0.2.2", chain)))
+    result = judge_probe(probe, trust=trust_of(pki1.root), at=NOW)
+    assert result.verdict == Verdict.PASS
+    assert "-connect 192.0.2.1:443 -servername origin.test" in result.reproduce
+
+
+def test_reproduction_prefers_the_first_address_with_the_worst_findings(pki1: Pki) -> None:
+    good = ders(*pki1.chain())
+    soon = ders(pki1.issue_leaf("origin.test", dns_names=["origin.test"],
+                                not_after=NOW + dt.timedelta(days=10)), *pki1.intermediates)
+    probe = ProbeResult(Target("origin.test"), (ok_addr("192.0.2.1", good), ok_addr("192.0.2.2", soon),
+                                                ok_addr("192.0.2.3", soon)))
+    result = judge_probe(probe, trust=trust_of(pki1.root), at=NOW)
+    assert "-connect 192.0.2.2:443 " in result.reproduce

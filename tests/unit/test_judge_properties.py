@@ -48,6 +48,10 @@ def pool() -> Pool:
 
 def reference(sent: list[str], p: Pool) -> tuple[bool, bool]:
     """(wrong_order, incomplete) by the rules in the brief, from the known relationships."""
+    if sent[:1] == [GARBAGE]:
+        # The leaf is the first certificate sent (RFC 5246); when it does not parse there is
+        # no leaf to build a path from, and no other certificate is judged in its place.
+        return False, False
     sent = [s for s in sent if s != GARBAGE]
     if not sent:
         return False, False

@@ -3,8 +3,6 @@ A-labels, and control characters that would forge lines in a report."""
 
 from __future__ import annotations
 
-import pytest
-
 from origin_auditor.model import Verdict
 
 from .conftest import MixedRun, codes, only
@@ -49,8 +47,6 @@ def test_control_characters_in_certificate_names_are_escaped_in_findings_and_sum
     assert "a\\x0aFAIL b.test" in only(r, "HOSTNAME_MISMATCH").message
 
 
-@pytest.mark.xfail(strict=True, reason="judge._clean writes every non-printable as \\x{ord:02x}: U+202E "
-                   "becomes '\\x202e', which reads as '\\x20' followed by '2e'")
 def test_non_printable_characters_above_latin1_are_escaped_unambiguously(mixed_run: MixedRun) -> None:
     message = only(mixed_run.results["control-chars"], "CERT_SELF_SIGNED").message
     assert "\\u202e" in message

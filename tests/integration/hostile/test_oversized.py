@@ -27,9 +27,6 @@ def test_truncated_leaf_der_is_cert_malformed_at_position_one(mixed_run: MixedRu
     assert "HANDSHAKE_FAILED" in codes(r)
 
 
-@pytest.mark.xfail(strict=True, reason="judge._pick_leaf takes the first *parseable* certificate as "
-                   "the leaf: with the leaf malformed, the intermediate is judged as the leaf "
-                   "(CERT_CN_ONLY / HOSTNAME_MISMATCH about 'Origin Auditor Test Intermediate 1')")
 def test_when_the_leaf_does_not_parse_no_other_certificate_is_judged_as_the_leaf(
         mixed_run: MixedRun) -> None:
     r = mixed_run.results["der-truncated-leaf"]
@@ -46,9 +43,6 @@ def test_certificate_message_of_several_mib_is_chain_too_large_and_what_was_kept
     assert len(r.addresses[0].chain) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="judge_probe ignores AddressProbe.chain_truncated: a chain the "
-                   "probe stopped reading is judged as if complete, so CHAIN_INCOMPLETE claims the "
-                   "intermediate 'was not sent' although it was sent after the blob")
 def test_chain_cut_short_by_the_probe_is_not_called_incomplete(mixed_run: MixedRun) -> None:
     r = mixed_run.results["several-mib-before-intermediate"]
     assert "CHAIN_TOO_LARGE" in codes(r)
