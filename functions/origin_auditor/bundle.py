@@ -113,10 +113,17 @@ def check_bundle(pem: bytes, host: str, *, trust: TrustStore, at: dt.datetime,
             "permissions and pass it separately (--key).",
             BUNDLE_ADDRESS))
     findings += judge_chain(ders, host, trust=trust, at=at, warn_days=warn_days, address=BUNDLE_ADDRESS)
-    sent, _ = parse_chain(ders)
+    sent, malformed = parse_chain(ders)
     key_matches: bool | None = None
     key_error: str | None = None
-    if key_pem is not None and sent:
+    if key_pem is not None and 0 in malformed:
+        # The leaf is the first certificate; checking the key against a later one would answer
+        # a question nobody asked.
+        key_error = "the first certificate in the bundle (the leaf) does not parse"
+        findings.append(Finding(Code.KEY_MISMATCH, Severity.WARN,
+                                f"The key could not be checked against the leaf: {key_error}.",
+                                "Fix the leaf certificate block, then check again.", BUNDLE_ADDRESS))
+    elif key_pem is not None and sent:
         leaf = analyze_chain(sent, trust).leaf
         assert leaf is not None  # sent is non-empty
         key_matches, key_error = _key_matches(key_pem, leaf.cert)
@@ -162,6 +169,10 @@ def fix_bundle(pem: bytes, *, trust: TrustStore) -> bytes:
     sent, malformed = parse_chain(ders)
     if not sent:
         raise BundleError("no certificate in the bundle parses as X.509")
+    if 0 in malformed:
+        # Dropping it would promote an intermediate to leaf: refuse rather than guess.
+        raise BundleError("the first certificate block (the leaf) does not parse as X.509; replace it "
+                          "with the server's certificate before fixing the order")
     if malformed:
         logger.warning("fix_bundle: dropping %d certificate block(s) that do not parse", len(malformed))
     a = analyze_chain(sent, trust, malformed)

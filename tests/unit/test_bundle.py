@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import random
+import re
 
 import pytest
 from cryptography import x509
@@ -149,3 +151,24 @@ def test_private_key_in_bundle_is_warned_about_and_never_echoed(
     with pytest.raises(BundleError) as exc:
         fix_bundle(key_pem + pki1.leaf.pem, trust=trust_of(pki1.root))
     assert key_body[:16] not in str(exc.value)
+
+
+def _corrupt_first(pki_pems: bytes) -> bytes:
+    """The same bundle with the first certificate's body damaged (still PEM, no longer X.509)."""
+    blocks = re.findall(rb"-----BEGIN CERTIFICATE-----\n(.*?)-----END CERTIFICATE-----", pki_pems, re.S)
+    bad = base64.encodebytes(b"\x30\x03\x02\x01\x00" + b"not a certificate" * 4)
+    return pki_pems.replace(blocks[0], bad, 1)
+
+
+def test_key_is_not_checked_against_a_later_certificate_when_the_leaf_block_is_corrupt(pki1: Pki) -> None:
+    pem = _corrupt_first(pem_bundle(pki1.chain()))
+    checked = check_bundle(pem, "origin.test", trust=trust_of(pki1.root), at=NOW,
+                           key_pem=pki1.intermediates[-1].key_pem)
+    assert checked.key_matches is None
+    assert checked.key_error is not None and "leaf" in checked.key_error
+
+
+def test_fix_refuses_a_bundle_whose_leaf_block_is_corrupt(pki1: Pki) -> None:
+    pem = _corrupt_first(pem_bundle(pki1.chain()))
+    with pytest.raises(BundleError, match="first certificate block"):
+        fix_bundle(pem, trust=trust_of(pki1.root))
