@@ -337,7 +337,8 @@ def build_parser(out: TextIO | None = None, err: TextIO | None = None) -> argpar
                                    "allowed protocols, the SNI it sends) and judge the chain.")
     p.add_argument("origins", nargs="+", metavar="HOST[:PORT]")
     p.add_argument("--server-name", metavar="NAME",
-                   help="name sent as SNI and checked (default: HOST; with Host forwarding: the alias)")
+                   help="name sent as SNI (default: HOST; with Host forwarding: the alias); a certificate "
+                        "covering it or HOST passes, as at CloudFront")
     p.add_argument("--protocols", default="TLSv1.2", metavar="LIST",
                    help="OriginSslProtocols, comma-separated (default TLSv1.2)")
     p.add_argument("--resolve", action="append", default=[], metavar="NAME=IP[,IP]",
