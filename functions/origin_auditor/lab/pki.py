@@ -157,12 +157,14 @@ class Pki:
     leaf: Issued = field(init=False)
 
     def __post_init__(self) -> None:
-        self.root = issue(self.root_name, ca=True, days=3650, key_kind=self.key_kind)
+        # CA keys are always fresh: two Pkis share CA names, and a pooled key would make one
+        # Pki's root (name + key) trusted for the other's chains.
+        self.root = issue(self.root_name, ca=True, days=3650, key=new_key(self.key_kind, fresh=True))
         parent = self.root
         self.intermediates = []
         for i in range(self.depth):
             parent = issue(f"Origin Auditor Test Intermediate {i + 1}", parent, ca=True, days=1825,
-                           key_kind=self.key_kind,
+                           key=new_key(self.key_kind, fresh=True),
                            aia_ca_issuers=f"http://pki.test/{'root' if i == 0 else f'int{i}'}.der")
             self.intermediates.append(parent)
         self.leaf = issue(self.hostnames[0], parent, dns_names=list(self.hostnames),
