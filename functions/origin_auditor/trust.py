@@ -9,6 +9,7 @@ parsed ``TrustStore`` and stays pure.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import warnings
@@ -130,9 +131,10 @@ def _certifi_store() -> TrustStore:
 
 
 @functools.lru_cache(maxsize=8)
-def _file_store(path: str, _mtime_ns: int, _size: int) -> TrustStore:
-    # Keyed on mtime and size as well, so an edited bundle is re-read.
-    return TrustStore.from_certificates(_parse_bundle(_read(path), path), path)
+def _file_store(path: str, _digest: str, data: bytes) -> TrustStore:
+    # Keyed on the content's digest: reading a bundle is cheap, parsing it is not, and an edited
+    # bundle (whatever its size or timestamp) is always parsed again.
+    return TrustStore.from_certificates(_parse_bundle(data, path), path)
 
 
 def load_trust_store(ca_bundle: str | None = None) -> TrustStore:
@@ -144,10 +146,7 @@ def load_trust_store(ca_bundle: str | None = None) -> TrustStore:
     path = ca_bundle or os.environ.get(ENV_CA_BUNDLE) or None
     if path is None:
         return _certifi_store()
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise TrustStoreError(f"cannot read CA bundle {path}: {exc.strerror or exc}") from None
-    store = _file_store(path, st.st_mtime_ns, st.st_size)
+    data = _read(path)
+    store = _file_store(path, hashlib.sha256(data).hexdigest(), data)
     logger.debug("trust store %s: %d roots", store.source, len(store))
     return store

@@ -95,3 +95,24 @@ def test_same_name_other_key_is_not_a_trusted_root(pki1: Pki) -> None:
 
 def test_certifi_path_is_what_default_loads() -> None:
     assert Path(certifi.where()).is_file()
+
+
+def test_a_bundle_rewritten_with_the_same_size_and_timestamp_is_read_again(tmp_path: Path) -> None:
+    import os
+
+    from origin_auditor.lab.pki import Pki, pem_bundle
+    from origin_auditor.trust import load_trust_store
+
+    a, b = Pki(), Pki()
+    original, replacement = pem_bundle([a.root]), pem_bundle([b.root])
+    size = max(len(original), len(replacement))  # pad to one size: text after a PEM block is ignored
+    original, replacement = original.ljust(size, b"\n"), replacement.ljust(size, b"\n")
+    path = tmp_path / "roots.pem"
+    path.write_bytes(original)
+    first = load_trust_store(str(path))
+    stat = path.stat()
+    path.write_bytes(replacement)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    second = load_trust_store(str(path))
+    assert first.roots[0] == a.root.cert
+    assert second.roots[0] == b.root.cert
