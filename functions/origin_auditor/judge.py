@@ -25,7 +25,7 @@ import hashlib
 import ipaddress
 import logging
 import shlex
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -484,14 +484,19 @@ def _chain_findings(a: ChainAnalysis, trust: TrustStore, address: str | None, *,
     return out
 
 
+def _distinct(a: ChainAnalysis) -> Iterator[SentCert]:
+    """Each sent certificate once (a duplicate is CHAIN_EXTRA_CERTS' business, not reported twice)."""
+    seen: set[str] = set()
+    for s in a.sent:
+        if s.sha256 not in seen:
+            seen.add(s.sha256)
+            yield s
+
+
 def _validity_findings(a: ChainAnalysis, at: dt.datetime, warn_days: int,
                        address: str | None) -> list[Finding]:
     out: list[Finding] = []
-    seen: set[str] = set()
-    for s in a.sent:
-        if s.sha256 in seen:
-            continue
-        seen.add(s.sha256)
+    for s in _distinct(a):
         try:
             nb, na = s.cert.not_valid_before_utc, s.cert.not_valid_after_utc
         except Exception:  # unparseable time fields
@@ -653,11 +658,7 @@ def _hostname_findings(leaf: x509.Certificate, server_name: str,
 
 def _key_findings(a: ChainAnalysis, trust: TrustStore, address: str | None) -> list[Finding]:
     out: list[Finding] = []
-    seen: set[str] = set()
-    for s in a.sent:
-        if s.sha256 in seen:
-            continue
-        seen.add(s.sha256)
+    for s in _distinct(a):
         cert = s.cert
         is_leaf = a.leaf is not None and s.sha256 == a.leaf.sha256
         # Root keys are the CA's business and CloudFront never verifies a signature with a
@@ -698,11 +699,7 @@ def _key_findings(a: ChainAnalysis, trust: TrustStore, address: str | None) -> l
 
 def _signature_findings(a: ChainAnalysis, trust: TrustStore, address: str | None) -> list[Finding]:
     out: list[Finding] = []
-    seen: set[str] = set()
-    for s in a.sent:
-        if s.sha256 in seen:
-            continue
-        seen.add(s.sha256)
+    for s in _distinct(a):
         # A trust root's self-signature is never checked by anyone: SHA-1 there is harmless.
         if trust.is_trusted_root(s.cert) and _self_signed(s.cert):
             continue
