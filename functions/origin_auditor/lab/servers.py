@@ -73,6 +73,32 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
+def openssl_supports(protocol: str) -> bool:
+    """Can this OpenSSL speak ``protocol`` ("TLSv1", "TLSv1.1", ...)? Some OpenSSL 3 builds have
+    TLS 1.0/1.1 compiled out entirely; tests that need them skip with this."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = _VERSIONS[protocol]
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    except (ValueError, ssl.SSLError):
+        return False
+    return True
+
+
+def unbindable(addresses: Iterable[str]) -> str | None:
+    """The first of ``addresses`` this machine cannot bind (loopback aliases beyond 127.0.0.1
+    exist on Linux, not everywhere), or None when all can be bound."""
+    for address in addresses:
+        with socket.socket(_family(address)) as s:
+            try:
+                s.bind((address, 0))
+            except OSError:
+                return address
+    return None
+
+
 def rst_close(sock: socket.socket) -> None:
     """Close with an RST instead of a FIN (SO_LINGER on, timeout 0)."""
     with contextlib.suppress(OSError):

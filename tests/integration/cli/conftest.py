@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
-import ssl
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +15,7 @@ import pytest
 
 from origin_auditor.cli import main
 from origin_auditor.lab.pki import Pki
+from origin_auditor.lab.servers import unbindable
 
 ROOT = Path(__file__).resolve().parents[3]
 CONSOLE_SCRIPT = ROOT / ".venv" / "bin" / "origin-auditor"
@@ -83,28 +81,10 @@ def ca2_file(pki2: Pki, tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
-def openssl_speaks_tls11() -> bool:
-    """OpenSSL 3 builds may have TLS 1.0/1.1 compiled out entirely."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            ctx.minimum_version = ssl.TLSVersion.TLSv1_1
-            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
-    except (ValueError, ssl.SSLError):
-        return False
-    return True
-
-
 @pytest.fixture(scope="session")
 def loopback_aliases() -> Iterator[None]:
     """Skip when 127.0.0.5-127.0.0.7 cannot be bound (non-Linux loopback)."""
-    for last in (5, 6, 7):
-        s = socket.socket()
-        try:
-            s.bind((f"127.0.0.{last}", 0))
-        except OSError:
-            pytest.skip(f"cannot bind 127.0.0.{last} on this system")
-        finally:
-            s.close()
+    missing = unbindable(f"127.0.0.{last}" for last in (5, 6, 7))
+    if missing:
+        pytest.skip(f"cannot bind {missing} on this system")
     yield

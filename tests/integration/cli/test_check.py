@@ -12,9 +12,9 @@ import socket
 import pytest
 
 from origin_auditor.lab.pki import Pki
-from origin_auditor.lab.servers import TlsServer, closed_port, stall_server
+from origin_auditor.lab.servers import TlsServer, closed_port, openssl_supports, stall_server
 
-from .conftest import CliRunner, openssl_speaks_tls11
+from .conftest import CliRunner
 
 RESOLVE = ("--resolve", "origin.test=127.0.0.1")
 FINDING_KEYS = {"code", "severity", "address", "message", "hint"}
@@ -208,7 +208,7 @@ def test_server_name_selects_the_sni_dependent_chain(cli: CliRunner, pki: Pki, c
     assert result["addresses"][0]["chain"][0]["sha256"] == hashlib.sha256(pki.leaf.der).hexdigest()
 
 
-@pytest.mark.skipif(not openssl_speaks_tls11(), reason="this OpenSSL cannot do TLSv1.1")
+@pytest.mark.skipif(not openssl_supports("TLSv1.1"), reason="this OpenSSL cannot do TLSv1.1")
 def test_protocols_option_lets_a_legacy_only_origin_connect_with_a_warning(
         cli: CliRunner, pki: Pki, ca_file: str) -> None:
     with TlsServer(pki.chain(), protocols=("TLSv1.1",)) as srv:

@@ -3,12 +3,12 @@ and a helper that probes a loopback server the way the tests need."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
 
 from origin_auditor.lab.pki import Pki
+from origin_auditor.lab.servers import unbindable
 from origin_auditor.model import AddressProbe, ProbeResult, Target
 from origin_auditor.probe import probe_target
 
@@ -55,12 +55,7 @@ def codes(probe: AddressProbe | ProbeResult) -> list[str]:
 @pytest.fixture(scope="session")
 def loopback_aliases() -> Iterator[None]:
     """Skip when 127.0.0.2/127.0.0.3 cannot be bound (non-Linux loopback)."""
-    for last in (2, 3):
-        s = socket.socket()
-        try:
-            s.bind((f"127.0.0.{last}", 0))
-        except OSError:
-            pytest.skip(f"cannot bind 127.0.0.{last} on this system")
-        finally:
-            s.close()
+    missing = unbindable(("127.0.0.2", "127.0.0.3"))
+    if missing:
+        pytest.skip(f"cannot bind {missing} on this system")
     yield

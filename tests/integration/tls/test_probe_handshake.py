@@ -4,31 +4,17 @@ protocol / cipher / client-certificate problems are told apart."""
 from __future__ import annotations
 
 import ssl
-import warnings
 
 import pytest
 
 from origin_auditor.lab.pki import Pki
-from origin_auditor.lab.servers import TlsServer
+from origin_auditor.lab.servers import TlsServer, openssl_supports
 from origin_auditor.model import Target
 from origin_auditor.probe import probe_target, static_resolver
 
 from .conftest import codes, probe, probe_one
 
-
-def _openssl_speaks_tls1() -> bool:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            ctx.minimum_version = ssl.TLSVersion.TLSv1
-            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
-    except (ValueError, ssl.SSLError):
-        return False
-    return True
-
-
-needs_tls1 = pytest.mark.skipif(not _openssl_speaks_tls1(), reason="this OpenSSL cannot do TLSv1")
+needs_tls1 = pytest.mark.skipif(not openssl_supports("TLSv1"), reason="this OpenSSL cannot do TLSv1")
 
 
 def test_good_origin_chain_protocol_and_cipher_are_captured_as_sent(pki: Pki) -> None:
