@@ -15,12 +15,15 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
 from .model import AuditReport, Target
 from .report import FORMATS, render, worst_at_or_above
 from .rules import DEFAULT_TIMEOUT_SECONDS, EXPIRY_WARN_DAYS, ORIGIN_SSL_PROTOCOLS
+
+if TYPE_CHECKING:  # imported lazily at run time: `--help` starts without cryptography
+    from .trust import TrustStore
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 MAX_TIMEOUT = 120.0  # CloudFront's own OriginReadTimeout ceiling; more is never what CloudFront waits
@@ -153,7 +156,7 @@ def _progress_printer(stream: TextIO) -> Callable[[int, int], None] | None:
     return show
 
 
-def _trust(ca_bundle: str | None) -> object:
+def _trust(ca_bundle: str | None) -> TrustStore:
     from .trust import TrustStoreError, load_trust_store
     try:
         return load_trust_store(ca_bundle)
@@ -170,7 +173,6 @@ def _emit(report: AuditReport, fmt: str, fail_on: str, out: TextIO) -> int:
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .pipeline import check_report, check_targets
     from .probe import Resolver, system_resolver
-    from .trust import TrustStore
 
     protocols = parse_protocols(args.protocols)
     timeout = parse_timeout(args.timeout)
@@ -181,7 +183,6 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         host, port = parse_host_port(spec)
         targets.append(Target(host=host, port=port, server_name=args.server_name, protocols=protocols))
     trust = _trust(args.ca_bundle)
-    assert isinstance(trust, TrustStore)
 
     resolver: Resolver = system_resolver
     if mapping:
@@ -197,10 +198,8 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_check_bundle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .bundle import BundleError, check_bundle, fix_bundle
     from .pipeline import check_report, utcnow
-    from .trust import TrustStore
 
     trust = _trust(args.ca_bundle)
-    assert isinstance(trust, TrustStore)
     at = parse_at(args.at) if args.at else utcnow()
     pem = _read_file(args.file, "FILE")
     key_pem = _read_file(args.key, "--key") if args.key else None
@@ -244,12 +243,10 @@ def _read_file(path: str, what: str) -> bytes:
 
 def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .audit import AuditOptions, run_audit
-    from .trust import TrustStore
 
     if args.publish and not os.environ.get("FINDINGS_TOPIC_ARN"):
         raise UsageError("--publish needs FINDINGS_TOPIC_ARN in the environment")
     trust = _trust(args.ca_bundle)
-    assert isinstance(trust, TrustStore)
     options = AuditOptions(
         distribution_ids=tuple(args.distribution_id or ()),
         lookback=parse_duration(args.lookback),
