@@ -24,7 +24,6 @@ import datetime as dt
 import hashlib
 import ipaddress
 import logging
-import shlex
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -40,9 +39,8 @@ from cryptography.x509.oid import (
     SignatureAlgorithmOID,
 )
 
-from .model import (
+from ..model import (
     AddressReport,
-    CertSummary,
     Finding,
     ProbeResult,
     Severity,
@@ -50,58 +48,31 @@ from .model import (
     TargetResult,
     Verdict,
 )
-from .rules import (
+from ..present.certs import UNPARSEABLE, summarize_cert
+from ..present.certs import name_text as _name
+from ..present.reproduce import openssl_command
+from ..present.text import clean as _clean
+from ..rules import (
     CODES,
     EXPIRY_URGENT_DAYS,
     EXPIRY_WARN_DAYS,
-    LEGACY_PROTOCOLS,
     RSA_MAX_BITS,
     RSA_MIN_BITS,
     Code,
 )
-from .trust import TrustStore
+from ..trust import TrustStore
+from .findings import finding as _finding
 
 logger = logging.getLogger(__name__)
 
-UNPARSEABLE = "<unparseable>"
 # How many names a HOSTNAME_MISMATCH message lists; the rest are counted.
 MAX_NAMES_SHOWN = 10
 # Same-named certificates tried as the issuer of one certificate (real chains have 1, cross-signs 2).
 MAX_ISSUER_CANDIDATES = 16
 _SUPPORTED_CURVES = frozenset({"secp256r1", "secp384r1"})
-_OPENSSL_PROTOCOL_FLAGS = {"SSLv3": "ssl3", "TLSv1": "tls1", "TLSv1.1": "tls1_1", "TLSv1.2": "tls1_2"}
 
 
 # --------------------------------------------------------------------------- small helpers
-
-
-def _finding(code: Code, message: str, address: str | None, *, hint: str | None = None,
-             severity: Severity | None = None) -> Finding:
-    """A finding with the severity and fix from the rule table unless overridden."""
-    info = CODES[code]
-    return Finding(code=code, severity=severity or Severity(info.severity), message=message,
-                   hint=info.fix if hint is None else hint, address=address)
-
-
-def _clean(text: str, limit: int = 80) -> str:
-    """Text from a certificate made safe for one line of a report.
-
-    Subjects are chosen by whoever made the certificate: control characters (newlines, ANSI
-    escapes) could forge report lines, and a 10 kB CN would drown the message.
-    """
-    out = "".join(ch if ch.isprintable() else _escape(ch) for ch in text[: limit * 4])
-    return out if len(out) <= limit else out[: limit - 1] + "…"
-
-
-def _escape(ch: str) -> str:
-    """Python's escape for one character: the width follows the code point, so U+202E reads
-    ``\\u202e`` and never ``\\x20`` followed by a literal "2e"."""
-    code = ord(ch)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"
 
 
 def _cn(cert: x509.Certificate) -> str:
@@ -113,13 +84,6 @@ def _cn(cert: x509.Certificate) -> str:
             return _clean(value if isinstance(value, str) else value.decode("utf-8", "replace"))
         return _clean(cert.subject.rfc4514_string()) or "<empty subject>"
     except Exception:  # a malformed name must not stop the judge
-        return UNPARSEABLE
-
-
-def _name(name: x509.Name) -> str:
-    try:
-        return _clean(name.rfc4514_string(), 200) or "<empty name>"
-    except Exception:
         return UNPARSEABLE
 
 
@@ -874,46 +838,6 @@ def judge_chain(chain: Sequence[bytes], server_name: str, *, trust: TrustStore, 
 
 
 # --------------------------------------------------------------------------- per target
-
-
-def summarize_cert(der: bytes) -> CertSummary:
-    """Subject, issuer, notAfter and SHA-256 for reports; tolerant of malformed DER."""
-    digest = hashlib.sha256(der).hexdigest()
-    try:
-        cert = x509.load_der_x509_certificate(bytes(der))
-    except Exception:
-        return CertSummary(UNPARSEABLE, UNPARSEABLE, None, digest)
-    subject, issuer = _name(cert.subject), _name(cert.issuer)
-    try:
-        not_after: str | None = cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
-    except Exception:
-        not_after = None
-    return CertSummary(subject, issuer, not_after, digest)
-
-
-def openssl_command(target: Target, address: str | None = None) -> str:
-    """The ``openssl s_client`` line that shows what CloudFront sees from this origin.
-
-    Connects to ``address`` (IPv6 in brackets) when given, else the host; SNI = the name
-    CloudFront sends; protocol flags limit it to what the origin's OriginSslProtocols allow.
-    """
-    host = address or target.host
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    parts = ["openssl", "s_client", "-connect", shlex.quote(f"{host}:{target.port}"),
-             "-servername", shlex.quote(target.sni)]
-    allowed = [p for p in target.protocols if p in _OPENSSL_PROTOCOL_FLAGS]
-    if len(allowed) == 1:
-        parts.append(f"-{_OPENSSL_PROTOCOL_FLAGS[allowed[0]]}")
-    elif allowed:
-        # s_client has one "-tls1_x" per protocol; with several allowed, exclude the others.
-        parts += [f"-no_{flag}" for proto, flag in _OPENSSL_PROTOCOL_FLAGS.items()
-                  if proto not in allowed] + ["-no_tls1_3"]
-    if any(p in LEGACY_PROTOCOLS for p in allowed):
-        # OpenSSL 3 refuses TLS 1.0/1.1 at the default security level.
-        parts += ["-cipher", shlex.quote("DEFAULT:@SECLEVEL=0")]
-    parts += ["-showcerts", "</dev/null"]
-    return " ".join(parts)
 
 
 def _consistency(probe: ProbeResult) -> list[Finding]:

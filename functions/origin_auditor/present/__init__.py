@@ -1,0 +1,1 @@
+"""Words at the edge: escaping per channel, certificate summaries, the reproduce line."""
