@@ -1,43 +1,34 @@
 """Check and fix a PEM certificate bundle offline, before it is deployed to an origin.
 
-The bundle is judged exactly like a chain an origin sends (``judge.judge_chain``): the order of
-the PEM blocks is the order the server will send. ``fix_bundle`` writes what the server
+The bundle is judged exactly like a chain an origin sends (``judge.judge_bundle``): the order
+of the PEM blocks is the order the server will send. ``fix_bundle`` writes what the server
 should send instead: leaf, then each issuer, nothing else.
 
 Bundles sometimes carry the private key too (``cat key.pem cert.pem > bundle.pem``). The key
 is never parsed from the bundle, echoed, logged or put into an exception: only its presence
-is reported.
+is reported (``x509.pem``).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import logging
-import re
 from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from .judge import ChainAnalysis, analyze_chain, judge_chain, parse_chain, summarize_cert
-from .model import AddressReport, Finding, Severity, Target, TargetResult, Verdict
-from .rules import EXPIRY_WARN_DAYS, Code
+from .judge.bundle import BUNDLE_ADDRESS, judge_bundle
+from .model import TargetResult
+from .present.text import clean
+from .rules import EXPIRY_WARN_DAYS
 from .trust import TrustStore
+from .x509.chain import ChainAnalysis, analyze_chain, parse_chain
+from .x509.pem import BundleError, KeyPairing, pair_key, split_pem
+
+__all__ = ["BUNDLE_ADDRESS", "BundleCheck", "BundleError", "check_bundle", "fix_bundle"]
 
 logger = logging.getLogger(__name__)
-
-# One PEM block. The label is captured; the body is matched lazily up to the END line with the
-# same label, so a key block in the middle cannot swallow the certificates around it.
-_PEM_BLOCK = re.compile(
-    rb"-----BEGIN ([A-Z0-9 ]{1,64})-----\r?\n(.*?)-----END \1-----", re.DOTALL)
-BUNDLE_ADDRESS = "bundle"
-
-
-class BundleError(ValueError):
-    """The bundle cannot be checked or fixed; the message is one line and never holds key
-    material."""
 
 
 @dataclass(frozen=True)
@@ -59,42 +50,6 @@ class BundleCheck:
     contains_private_key: bool = False
 
 
-def _split_pem(pem: bytes) -> tuple[list[bytes], bool]:
-    """DER of every CERTIFICATE block (undecodable ones as b'') and whether a key block exists."""
-    ders: list[bytes] = []
-    has_key = False
-    blocks = list(_PEM_BLOCK.finditer(pem))
-    if not blocks:
-        raise BundleError("not a PEM file (no -----BEGIN ...----- blocks)")
-    for m in blocks:
-        label = m.group(1)
-        if b"PRIVATE KEY" in label:
-            has_key = True
-        elif label in (b"CERTIFICATE", b"TRUSTED CERTIFICATE"):
-            try:
-                ders.append(base64.b64decode(b"".join(m.group(2).split()), validate=True))
-            except (binascii.Error, ValueError):
-                # Kept as an empty blob so the judge reports it as malformed at its position.
-                ders.append(b"")
-    if not ders:
-        raise BundleError("the PEM file contains no CERTIFICATE block")
-    return ders, has_key
-
-
-def _key_matches(key_pem: bytes, leaf: x509.Certificate) -> tuple[bool | None, str | None]:
-    try:
-        key = serialization.load_pem_private_key(key_pem, password=None)
-    except TypeError:
-        return None, "the private key is encrypted; decrypt it to check it"
-    except Exception:  # the exception text could quote the input: say nothing about it
-        return None, "the --key file is not a readable PEM private key"
-    fmt = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    try:
-        return key.public_key().public_bytes(*fmt) == leaf.public_key().public_bytes(*fmt), None
-    except Exception:  # unsupported leaf key type
-        return None, "the leaf's public key type cannot be compared"
-
-
 def check_bundle(pem: bytes, host: str, *, trust: TrustStore, at: dt.datetime,
                  key_pem: bytes | None = None, warn_days: int = EXPIRY_WARN_DAYS) -> BundleCheck:
     """Judge the certificates of a PEM bundle as the chain a server at ``host`` would send.
@@ -102,58 +57,27 @@ def check_bundle(pem: bytes, host: str, *, trust: TrustStore, at: dt.datetime,
     Raises BundleError when the input is not PEM or holds no certificate. ``at`` is the
     moment validity is judged at.
     """
-    ders, has_key = _split_pem(pem)
-    findings: list[Finding] = []
-    if has_key:
-        findings.append(Finding(
-            Code.BUNDLE_CONTAINS_KEY, Severity.WARN,
-            "The bundle contains a PRIVATE KEY block. Keep the key in its own file with tight "
-            "permissions: a bundle is copied, attached to tickets and served as a chain file.",
-            "Remove the key block from the bundle; keep the key in its own file with restricted "
-            "permissions and pass it separately (--key).",
-            BUNDLE_ADDRESS))
-    findings += judge_chain(ders, host, trust=trust, at=at, warn_days=warn_days, address=BUNDLE_ADDRESS)
-    sent, malformed = parse_chain(ders)
-    key_matches: bool | None = None
-    key_error: str | None = None
-    if key_pem is not None and 0 in malformed:
-        # The leaf is the first certificate; checking the key against a later one would answer
-        # a question nobody asked.
-        key_error = "the first certificate in the bundle (the leaf) does not parse"
-        findings.append(Finding(Code.KEY_MISMATCH, Severity.WARN,
-                                f"The key could not be checked against the leaf: {key_error}.",
-                                "Fix the leaf certificate block, then check again.", BUNDLE_ADDRESS))
-    elif key_pem is not None and sent:
-        leaf = analyze_chain(sent, trust).leaf
-        assert leaf is not None  # sent is non-empty
-        key_matches, key_error = _key_matches(key_pem, leaf.cert)
-        if key_matches is False:
-            findings.append(Finding(
-                Code.KEY_MISMATCH, Severity.FAIL,
-                "The private key does not belong to the leaf certificate: a server configured with "
-                "this pair cannot complete a TLS handshake (or refuses to start).",
-                "Pair the certificate with the key it was issued for (compare `openssl x509 -noout "
-                "-pubkey` with `openssl pkey -pubout`).", BUNDLE_ADDRESS))
-        elif key_error is not None:
-            # Not a proven mismatch, so only a warning; but the pairing the user asked about
-            # is unverified, which KEY_MISMATCH is about (no handshake happens offline).
-            findings.append(Finding(Code.KEY_MISMATCH, Severity.WARN,
-                                    f"The key could not be checked against the leaf: {key_error}.",
-                                    "Provide the unencrypted PEM private key the certificate was "
-                                    "issued for.", BUNDLE_ADDRESS))
-    target = Target(host=host, port=443)
-    result = TargetResult(
-        target=target, verdict=Verdict.of(findings), findings=tuple(findings),
-        addresses=(AddressReport(BUNDLE_ADDRESS, None, None, tuple(summarize_cert(d) for d in ders)),),
-        reproduce="")
-    return BundleCheck(result=result, certificates=tuple(s.cert for s in sent), key_matches=key_matches,
-                       key_error=key_error, contains_private_key=has_key)
+    bundle = split_pem(pem)
+    sent, malformed = parse_chain(bundle.ders)
+    pairing: KeyPairing | None = None
+    if key_pem is not None:
+        # A non-empty bundle whose first block parses has a leaf; otherwise there is none.
+        leaf = None if 0 in malformed else analyze_chain(sent, trust).leaf
+        pairing = pair_key(key_pem, None if leaf is None else leaf.cert)
+    result = judge_bundle(bundle.ders, host, contains_key=bundle.has_key, key=pairing, trust=trust,
+                          at=at, warn_days=warn_days)
+    return BundleCheck(result=result, certificates=tuple(s.cert for s in sent),
+                       key_matches=None if pairing is None else pairing.matches,
+                       key_error=None if pairing is None else pairing.error,
+                       contains_private_key=bundle.has_key)
 
 
 def _describe_missing(a: ChainAnalysis) -> str:
     last = a.path[-1].cert
     issuer = a.missing_issuer.rfc4514_string() if a.missing_issuer is not None else "?"
-    where = f"; download it from {a.missing_aia}" if a.missing_aia else "; get it from the CA"
+    # The caIssuers URL is the certificate maker's text, cleaned like any certificate text.
+    aia = clean(a.missing_aia, 300) if a.missing_aia else None
+    where = f"; download it from {aia}" if aia else "; get it from the CA"
     return (f"the issuer of {last.subject.rfc4514_string()} is missing: {issuer}{where} and add "
             "it to the bundle")
 
@@ -165,8 +89,7 @@ def fix_bundle(pem: bytes, *, trust: TrustStore) -> bytes:
     the root). Raises BundleError naming the missing issuer and its AIA caIssuers URL when the
     chain cannot be completed from the bundle and the trust store.
     """
-    ders, _ = _split_pem(pem)
-    sent, malformed = parse_chain(ders)
+    sent, malformed = parse_chain(split_pem(pem).ders)
     if not sent:
         raise BundleError("no certificate in the bundle parses as X.509")
     if 0 in malformed:

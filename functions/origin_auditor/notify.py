@@ -35,6 +35,7 @@ import boto3
 
 from .events import AlarmContext, ChangeContext
 from .model import AuditReport, Severity, TargetResult, Verdict
+from .present.text import clip, email_subject
 from .rules import CODES, Code
 from .state import TargetState, target_id
 
@@ -356,14 +357,7 @@ def _subject(changes: Sequence[Change], lead: str, lead_word: str) -> str:
         else:
             tail = ""
         subject += tail if len(subject) + len(tail) <= SUBJECT_MAX else ""
-    return _clean_subject(subject)
-
-
-def _clean_subject(subject: str) -> str:
-    # SNS rejects non-ASCII, control characters and line breaks in Subject.
-    text = "".join(ch if 32 <= ord(ch) < 127 else " " for ch in subject)
-    text = " ".join(text.split())
-    return text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 3] + "..."
+    return email_subject(subject, SUBJECT_MAX)
 
 
 _KIND_HEADING = {
@@ -389,7 +383,7 @@ def _text(report: AuditReport, plan: Plan, shown: Sequence[Change], omitted: int
     if not plan.dedup_available:
         lines.append("NOTE: dedup unavailable (the state table could not be read): this lists every "
                      "origin that is not passing, not only what changed.")
-    lines += [f"NOTE: {_clip(n)}" for n in report.notes[:20]]
+    lines += [f"NOTE: {clip(n)}" for n in report.notes[:20]]
     if len(report.notes) > 20:
         lines.append(f"NOTE: ... {len(report.notes) - 20} more note(s) in the JSON report")
     lines.append("")
@@ -421,22 +415,17 @@ def _change_text(report: AuditReport, c: Change) -> list[str]:
     problems = [f for f in result.findings if f.severity is not Severity.INFO]
     for f in problems[:_FINDINGS_PER_TARGET]:
         where = f" on {f.address}" if f.address else ""
-        out.append(f"  - {f.code} ({f.severity}){where}: {_clip(f.message)}")
+        out.append(f"  - {f.code} ({f.severity}){where}: {clip(f.message)}")
         info = CODES.get(f.code)
         if info is not None:
             out.append(f"    Why: {info.meaning}")
-        out.append(f"    Fix: {_clip(f.hint or (info.fix if info else ''))}")
+        out.append(f"    Fix: {clip(f.hint or (info.fix if info else ''))}")
     if len(problems) > _FINDINGS_PER_TARGET:
         out.append(f"  - ... {len(problems) - _FINDINGS_PER_TARGET} more finding(s)")
     if result.reproduce:
         out.append(f"  Verify: {result.reproduce}")
     out.append("")
     return out
-
-
-def _clip(text: str, limit: int = 600) -> str:
-    # A hostile origin controls certificate names that end up in messages: bound each line.
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _chat(report: AuditReport, plan: Plan, subject: str, *, lead_word: str, severity: str,

@@ -7,11 +7,11 @@ pull-request comments; JSON is the contract in ``shared/architecture.md``.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .model import AuditReport, DistributionReport, Finding, Severity, TargetResult, Verdict
+from .present.text import markdown
 from .rules import CODES, Code
 
 FORMATS = ("text", "json", "markdown")
@@ -179,16 +179,6 @@ def summary_line(report: AuditReport) -> str:
     return "; ".join(parts)
 
 
-# Markdown syntax characters. Messages quote certificate names, which the origin's owner (or an
-# attacker) chooses: escaped, a name like "[Fix now](https://evil.example)" stays text instead of
-# becoming a link in a chat message or pull-request comment.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~])")
-
-
-def _md_escape(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", text.replace("\r", " ").replace("\n", " "))
-
-
 def _target_markdown(r: TargetResult) -> list[str]:
     icon = {Verdict.PASS: "✅", Verdict.WARN: "⚠️", Verdict.FAIL: "❌"}[r.verdict]
     lines = [f"#### {icon} `{r.target.display}` — {r.verdict.value}"]
@@ -198,7 +188,7 @@ def _target_markdown(r: TargetResult) -> list[str]:
         for g in grouped:
             f = g.finding
             lines.append(f"| {f.severity.value} | `{f.code}` | {', '.join(g.addresses) or 'all'} | "
-                         f"{_md_escape(f.message)} | {_md_escape(f.hint)} |")
+                         f"{markdown(f.message)} | {markdown(f.hint)} |")
     if r.verdict != Verdict.PASS and r.reproduce:
         lines += ["", f"Verify: `{r.reproduce}`"]
     lines.append("")
@@ -212,11 +202,11 @@ def render_markdown(report: AuditReport) -> str:
             out.append(f"## {d.classification}: `{d.id}` {', '.join(d.aliases) or d.domain_name}")
             headline = d.reason or CLASSIFICATION_HEADLINES.get(d.classification, "")
             if headline:
-                out += ["", f"**{_md_escape(headline)}**"]
+                out += ["", f"**{markdown(headline)}**"]
             if d.metrics:
                 out += ["", "Metrics: " + ", ".join(_fmt_metric(k, v) for k, v in d.metrics.items())]
             for g in group_findings(f for f in d.findings if f.code not in COLLAPSED_CODES):
-                out += ["", f"- `{g.finding.code}`: {_md_escape(g.finding.message)}"]
+                out += ["", f"- `{g.finding.code}`: {markdown(g.finding.message)}"]
             out.append("")
             for i in d.results:
                 out.extend(_target_markdown(report.results[i]))
@@ -224,9 +214,9 @@ def render_markdown(report: AuditReport) -> str:
         for r in report.results:
             out.extend(_target_markdown(r))
     for finding, ids in _collapsed(report):
-        out.append(f"> note: `{finding.code}` {_md_escape(_collapsed_line(finding, ids))}")
+        out.append(f"> note: `{finding.code}` {markdown(_collapsed_line(finding, ids))}")
     for note in report.notes:
-        out.append(f"> note: {_md_escape(note)}")
+        out.append(f"> note: {markdown(note)}")
     return "\n".join(out).rstrip() + "\n"
 
 

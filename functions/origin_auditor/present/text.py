@@ -3,10 +3,18 @@
 Certificate subjects, SAN entries, alert texts and the bytes a non-TLS port answered with are
 chosen by whoever controls the origin: control characters could forge report lines or move a
 terminal's cursor, markup could turn a certificate name into a link in chat, and a 10 kB CN
-would drown a message. Everything such text passes through on its way out is in this module.
+would drown a message. Everything such text passes through on its way out is in this module,
+one function per channel:
+
+* ``clean``: terminal and plain-text reports: one line, non-printables escaped, length-capped.
+* ``markdown``: chat and pull-request comments: markup escaped, one line.
+* ``email_subject`` / ``clip``: e-mail (SNS): a subject in printable ASCII; bounded body lines.
+* ``quote_bytes``: raw bytes a non-TLS port answered with, quoted in a message.
 """
 
 from __future__ import annotations
+
+import re
 
 
 def clean(text: str, limit: int = 80) -> str:
@@ -30,7 +38,6 @@ def escape_char(ch: str) -> str:
     return f"\\U{code:08x}"
 
 
-
 def quote_bytes(raw: bytes, limit: int = 40) -> str:
     """At most ``limit`` bytes of ``raw`` as text, non-printables escaped, for quoting in a message."""
     text = raw[:limit].decode("latin-1")
@@ -38,3 +45,32 @@ def quote_bytes(raw: bytes, limit: int = 40) -> str:
     out = "".join(escapes.get(ch) or (ch if 32 <= ord(ch) < 127 else f"\\x{ord(ch):02x}")
                   for ch in text)
     return out + ("…" if len(raw) > limit else "")
+
+
+# Markdown syntax characters. Messages quote certificate names, which the origin's owner (or an
+# attacker) chooses: escaped, a name like "[Fix now](https://evil.example)" stays text instead of
+# becoming a link in a chat message or pull-request comment.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~])")
+
+
+def markdown(text: str) -> str:
+    """Text for markdown (chat, pull-request comments): markup characters backslash-escaped and
+    line breaks made spaces, so it stays one table cell or bullet and never becomes a link."""
+    return _MD_SPECIAL.sub(r"\\\1", text.replace("\r", " ").replace("\n", " "))
+
+
+def clip(text: str, limit: int = 600) -> str:
+    """At most ``limit`` characters of a plain-text (e-mail) line, ``...`` marking a cut.
+
+    A hostile origin controls certificate names that end up in messages: each line is bounded.
+    """
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def email_subject(text: str, limit: int) -> str:
+    """An e-mail subject line: printable ASCII only, whitespace runs collapsed, at most
+    ``limit`` characters (``...`` marking a cut). SNS rejects non-ASCII, control characters
+    and line breaks in Subject."""
+    out = "".join(ch if 32 <= ord(ch) < 127 else " " for ch in text)
+    out = " ".join(out.split())
+    return out if len(out) <= limit else out[: limit - 3] + "..."
