@@ -21,7 +21,7 @@ from origin_auditor.lab.servers import (
     silent_server,
     stall_server,
 )
-from origin_auditor.model import Target
+from origin_auditor.model import HandshakeOutcome, Target
 from origin_auditor.probe import probe_targets
 from origin_auditor.rules import MAX_CERTIFICATES
 
@@ -36,6 +36,10 @@ def test_plain_http_service_does_not_speak_tls_and_its_answer_is_quoted() -> Non
     assert codes(a) == ["HANDSHAKE_FAILED"]
     assert "does not speak TLS (it answered 'HTTP/1.1 400 Bad Request" in a.findings[0].message
     assert a.findings[0].address == "127.0.0.1"
+    # The probe observed; the judge worded it (and the one reproduce-line builder made the hint).
+    assert a.outcome == HandshakeOutcome.NOT_TLS and a.first_bytes.startswith(b"HTTP/1.1 400")
+    assert a.findings[0].hint.endswith(f"Reproduce: openssl s_client -connect 127.0.0.1:{srv.port} "
+                                       "-servername origin.test -tls1_2 -showcerts </dev/null")
 
 
 def test_banner_service_does_not_speak_tls() -> None:
