@@ -20,6 +20,7 @@ from functools import partial
 from multiprocessing.connection import Connection
 from typing import Any
 
+from origin_auditor.judge.handshake import address_findings
 from origin_auditor.lab.pki import Pki
 from origin_auditor.lab.servers import TlsServer
 from origin_auditor.model import Target
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                                 concurrency=args.concurrency)
         wall = time.monotonic() - started
     ok = sum(1 for r in results for a in r.addresses if a.connected)
-    bad = [f for r in results for a in r.addresses for f in a.findings]
+    bad = [f for r in results for a in r.addresses for f in address_findings(r.target, a)]
     print(f"origins        {args.origins} (delay {args.delay * 1000:.0f} ms each, "
           f"concurrency {args.concurrency}, servers in a child process, setup {setup:.1f} s)")
     print(f"wall time      {wall:.2f} s")

@@ -18,6 +18,7 @@ from typing import Any
 
 from bench_check import ServerProcess, loopback_addresses, peak_rss_mb
 
+from origin_auditor.judge.handshake import address_findings
 from origin_auditor.lab import servers as lab
 from origin_auditor.lab.pki import Pki
 from origin_auditor.model import Target
@@ -74,8 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     outcomes: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for kind, r in zip(kinds, results, strict=True):
         for a in r.addresses:
-            outcomes[kind]["connected" if a.connected and not a.findings else
-                           ",".join(str(f.code) for f in a.findings) or "no finding"] += 1
+            # The probe returns facts; its handshake findings are the judge's words for them.
+            found = address_findings(r.target, a)
+            outcomes[kind]["connected" if a.connected and not found else
+                           ",".join(str(f.code) for f in found) or "no finding"] += 1
     print(f"targets        {args.targets} ({n_hostile} hostile), timeout {args.timeout:g} s, "
           f"concurrency {args.concurrency}")
     print(f"wall time      {wall:.1f} s")

@@ -135,9 +135,46 @@ class Target:
         }
 
 
+class HandshakeOutcome(StrEnum):
+    """How one TCP connect + TLS handshake attempt ended (what was observed, not what it means).
+
+    ``ok``: the handshake completed. ``refused``: the TCP connect failed (RST, unreachable, ...).
+    ``connect_timeout``: no answer to the TCP connect in time. ``timeout``: the handshake did not
+    complete in time. ``tls_error``: OpenSSL rejected the handshake. ``reset``: the connection
+    was reset during the handshake. ``eof``: the server closed it during the handshake.
+    ``not_tls``: the server answered with something that is not TLS. ``too_large``: certificate
+    data beyond a cap (the auditor's or OpenSSL's). ``flood``: more bytes than any handshake
+    needs without completing. ``malformed``: TLS records that break the protocol.
+    """
+
+    OK = "ok"
+    REFUSED = "refused"
+    CONNECT_TIMEOUT = "connect_timeout"
+    TIMEOUT = "timeout"
+    TLS_ERROR = "tls_error"
+    RESET = "reset"
+    EOF = "eof"
+    NOT_TLS = "not_tls"
+    TOO_LARGE = "too_large"
+    FLOOD = "flood"
+    MALFORMED = "malformed"
+
+
+class NotProbed(StrEnum):
+    """Why a target (or some of its addresses) was not probed at all."""
+
+    TIME_BUDGET = "time_budget"  # the run's deadline passed before its turn
+    INTERNAL_ERROR = "internal_error"  # the probe lost the target (a bug)
+
+
 @dataclass(frozen=True)
 class AddressProbe:
-    """What one resolved address presented to a CloudFront-like handshake.
+    """What one resolved address presented to a CloudFront-like handshake, and nothing more.
+
+    Up to three attempts are made: the CloudFront-like one (CloudFront's protocols and ciphers);
+    when it fails before the server committed to anything, a ``diagnostic`` one (TLS 1.0-1.2,
+    every cipher) to learn why; when that fails too, a TLS-1.3-only one. ``None`` everywhere
+    means "not determined" (the attempt was not made, or could not tell).
 
     address: the IP address connected to.
     protocol / cipher: negotiated by the CloudFront-like handshake; ``None`` if it failed.
@@ -145,10 +182,23 @@ class AddressProbe:
         from the diagnostic handshake when the CloudFront-like one failed (``chain_source``).
     chain_source: ``"cloudfront"`` (the CloudFront-like handshake), ``"diagnostic"`` (a broader
         handshake made only to see the certificates), or ``None`` when no certificate was seen.
-    chain_truncated: the server sent more certificate data than the probe keeps.
-    client_cert_requested: the server sent a CertificateRequest; ``None`` if not observable
-        (TLS 1.3 encrypts it).
-    findings: what the probe itself found (connect/handshake/protocol/cipher problems).
+    chain_truncated: the server sent more certificate data than the probe keeps (it stopped
+        reading the CloudFront-like handshake's Certificate message at its cap).
+    client_cert_requested: the server sent a CertificateRequest; ``False`` when a TLS <= 1.2
+        handshake completed without one; ``None`` if not observable (TLS 1.3 encrypts it).
+    offered: the protocols the CloudFront-like handshake offered, oldest first; ``()`` when none
+        of the target's protocols can be offered (SSLv3 only), so nothing was attempted.
+    outcome: how the CloudFront-like attempt ended; ``None`` when it was not made.
+    detail: that attempt's own words for a failure (OS error text, OpenSSL's reason, what
+        broke the protocol); ``""`` when there are none.
+    alert: the description code of the last plaintext TLS alert the server sent in it.
+    first_bytes: the first bytes the server sent in it (at most 64), verbatim.
+    bytes_received: how many bytes the server sent in it before it ended.
+    certificate_length: the declared length of its Certificate message; ``None`` if none began.
+    diagnostic_outcome / diagnostic_protocol / diagnostic_cipher: the diagnostic attempt.
+    tls13_outcome: how the TLS-1.3-only attempt ended.
+    connect_timeout / timeout: the bounds applied to each TCP connect and each handshake (s).
+    internal_error: ``"ExceptionType: text"`` when the probe itself failed on this address.
     elapsed: seconds spent on this address.
     """
 
@@ -159,7 +209,20 @@ class AddressProbe:
     chain_source: str | None = None
     chain_truncated: bool = False
     client_cert_requested: bool | None = None
-    findings: tuple[Finding, ...] = ()
+    offered: tuple[str, ...] | None = None
+    outcome: HandshakeOutcome | None = None
+    detail: str = ""
+    alert: int | None = None
+    first_bytes: bytes = b""
+    bytes_received: int = 0
+    certificate_length: int | None = None
+    diagnostic_outcome: HandshakeOutcome | None = None
+    diagnostic_protocol: str | None = None
+    diagnostic_cipher: str | None = None
+    tls13_outcome: HandshakeOutcome | None = None
+    connect_timeout: float | None = None
+    timeout: float | None = None
+    internal_error: str | None = None
     elapsed: float = 0.0
 
     @property
@@ -170,15 +233,28 @@ class AddressProbe:
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """Everything the probe saw for one target.
+    """Everything the probe saw for one target: addresses, and what happened before them.
 
     addresses: one entry per probed address, in resolver order.
-    findings: target-level findings (DNS failure, address cap, skipped probe).
+    dns_error: why the name did not resolve (the resolver's reason); ``None`` if it did or
+        resolution was not attempted.
+    resolved: how many distinct addresses the name resolved to (1 for an IP literal, 0 for an
+        empty answer); ``None`` when resolution was not attempted or failed.
+    capped_at: only the first ``capped_at`` of the ``resolved`` addresses were selected for
+        probing (``rules.MAX_ADDRESSES``); ``None`` when all were.
+    not_probed: why no address was probed at all; ``None`` when some were (or none to probe).
+    time_budget_skipped: selected addresses not probed because the run's time ran out.
+    internal_error: ``"ExceptionType: text"`` when the probe lost this target to a bug.
     """
 
     target: Target
     addresses: tuple[AddressProbe, ...] = ()
-    findings: tuple[Finding, ...] = ()
+    dns_error: str | None = None
+    resolved: int | None = None
+    capped_at: int | None = None
+    not_probed: NotProbed | None = None
+    time_budget_skipped: int = 0
+    internal_error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,15 @@ import shlex
 
 from origin_auditor.judge import judge_probe, openssl_command, summarize_cert
 from origin_auditor.lab.pki import NOW, Pki
-from origin_auditor.model import AddressProbe, Finding, ProbeResult, Severity, Target, Verdict
+from origin_auditor.model import (
+    AddressProbe,
+    Finding,
+    HandshakeOutcome,
+    ProbeResult,
+    Severity,
+    Target,
+    Verdict,
+)
 from origin_auditor.rules import Code
 
 from .conftest import ders, trust_of
@@ -45,8 +53,8 @@ def test_one_broken_address_makes_target_fail_and_inconsistent(pki1: Pki) -> Non
 
 
 def test_some_addresses_not_connecting_is_inconsistent(pki1: Pki) -> None:
-    refused = AddressProbe(address="192.0.2.9", findings=(
-        Finding(Code.CONNECT_FAILED, Severity.FAIL, "refused", "", "192.0.2.9"),))
+    refused = AddressProbe(address="192.0.2.9", offered=("TLSv1.2",), outcome=HandshakeOutcome.REFUSED,
+                           detail="Connection refused [ECONNREFUSED]")
     probe = ProbeResult(Target("origin.test"), (ok_addr("192.0.2.1", ders(*pki1.chain())), refused))
     result = judge_probe(probe, trust=trust_of(pki1.root), at=NOW)
     codes = [f.code for f in result.findings]
@@ -63,9 +71,8 @@ def test_single_address_is_never_inconsistent(pki1: Pki) -> None:
 
 def test_target_level_findings_come_first_and_verdict_is_worst(pki1: Pki) -> None:
     note = Finding(Code.HOST_REWRITE_UNVERIFIABLE, Severity.INFO, "edge function", "")
-    dns = Finding(Code.ADDRESSES_CAPPED, Severity.INFO, "capped", "")
     probe = ProbeResult(Target("origin.test", notes=(note,)),
-                        (ok_addr("192.0.2.1", ders(*pki1.fullchain())),), findings=(dns,))
+                        (ok_addr("192.0.2.1", ders(*pki1.fullchain())),), resolved=20, capped_at=16)
     result = judge_probe(probe, trust=trust_of(pki1.root), at=NOW)
     assert [f.code for f in result.findings] == [Code.ADDRESSES_CAPPED, Code.HOST_REWRITE_UNVERIFIABLE,
                                                  Code.CHAIN_INCLUDES_ROOT]
@@ -74,7 +81,9 @@ def test_target_level_findings_come_first_and_verdict_is_worst(pki1: Pki) -> Non
 
 def test_chain_from_diagnostic_handshake_is_judged_too(pki1: Pki) -> None:
     failed = AddressProbe(address="192.0.2.1", chain=tuple(ders(pki1.leaf)), chain_source="diagnostic",
-                          findings=(Finding(Code.NO_COMMON_CIPHER, Severity.FAIL, "x", "", "192.0.2.1"),))
+                          offered=("TLSv1.2",), outcome=HandshakeOutcome.TLS_ERROR,
+                          diagnostic_outcome=HandshakeOutcome.OK, diagnostic_protocol="TLSv1.2",
+                          diagnostic_cipher="DHE-RSA-AES128-GCM-SHA256")
     result = judge_probe(ProbeResult(Target("origin.test"), (failed,)), trust=trust_of(pki1.root), at=NOW)
     assert [f.code for f in result.findings] == [Code.NO_COMMON_CIPHER, Code.CHAIN_INCOMPLETE]
 
@@ -96,9 +105,8 @@ def test_sni_is_checked_and_the_origin_domain_accepted_too(pki1: Pki) -> None:
 
 
 def test_dns_failure_without_addresses_fails(pki1: Pki) -> None:
-    dns = Finding(Code.DNS_RESOLUTION_FAILED, Severity.FAIL, "nxdomain", "")
-    result = judge_probe(ProbeResult(Target("nx.test"), (), findings=(dns,)), trust=trust_of(pki1.root),
-                         at=NOW)
+    result = judge_probe(ProbeResult(Target("nx.test"), (), dns_error="Name or service not known"),
+                         trust=trust_of(pki1.root), at=NOW)
     assert result.verdict == Verdict.FAIL and result.addresses == ()
     assert result.reproduce.startswith("openssl s_client -connect nx.test:443")
 
@@ -136,9 +144,10 @@ def test_openssl_command_quotes_hostile_names() -> None:
 
 
 def cut_addr(address: str, chain: list[bytes], *, truncated: bool) -> AddressProbe:
-    too_large = Finding(Code.CHAIN_TOO_LARGE, Severity.FAIL, "sent 4 MiB; stopped reading", "", address)
+    # What the probe saw of a 4 MiB Certificate message (over OpenSSL's limit: a fail).
     return AddressProbe(address=address, chain=tuple(chain), chain_source="cloudfront",
-                        chain_truncated=truncated, findings=(too_large,))
+                        chain_truncated=truncated, offered=("TLSv1.2",),
+                        outcome=HandshakeOutcome.TOO_LARGE, certificate_length=4 * 1024 * 1024)
 
 
 def test_truncated_chain_missing_its_issuer_is_not_called_incomplete(pki1: Pki) -> None:

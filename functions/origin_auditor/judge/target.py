@@ -13,6 +13,7 @@ from ..trust import TrustStore
 from ..x509.names import ip_literal, normalize_dns
 from .chain import judge_chain
 from .findings import finding as _finding
+from .handshake import address_findings, target_findings
 
 
 def _consistency(probe: ProbeResult) -> list[Finding]:
@@ -72,7 +73,7 @@ def judge_probe(probe: ProbeResult, *, trust: TrustStore, at: dt.datetime,
     address's own findings and its chain's, with the verdict the worst of them."""
     target = probe.target
     origin_domain = accepted_origin_domain(target)
-    findings: list[Finding] = [*probe.findings, *target.notes, *_consistency(probe)]
+    findings: list[Finding] = [*target_findings(probe), *target.notes, *_consistency(probe)]
     reports: list[AddressReport] = []
     # The reproduction line connects to the first address with the worst findings (or the
     # first probed): that is where the problem shows, and with --resolve / split DNS the host
@@ -80,7 +81,7 @@ def judge_probe(probe: ProbeResult, *, trust: TrustStore, at: dt.datetime,
     shown: str | None = None
     shown_rank = -1
     for addr in probe.addresses:
-        own = list(addr.findings)
+        own = address_findings(target, addr)
         if addr.chain:
             own += judge_chain(addr.chain, target.sni, trust=trust, at=at, warn_days=warn_days,
                                address=addr.address, origin_domain=origin_domain,

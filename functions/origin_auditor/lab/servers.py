@@ -35,6 +35,8 @@ from typing import Any, Self
 
 from cryptography.hazmat.primitives import serialization
 
+from origin_auditor.tls.wire import TLS1_2_WIRE_VERSION, ContentType, HandshakeType
+
 from .pki import Issued, PrivateKey
 
 logger = logging.getLogger(__name__)
@@ -382,7 +384,7 @@ class TlsServer(_Listener):
 # Hand-built TLS
 
 
-def tls_record(content_type: int, payload: bytes, version: int = 0x0303) -> bytes:
+def tls_record(content_type: int, payload: bytes, version: int = TLS1_2_WIRE_VERSION) -> bytes:
     return struct.pack("!BHH", content_type, version, len(payload)) + payload
 
 
@@ -390,23 +392,23 @@ def handshake_message(msg_type: int, body: bytes) -> bytes:
     return bytes([msg_type]) + len(body).to_bytes(3, "big") + body
 
 
-def server_hello(cipher_suite: int = 0xC02F, version: int = 0x0303) -> bytes:
+def server_hello(cipher_suite: int = 0xC02F, version: int = TLS1_2_WIRE_VERSION) -> bytes:
     """A TLS 1.2 ServerHello (handshake message) choosing ``cipher_suite`` (default
     ECDHE-RSA-AES128-GCM-SHA256, which CloudFront offers), with an empty renegotiation_info
     extension because OpenSSL 3 clients refuse servers without it."""
     extensions = b"\xff\x01\x00\x01\x00"
     body = (struct.pack("!H", version) + bytes(range(32)) + b"\x00" + struct.pack("!H", cipher_suite)
             + b"\x00" + struct.pack("!H", len(extensions)) + extensions)
-    return handshake_message(2, body)
+    return handshake_message(HandshakeType.SERVER_HELLO, body)
 
 
 def certificate_message(certs: Iterable[bytes]) -> bytes:
     """A TLS 1.2 Certificate handshake message carrying ``certs`` verbatim (any bytes)."""
     entries = b"".join(len(c).to_bytes(3, "big") + c for c in certs)
-    return handshake_message(11, len(entries).to_bytes(3, "big") + entries)
+    return handshake_message(HandshakeType.CERTIFICATE, len(entries).to_bytes(3, "big") + entries)
 
 
-def records(handshake: bytes, content_type: int = 22, size: int = 16384) -> bytes:
+def records(handshake: bytes, content_type: int = ContentType.HANDSHAKE, size: int = 16384) -> bytes:
     """Fragment a handshake byte stream into records of at most ``size`` bytes."""
     return b"".join(tls_record(content_type, handshake[i:i + size])
                     for i in range(0, len(handshake), size))
@@ -416,7 +418,7 @@ def server_flight(certs: Iterable[bytes], *, cipher_suite: int = 0xC02F, done: b
     """ServerHello + Certificate (+ ServerHelloDone) as TLS 1.2 records."""
     hs = server_hello(cipher_suite) + certificate_message(certs)
     if done:
-        hs += handshake_message(14, b"")
+        hs += handshake_message(HandshakeType.SERVER_HELLO_DONE, b"")
     return records(hs)
 
 

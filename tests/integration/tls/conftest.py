@@ -1,15 +1,22 @@
 """Fixtures for probe tests: generated PKIs (once per session: key generation is the slow part)
-and a helper that probes a loopback server the way the tests need."""
+and a helper that probes a loopback server the way the tests need.
+
+The probe returns facts only; ``judged`` puts next to them what ``judge.handshake`` makes of
+them, so a test can assert on the observed facts and on the resulting findings side by side.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
+from origin_auditor.judge.handshake import address_findings, target_findings
 from origin_auditor.lab.pki import Pki
 from origin_auditor.lab.servers import unbindable
-from origin_auditor.model import AddressProbe, ProbeResult, Target
+from origin_auditor.model import AddressProbe, Finding, ProbeResult, Target
 from origin_auditor.probe import probe_target
 
 # Hostile servers are probed with a short bound; assertions on elapsed time use 10x of it.
@@ -34,21 +41,51 @@ def rsa_pki() -> Pki:
     return Pki(hostnames=("rsa.test",), key_kind="rsa2048")
 
 
+@dataclass(frozen=True)
+class JudgedAddress:
+    """An ``AddressProbe`` (its facts read through) plus the handshake findings judged from it."""
+
+    probe: AddressProbe
+    findings: tuple[Finding, ...]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.probe, name)
+
+
+@dataclass(frozen=True)
+class JudgedResult:
+    """A ``ProbeResult`` (its facts read through) with the target-level findings judged from it
+    and each address judged too."""
+
+    result: ProbeResult
+    findings: tuple[Finding, ...]
+    addresses: tuple[JudgedAddress, ...]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.result, name)
+
+
+def judged(result: ProbeResult) -> JudgedResult:
+    """``result`` with what ``judge.handshake`` says about it (no chain verdicts)."""
+    return JudgedResult(result, tuple(target_findings(result)), tuple(
+        JudgedAddress(a, tuple(address_findings(result.target, a))) for a in result.addresses))
+
+
 def probe_one(port: int, *, host: str = "127.0.0.1", server_name: str | None = "origin.test",
-              protocols: tuple[str, ...] = ("TLSv1.2",), timeout: float = 5.0) -> AddressProbe:
-    """Probe one loopback address and return what it presented."""
+              protocols: tuple[str, ...] = ("TLSv1.2",), timeout: float = 5.0) -> JudgedAddress:
+    """Probe one loopback address and return what it presented, judged."""
     result = probe(port, host=host, server_name=server_name, protocols=protocols, timeout=timeout)
     assert len(result.addresses) == 1, result
     return result.addresses[0]
 
 
 def probe(port: int, *, host: str = "127.0.0.1", server_name: str | None = "origin.test",
-          protocols: tuple[str, ...] = ("TLSv1.2",), timeout: float = 5.0) -> ProbeResult:
-    return probe_target(Target(host, port, server_name=server_name, protocols=protocols),
-                        timeout=timeout)
+          protocols: tuple[str, ...] = ("TLSv1.2",), timeout: float = 5.0) -> JudgedResult:
+    return judged(probe_target(Target(host, port, server_name=server_name, protocols=protocols),
+                               timeout=timeout))
 
 
-def codes(probe: AddressProbe | ProbeResult) -> list[str]:
+def codes(probe: JudgedAddress | JudgedResult) -> list[str]:
     return [str(f.code) for f in probe.findings]
 
 

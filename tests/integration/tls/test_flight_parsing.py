@@ -4,12 +4,12 @@ fragmentation, caps, and what it refuses to call TLS."""
 from __future__ import annotations
 
 from origin_auditor.lab.servers import handshake_message, records, server_flight, server_hello, tls_record
-from origin_auditor.probe import _ServerFlight
 from origin_auditor.rules import MAX_CERTIFICATE_BYTES, MAX_CERTIFICATES
+from origin_auditor.tls.wire import ServerFlight
 
 
-def feed_in_pieces(data: bytes, size: int) -> _ServerFlight:
-    flight = _ServerFlight()
+def feed_in_pieces(data: bytes, size: int) -> ServerFlight:
+    flight = ServerFlight()
     for i in range(0, len(data), size):
         flight.feed(data[i:i + size])
     return flight
@@ -56,7 +56,7 @@ def test_exactly_max_certificates_is_not_truncated() -> None:
 
 def test_a_huge_certificate_truncates_as_soon_as_its_length_is_read() -> None:
     data = server_flight([b"\x30" * 10, b"\x30" * (MAX_CERTIFICATE_BYTES + 1)])
-    flight = _ServerFlight()
+    flight = ServerFlight()
     flight.feed(data[:16384 + 5])  # only the first record has arrived
     assert flight.truncated
     assert flight.certs == [b"\x30" * 10]

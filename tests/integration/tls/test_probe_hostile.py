@@ -21,11 +21,11 @@ from origin_auditor.lab.servers import (
     silent_server,
     stall_server,
 )
-from origin_auditor.model import Target
+from origin_auditor.model import HandshakeOutcome, Target
 from origin_auditor.probe import probe_targets
 from origin_auditor.rules import MAX_CERTIFICATES
 
-from .conftest import SHORT_TIMEOUT, codes, probe_one
+from .conftest import SHORT_TIMEOUT, codes, judged, probe_one
 
 BOUND = 10 * SHORT_TIMEOUT  # generous: proves the probe is bounded, not how fast it is
 
@@ -36,6 +36,10 @@ def test_plain_http_service_does_not_speak_tls_and_its_answer_is_quoted() -> Non
     assert codes(a) == ["HANDSHAKE_FAILED"]
     assert "does not speak TLS (it answered 'HTTP/1.1 400 Bad Request" in a.findings[0].message
     assert a.findings[0].address == "127.0.0.1"
+    # The probe observed; the judge worded it (and the one reproduce-line builder made the hint).
+    assert a.outcome == HandshakeOutcome.NOT_TLS and a.first_bytes.startswith(b"HTTP/1.1 400")
+    assert a.findings[0].hint.endswith(f"Reproduce: openssl s_client -connect 127.0.0.1:{srv.port} "
+                                       "-servername origin.test -tls1_2 -showcerts </dev/null")
 
 
 def test_banner_service_does_not_speak_tls() -> None:
@@ -76,7 +80,8 @@ def test_dropped_syn_is_connect_timeout_with_504() -> None:
 
 def test_target_connect_timeout_bounds_the_connect() -> None:
     with BlackholeServer() as srv:
-        r = probe_targets([Target("127.0.0.1", srv.port, connect_timeout=0.2)], timeout=30)
+        r = [judged(x) for x in probe_targets([Target("127.0.0.1", srv.port, connect_timeout=0.2)],
+                                               timeout=30)]
     assert codes(r[0].addresses[0]) == ["CONNECT_TIMEOUT"]
     assert "0.2 s" in r[0].addresses[0].findings[0].message
 
@@ -150,8 +155,8 @@ def test_mixed_run_good_origins_are_still_right_and_results_keep_input_order(pki
         targets = [Target("127.0.0.1", s.port, server_name="origin.test") for s in order]
         done: list[int] = []
         started = time.monotonic()
-        results = probe_targets(targets, timeout=SHORT_TIMEOUT, concurrency=4,
-                                on_done=lambda i, _r: done.append(i))
+        results = [judged(r) for r in probe_targets(targets, timeout=SHORT_TIMEOUT, concurrency=4,
+                                                    on_done=lambda i, _r: done.append(i))]
         elapsed = time.monotonic() - started
     finally:
         for s in servers:

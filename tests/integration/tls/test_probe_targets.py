@@ -14,7 +14,7 @@ from origin_auditor.model import Finding, Severity, Target
 from origin_auditor.probe import probe_target, probe_targets, static_resolver, system_resolver
 from origin_auditor.rules import MAX_ADDRESSES, Code
 
-from .conftest import codes
+from .conftest import codes, judged
 
 
 def test_static_resolver_answers_its_mapping_and_raises_gaierror_for_unknown_names() -> None:
@@ -31,7 +31,7 @@ def test_system_resolver_returns_each_address_once_in_order() -> None:
 
 
 def test_dns_failure_is_a_target_level_finding() -> None:
-    r = probe_target(Target("missing.test"), resolver=static_resolver({}))
+    r = judged(probe_target(Target("missing.test"), resolver=static_resolver({})))
     assert r.addresses == ()
     assert codes(r) == ["DNS_RESOLUTION_FAILED"]
     assert r.findings[0].address is None
@@ -39,7 +39,7 @@ def test_dns_failure_is_a_target_level_finding() -> None:
 
 
 def test_resolver_returning_nothing_is_a_dns_failure() -> None:
-    r = probe_target(Target("empty.test"), resolver=static_resolver({"empty.test": []}))
+    r = judged(probe_target(Target("empty.test"), resolver=static_resolver({"empty.test": []})))
     assert codes(r) == ["DNS_RESOLUTION_FAILED"]
 
 
@@ -47,7 +47,7 @@ def test_a_resolver_bug_becomes_a_dns_finding_not_an_exception() -> None:
     def broken(host: str, port: int) -> list[str]:
         raise RuntimeError("resolver exploded")
 
-    [r] = probe_targets([Target("x.test")], resolver=broken)
+    [r] = map(judged, probe_targets([Target("x.test")], resolver=broken))
     assert codes(r) == ["DNS_RESOLUTION_FAILED"]
     assert "resolver exploded" in r.findings[0].message
 
@@ -65,7 +65,7 @@ def test_hundreds_of_addresses_are_capped_and_the_rest_reported(pki: Pki) -> Non
     addresses = [f"127.0.0.{i}" for i in range(1, 201)]
     with TlsServer(pki.chain(), host="127.0.0.1") as srv:
         resolver = static_resolver({"many.test": addresses})
-        [r] = probe_targets([Target("many.test", srv.port)], resolver=resolver, timeout=2)
+        [r] = map(judged, probe_targets([Target("many.test", srv.port)], resolver=resolver, timeout=2))
     assert [a.address for a in r.addresses] == addresses[:MAX_ADDRESSES]
     assert codes(r) == ["ADDRESSES_CAPPED"]
     assert r.findings[0].severity == Severity.INFO
@@ -78,7 +78,7 @@ def test_hundreds_of_addresses_are_capped_and_the_rest_reported(pki: Pki) -> Non
 def test_targets_after_the_deadline_are_not_probed_and_say_so(pki: Pki) -> None:
     with TlsServer(pki.chain()) as srv:
         targets = [Target("127.0.0.1", srv.port, server_name="origin.test")] * 3
-        results = probe_targets(targets, deadline=time.monotonic() - 1)
+        results = [judged(r) for r in probe_targets(targets, deadline=time.monotonic() - 1)]
         connections = srv.connections
     assert connections == 0
     for r in results:
@@ -90,7 +90,7 @@ def test_targets_after_the_deadline_are_not_probed_and_say_so(pki: Pki) -> None:
 def test_deadline_passing_mid_run_stops_new_probes_but_keeps_finished_ones(pki: Pki) -> None:
     with TlsServer(pki.chain(), handshake_delay=0.3) as srv:
         targets = [Target("127.0.0.1", srv.port, server_name="origin.test")] * 4
-        results = probe_targets(targets, concurrency=1, deadline=time.monotonic() + 0.1)
+        results = [judged(r) for r in probe_targets(targets, concurrency=1, deadline=time.monotonic() + 0.1)]
     assert results[0].addresses and results[0].addresses[0].connected
     assert all(codes(r) == ["ORIGIN_NOT_PROBED"] for r in results[1:])
 
@@ -99,8 +99,8 @@ def test_skip_probe_targets_are_not_connected_to(pki: Pki) -> None:
     note = Finding(Code.ORIGIN_HTTP_ONLY, Severity.INFO, "http-only origin")
     with TlsServer(pki.chain()) as srv:
         t = Target("127.0.0.1", srv.port, notes=(note,), skip_probe=True)
-        [r] = probe_targets([t])
-        single = probe_target(t)
+        [r] = map(judged, probe_targets([t]))
+        single = judged(probe_target(t))
         connections = srv.connections
     assert connections == 0
     # The probe reports only what it observed; the judge adds the target's notes (once).
@@ -110,12 +110,12 @@ def test_skip_probe_targets_are_not_connected_to(pki: Pki) -> None:
 
 def test_probe_findings_do_not_repeat_the_targets_notes() -> None:
     note = Finding(Code.HOST_REWRITE_UNVERIFIABLE, Severity.INFO, "a function may rewrite Host")
-    [r] = probe_targets([Target("gone.test", notes=(note,))], resolver=static_resolver({}))
+    [r] = map(judged, probe_targets([Target("gone.test", notes=(note,))], resolver=static_resolver({})))
     assert codes(r) == ["DNS_RESOLUTION_FAILED"]
 
 
 def test_sslv3_only_configuration_cannot_be_offered_and_says_so() -> None:
-    r = probe_target(Target("127.0.0.1", 1, protocols=("SSLv3",)))
+    r = judged(probe_target(Target("127.0.0.1", 1, protocols=("SSLv3",))))
     assert codes(r.addresses[0]) == ["NO_COMMON_PROTOCOL"]
 
 
@@ -142,8 +142,9 @@ def test_an_internal_error_for_one_address_is_a_finding_not_an_abort(
 
     monkeypatch.setattr(probe_module, "_probe_address", flaky)
     with TlsServer(pki.chain()) as srv:
-        results = probe_targets([Target("127.0.0.1", srv.port, server_name="bug.test"),
-                                 Target("127.0.0.1", srv.port, server_name="origin.test")])
+        targets = [Target("127.0.0.1", srv.port, server_name="bug.test"),
+                   Target("127.0.0.1", srv.port, server_name="origin.test")]
+        results = [judged(r) for r in probe_targets(targets)]
     assert codes(results[0].addresses[0]) == ["HANDSHAKE_FAILED"]
     assert "simulated bug" in results[0].addresses[0].findings[0].message
     assert results[1].addresses[0].connected

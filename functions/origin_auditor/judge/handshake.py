@@ -1,0 +1,209 @@
+"""Verdicts on what resolution and the handshakes showed: DNS, connect, protocol, cipher, the
+client-certificate request, certificate data too large, and targets that were not probed.
+
+Reads the probe's facts (``ProbeResult``, ``AddressProbe``) and says what they mean for
+CloudFront's next connection. No I/O. The certificates themselves are judged in ``core``.
+"""
+
+from __future__ import annotations
+
+from ..model import AddressProbe, Finding, NotProbed, ProbeResult, Severity, Target
+from ..model import HandshakeOutcome as Outcome
+from ..present.reproduce import openssl_command
+from ..present.text import quote_bytes
+from ..rules import (
+    CLOUDFRONT_ORIGIN_CIPHERS,
+    CODES,
+    LEGACY_PROTOCOLS,
+    MAX_CERTIFICATE_BYTES,
+    MAX_CERTIFICATES,
+    Code,
+)
+from ..tls.wire import ALERTS, OPENSSL_MAX_CERT_LIST
+from .findings import finding
+
+_NOT_PROBED_WHY = {
+    NotProbed.TIME_BUDGET: "the run's time budget ran out before its turn",
+    NotProbed.INTERNAL_ERROR: "internal error",
+}
+
+
+def target_findings(result: ProbeResult) -> list[Finding]:
+    """Findings about the target as a whole: DNS, the address cap, what was not probed, and an
+    internal error of the probe. In that order; address-level findings come from
+    ``address_findings``."""
+    target = result.target
+    out: list[Finding] = []
+    if result.dns_error is not None:
+        out.append(finding(
+            Code.DNS_RESOLUTION_FAILED,
+            f"{target.host} does not resolve ({result.dns_error}). CloudFront returns 502 "
+            "(NonS3OriginDnsError)."))
+    elif result.resolved == 0:
+        out.append(finding(Code.DNS_RESOLUTION_FAILED,
+                           f"{target.host} resolved to no addresses. CloudFront returns 502."))
+    if result.capped_at is not None and result.resolved is not None:
+        out.append(finding(
+            Code.ADDRESSES_CAPPED,
+            f"{target.host} resolved to {result.resolved} addresses; the first {result.capped_at} "
+            f"were probed and {result.resolved - result.capped_at} skipped."))
+    if result.internal_error is not None:
+        out.append(finding(
+            Code.HANDSHAKE_FAILED, f"The probe of {target.display} failed with an internal "
+            f"error: {result.internal_error}.", hint="Re-run the check."))
+    if result.not_probed is not None:
+        out.append(finding(Code.ORIGIN_NOT_PROBED,
+                           f"{target.display} was not probed: {_NOT_PROBED_WHY[result.not_probed]}."))
+    elif result.time_budget_skipped:
+        total = len(result.addresses) + result.time_budget_skipped
+        out.append(finding(
+            Code.ORIGIN_NOT_PROBED,
+            f"{result.time_budget_skipped} of {total} addresses of {target.display} were not "
+            "probed: the run's time budget ran out before their turn."))
+    return out
+
+
+def address_findings(target: Target, probe: AddressProbe) -> list[Finding]:
+    """What one address's handshakes mean for CloudFront: at most one finding about the
+    handshake itself, then CLIENT_CERT_REQUESTED when the server asked for a certificate."""
+    address = probe.address
+    if probe.internal_error is not None:
+        return [finding(
+            Code.HANDSHAKE_FAILED,
+            f"The probe of {address}:{target.port} failed with an internal error: "
+            f"{probe.internal_error}. The result for this address is unknown.",
+            address, hint="Re-run the check; report the error if it persists.")]
+    if probe.offered == ():
+        return [finding(
+            Code.NO_COMMON_PROTOCOL,
+            f"The origin allows only {', '.join(target.protocols) or 'no protocol'} "
+            "(OriginSslProtocols); SSLv3 cannot be negotiated by CloudFront's current edge nor "
+            "tested by this auditor.", address, hint="Allow TLSv1.2 in the origin's OriginSslProtocols.")]
+    where = f"{address}:{target.port}" if ":" not in address else f"[{address}]:{target.port}"
+    outcome = probe.outcome
+    if outcome is None:  # not attempted (a hand-built probe): nothing to say about the handshake
+        return []
+    if outcome is Outcome.REFUSED:
+        return [finding(
+            Code.CONNECT_FAILED,
+            f"TCP connect to {where} failed ({probe.detail or 'connection refused'}). CloudFront "
+            "returns 502 when it cannot connect to the origin.", address)]
+    if outcome is Outcome.CONNECT_TIMEOUT:
+        return [finding(
+            Code.CONNECT_TIMEOUT,
+            f"No answer to the TCP connect to {where} within {_seconds(probe.connect_timeout)} s "
+            "(dropped by a firewall or the host is down). CloudFront returns 504 when the origin "
+            "does not answer.", address)]
+    out: list[Finding] = []
+    own = _handshake_finding(target, probe, where)
+    if own is not None:
+        out.append(own)
+    if probe.client_cert_requested:
+        out.append(finding(
+            Code.CLIENT_CERT_REQUESTED,
+            f"{where} asks for a client certificate (TLS CertificateRequest). CloudFront sends "
+            "none and the origin request fails unless origin mTLS is configured.", address))
+    return out
+
+
+def _handshake_finding(target: Target, probe: AddressProbe, where: str) -> Finding | None:
+    """The one finding about how the handshakes went, once the TCP connect succeeded."""
+    address = probe.address
+    offered = probe.offered or ()
+    outcome = probe.outcome
+    if outcome is Outcome.OK:
+        if probe.protocol in LEGACY_PROTOCOLS:
+            return finding(
+                Code.LEGACY_PROTOCOL,
+                f"{where} negotiated {probe.protocol} with CloudFront's offer; it does not accept "
+                "TLS 1.2 with CloudFront's ciphers. TLS 1.0/1.1 are deprecated.", address,
+                hint="Enable TLS 1.2 with an ECDHE AES-GCM suite on the origin, then allow only TLSv1.2.")
+        return None
+    if outcome is Outcome.TIMEOUT:
+        got = f" after it sent {probe.bytes_received} bytes" if probe.bytes_received else " (it sent nothing)"
+        return finding(
+            Code.HANDSHAKE_TIMEOUT,
+            f"The TLS handshake with {where} did not complete within {_seconds(probe.timeout)} s{got}. "
+            "CloudFront gives up and returns 502/504.", address,
+            hint=f"{CODES[Code.HANDSHAKE_TIMEOUT].fix} Reproduce: {openssl_command(target, address)}")
+    if outcome is Outcome.TOO_LARGE:
+        return _too_large(probe, where)
+    if outcome is Outcome.NOT_TLS:
+        return finding(
+            Code.HANDSHAKE_FAILED,
+            f"{where} does not speak TLS (it answered '{quote_bytes(probe.first_bytes)}'). "
+            "CloudFront cannot connect over HTTPS and returns 502.", address,
+            hint="Point the origin's HTTPSPort at the TLS listener (or use http-only for a plain-HTTP "
+                 f"origin). Reproduce: {openssl_command(target, address)}")
+    if outcome is Outcome.FLOOD:
+        return finding(Code.HANDSHAKE_FAILED, f"{where}: {probe.detail}.", address)
+    if probe.diagnostic_outcome is Outcome.OK:
+        # CloudFront's offer failed where a broad one succeeds: the protocol or the ciphers.
+        if probe.diagnostic_protocol not in offered:
+            return finding(
+                Code.NO_COMMON_PROTOCOL,
+                f"{where} accepts none of the protocols allowed for this origin "
+                f"({', '.join(offered)}); it negotiates {probe.diagnostic_protocol}. CloudFront "
+                "cannot connect (502).", address,
+                hint=f"Enable {offered[-1]} on the origin, or allow {probe.diagnostic_protocol} in "
+                     "the origin's OriginSslProtocols (legacy protocols are deprecated).")
+        cipher = ":".join(CLOUDFRONT_ORIGIN_CIPHERS[:4])
+        return finding(
+            Code.NO_COMMON_CIPHER,
+            f"{where} accepts none of the cipher suites CloudFront offers over "
+            f"{', '.join(offered)}; with every cipher offered it chose {probe.diagnostic_cipher} "
+            f"({probe.diagnostic_protocol}). CloudFront cannot connect (502).", address,
+            hint=f"{CODES[Code.NO_COMMON_CIPHER].fix} Reproduce: "
+                 f"{openssl_command(target, address, cipher=cipher)}")
+    if probe.tls13_outcome is Outcome.OK:
+        return finding(
+            Code.TLS13_ONLY,
+            f"{where} speaks only TLS 1.3 (it refused TLS 1.0-1.2 with every cipher). CloudFront's "
+            "API cannot select TLS 1.3, and 502s have been reported for TLS-1.3-only origins at "
+            "some edge locations.", address)
+    return _handshake_failed(target, probe, where)
+
+
+def _too_large(probe: AddressProbe, where: str) -> Finding:
+    length = probe.certificate_length or 0
+    kept = (f"the probe keeps at most {MAX_CERTIFICATES} certificates / "
+            f"{MAX_CERTIFICATE_BYTES // 1024} KiB; it kept {len(probe.chain)}"
+            f"{' and stopped reading' if probe.chain_truncated else ''}")
+    if length > OPENSSL_MAX_CERT_LIST:
+        return finding(
+            Code.CHAIN_TOO_LARGE,
+            f"{where} sent a Certificate message of {length:,} bytes, more than any valid chain "
+            f"needs and more than OpenSSL-based TLS clients accept ({OPENSSL_MAX_CERT_LIST // 1024} "
+            f"KiB); expect CloudFront to drop the connection ({kept}).", probe.address)
+    # Within what TLS clients accept: only the auditor's own cap was hit, so this is not known
+    # to fail at CloudFront; say what was and was not judged.
+    return finding(
+        Code.CHAIN_TOO_LARGE,
+        f"{where} sent {length:,} bytes of certificates, more than any valid chain needs "
+        f"({kept}); only the certificates kept were judged.", probe.address, severity=Severity.WARN)
+
+
+def _handshake_failed(target: Target, probe: AddressProbe, where: str) -> Finding:
+    if probe.alert is not None:
+        reason = f"the server sent a TLS alert {ALERTS.get(probe.alert, 'alert')} ({probe.alert})"
+        if probe.detail and probe.outcome is Outcome.TLS_ERROR:
+            reason += f"; OpenSSL: {probe.detail}"
+    elif probe.outcome is Outcome.RESET:
+        reason = f"the connection was reset during the handshake ({probe.detail})"
+    elif probe.outcome is Outcome.EOF:
+        reason = probe.detail
+    elif probe.outcome is Outcome.MALFORMED:
+        reason = f"the server sent malformed TLS ({probe.detail})"
+    else:
+        reason = probe.detail or str(probe.outcome)
+    if "ASN1" in probe.detail or "ASN1" in reason:
+        reason += " - a certificate the server sent does not parse as X.509 DER"
+    return finding(
+        Code.HANDSHAKE_FAILED,
+        f"The TLS handshake with {where} failed: {reason}. CloudFront drops the connection (502).",
+        probe.address,
+        hint=f"{CODES[Code.HANDSHAKE_FAILED].fix} Reproduce: {openssl_command(target, probe.address)}")
+
+
+def _seconds(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}"

@@ -1,0 +1,327 @@
+"""One deadline-bounded TCP connect + TLS handshake attempt -> an ``Attempt`` record (facts only).
+
+How a handshake is driven, and why:
+
+- The TLS engine is the stdlib ``ssl`` module over ``MemoryBIO`` pairs, fed from a non-blocking
+  socket by this module. That gives a hard monotonic deadline for connect and handshake each (a
+  server that stalls or drips a byte a second costs at most ``timeout``), a cap on bytes read, and
+  a copy of every byte the server sent.
+- For TLS <= 1.2 the server's Certificate message is plaintext, so the chain is parsed from those
+  raw bytes (``wire.ServerFlight``): exactly as sent, order kept, even when OpenSSL later rejects
+  the handshake or a certificate does not parse. For TLS 1.3 (encrypted Certificate) the chain
+  comes from OpenSSL's unverified peer chain, which is also the order sent.
+- Verification is off in the handshake; the judge decides on the chain with its own trust store.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import socket
+import ssl
+import threading
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..model import HandshakeOutcome as Outcome
+from ..rules import CLOUDFRONT_ORIGIN_CIPHERS, LEGACY_PROTOCOLS, MAX_CERTIFICATES
+from .wire import MAX_HANDSHAKE_BYTES, ServerFlight
+
+Kind = Literal["cloudfront", "diagnostic", "tls13"]
+"""Which client: CloudFront's offer, a broad TLS 1.0-1.2 one (every cipher), or TLS 1.3 only."""
+
+_RECV_SIZE = 64 * 1024
+
+_TLS_VERSIONS = {
+    "TLSv1": ssl.TLSVersion.TLSv1,
+    "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+    "TLSv1.2": ssl.TLSVersion.TLSv1_2,
+}
+_OP_NO = {"TLSv1": "OP_NO_TLSv1", "TLSv1.1": "OP_NO_TLSv1_1", "TLSv1.2": "OP_NO_TLSv1_2"}
+_ORDERED = ("TLSv1", "TLSv1.1", "TLSv1.2")
+_ENCODING_DER: int = getattr(ssl, "_ssl").ENCODING_DER  # noqa: B009 - private module, no stubs
+
+
+def offerable(protocols: Sequence[str]) -> tuple[str, ...]:
+    """The protocols of ``protocols`` this client can offer, oldest first (SSLv3 never can)."""
+    return tuple(p for p in _ORDERED if p in protocols)
+
+
+# --------------------------------------------------------------------------------------------
+# SSL contexts
+
+
+_CONTEXTS: dict[tuple[str, tuple[str, ...]], ssl.SSLContext] = {}
+_CONTEXTS_LOCK = threading.Lock()
+
+
+def client_context(kind: Kind, protocols: tuple[str, ...]) -> ssl.SSLContext:
+    """A cached client context of ``kind``; ``protocols`` matter for "cloudfront" only.
+
+    Contexts are built once per protocol set (building one costs ~1 ms and loads nothing) and
+    shared: OpenSSL contexts are safe to create connections from concurrently. Raises
+    ValueError for a "cloudfront" context with nothing ``offerable``.
+    """
+    key = (kind, protocols if kind == "cloudfront" else ())
+    with _CONTEXTS_LOCK:
+        ctx = _CONTEXTS.get(key)
+        if ctx is None:
+            # TLSVersion.TLSv1/ OP_NO_* raise DeprecationWarning; offering them on purpose is the
+            # whole point of the CloudFront-like handshake, so silence only that here.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                ctx = _build_context(kind, protocols)
+            _CONTEXTS[key] = ctx
+        return ctx
+
+
+def _build_context(kind: Kind, protocols: tuple[str, ...]) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    # The judge verifies with its own trust store; the handshake must not reject or reorder.
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if kind == "tls13":
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+        return ctx
+    if kind == "diagnostic":
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers("ALL:@SECLEVEL=0")
+        return ctx
+    allowed = offerable(protocols)
+    # SSLv3 cannot be offered by OpenSSL 3 at all; discovery/judge warn about it as legacy config.
+    if not allowed:
+        raise ValueError(f"no protocol this probe can offer in {protocols!r}")
+    ctx.minimum_version = _TLS_VERSIONS[allowed[0]]
+    ctx.maximum_version = _TLS_VERSIONS[allowed[-1]]
+    for p in _ORDERED[_ORDERED.index(allowed[0]):_ORDERED.index(allowed[-1]) + 1]:
+        if p not in allowed:  # a gap such as TLSv1 + TLSv1.2 without TLSv1.1
+            ctx.options |= getattr(ssl, _OP_NO[p])
+    ciphers = ":".join(CLOUDFRONT_ORIGIN_CIPHERS)
+    if LEGACY_PROTOCOLS.intersection(allowed):
+        # OpenSSL 3 refuses TLS 1.0/1.1 below security level 0; CloudFront really offers them.
+        ciphers += ":@SECLEVEL=0"
+    ctx.set_ciphers(ciphers)
+    # Curves: Python's ssl cannot set the supported-groups list, so OpenSSL's defaults are offered
+    # (X25519, P-256, X448, P-521, P-384) instead of CloudFront's P-256/P-384/X25519. The
+    # difference only matters for an origin that accepts X448 or P-521 and nothing else.
+    # Signature schemes: likewise OpenSSL's defaults (which include RSA-PSS, CloudFront's do not).
+    return ctx
+
+
+# --------------------------------------------------------------------------------------------
+# One attempt
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """How one TCP connect + TLS handshake went: its outcome and what the server sent.
+
+    outcome: how it ended (see ``HandshakeOutcome``).
+    detail: the failure in the words of the OS or OpenSSL, or what broke the protocol ("" if none).
+    protocol / cipher: negotiated, when ``outcome`` is ok.
+    chain: certificates as sent, DER, in order (from the plaintext flight, else OpenSSL's
+        unverified peer chain after a TLS 1.3 handshake).
+    first_bytes: the first bytes the server sent (at most ``wire.FIRST_BYTES_KEPT``).
+    bytes_received: every byte the server sent before the attempt ended.
+    alert: the last plaintext alert as (level, description).
+    server_version: the ServerHello's legacy_version as a protocol name (TLS <= 1.2 only).
+    certificate_length: the declared length of the Certificate message; ``None`` if none began.
+    truncated: the probe stopped reading the Certificate message at its cap.
+    certificate_request / hello_done: CertificateRequest / ServerHelloDone were seen.
+    """
+
+    outcome: Outcome
+    detail: str = ""
+    protocol: str | None = None
+    cipher: str | None = None
+    chain: tuple[bytes, ...] = ()
+    first_bytes: bytes = b""
+    bytes_received: int = 0
+    alert: tuple[int, int] | None = None
+    server_version: str | None = None
+    certificate_length: int | None = None
+    truncated: bool = False
+    certificate_request: bool = False
+    hello_done: bool = False
+
+    @staticmethod
+    def of(outcome: Outcome, flight: ServerFlight, detail: str = "", *,
+           protocol: str | None = None, cipher: str | None = None,
+           chain: Sequence[bytes] | None = None) -> Attempt:
+        """The record of an attempt that ended with ``outcome`` after ``flight`` was seen."""
+        return Attempt(
+            outcome, detail, protocol, cipher,
+            tuple(flight.certs if chain is None else chain), flight.first_bytes, flight.total,
+            flight.alert, flight.server_version,
+            flight.certificate_length if flight.certificate_seen else None, flight.truncated,
+            flight.cert_request, flight.hello_done)
+
+
+class _Timeout(Exception):
+    pass
+
+
+def attempt(address: str, port: int, sni: str | None, ctx: ssl.SSLContext, *,
+            connect_timeout: float, timeout: float) -> Attempt:
+    """Connect to ``address``:``port`` within ``connect_timeout`` s, then handshake with ``ctx``
+    (sending ``sni`` unless None) within ``timeout`` s more. Never raises for anything a server
+    does; every byte read is bounded by ``wire.MAX_HANDSHAKE_BYTES``."""
+    sock, failed = _connect(address, port, connect_timeout)
+    if failed is not None or sock is None:
+        return failed or Attempt(Outcome.REFUSED)
+    try:
+        return _drive(sock, ctx, sni, timeout)
+    finally:
+        sock.close()
+
+
+def _wait(sock: socket.socket, events: int, deadline: float) -> None:
+    """Block until ``sock`` is ready for ``events`` or raise _Timeout at ``deadline``.
+
+    poll(), not select(): a process probing hundreds of origins has file descriptors > 1024.
+    """
+    poller = select.poll()
+    poller.register(sock.fileno(), events)
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _Timeout
+        if poller.poll(max(1, int(remaining * 1000))):
+            return
+
+
+def _send_all(sock: socket.socket, data: bytes, deadline: float) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            sent = sock.send(view)
+        except BlockingIOError:
+            _wait(sock, select.POLLOUT, deadline)
+            continue
+        view = view[sent:]
+
+
+def _connect(address: str, port: int, connect_timeout: float) -> tuple[socket.socket | None, Attempt | None]:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        err = sock.connect_ex((address, port))
+        if err not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
+            sock.close()
+            return None, Attempt(Outcome.REFUSED, _strerror(err))
+        if err != 0:
+            try:
+                _wait(sock, select.POLLOUT, time.monotonic() + connect_timeout)
+            except _Timeout:
+                sock.close()
+                return None, Attempt(Outcome.CONNECT_TIMEOUT)
+            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                sock.close()
+                return None, Attempt(Outcome.REFUSED, _strerror(err))
+        return sock, None
+    except OSError as exc:
+        sock.close()
+        return None, Attempt(Outcome.REFUSED, exc.strerror or str(exc))
+
+
+def _strerror(err: int) -> str:
+    return f"{os.strerror(err)} [{errno.errorcode.get(err, err)}]"
+
+
+def _drive(sock: socket.socket, ctx: ssl.SSLContext, sni: str | None, timeout: float) -> Attempt:
+    deadline = time.monotonic() + timeout
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    sslobj = ctx.wrap_bio(incoming, outgoing, server_side=False, server_hostname=sni)
+    flight = ServerFlight()
+
+    try:
+        while True:
+            try:
+                sslobj.do_handshake()
+                done = True
+            except ssl.SSLWantReadError:
+                done = False
+            except ssl.SSLError as exc:
+                _flush_quietly(sock, outgoing, deadline)  # let the server see our alert
+                if flight.total == 0 or isinstance(exc, ssl.SSLEOFError):
+                    return Attempt.of(Outcome.EOF, flight,
+                                      "the server closed the connection during the handshake")
+                return Attempt.of(Outcome.TLS_ERROR, flight, _ssl_reason(exc))
+            if outgoing.pending:
+                _send_all(sock, outgoing.read(), deadline)
+            if done:
+                break
+            _wait(sock, select.POLLIN, deadline)
+            try:
+                data = sock.recv(_RECV_SIZE)
+            except BlockingIOError:
+                continue
+            if not data:
+                if flight.oversized:
+                    return Attempt.of(Outcome.TOO_LARGE, flight)
+                incoming.write_eof()
+                continue
+            flight.feed(data)
+            if flight.not_tls:
+                return Attempt.of(Outcome.NOT_TLS, flight)
+            if flight.truncated or flight.too_large:
+                return Attempt.of(Outcome.TOO_LARGE, flight)
+            if flight.malformed is not None:
+                return Attempt.of(Outcome.MALFORMED, flight, flight.malformed)
+            if flight.total > MAX_HANDSHAKE_BYTES:
+                return Attempt.of(Outcome.FLOOD, flight, "the server sent more than "
+                                  f"{MAX_HANDSHAKE_BYTES // 1024} KiB without completing the handshake")
+            if not flight.oversized:
+                incoming.write(data)
+    except _Timeout:
+        return Attempt.of(Outcome.TOO_LARGE if flight.oversized else Outcome.TIMEOUT, flight)
+    except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError) as exc:
+        return Attempt.of(Outcome.RESET, flight, exc.strerror or type(exc).__name__)
+    except OSError as exc:
+        return Attempt.of(Outcome.RESET, flight, exc.strerror or str(exc))
+    cipher_info = sslobj.cipher()
+    chain = flight.certs if flight.certificate_seen else _unverified_chain(sslobj)
+    return Attempt.of(Outcome.OK, flight, protocol=sslobj.version(),
+                      cipher=cipher_info[0] if cipher_info else None, chain=chain)
+
+
+def _flush_quietly(sock: socket.socket, outgoing: ssl.MemoryBIO, deadline: float) -> None:
+    try:
+        if outgoing.pending:
+            _send_all(sock, outgoing.read(), min(deadline, time.monotonic() + 0.2))
+    except (OSError, _Timeout):
+        pass
+
+
+def _unverified_chain(sslobj: ssl.SSLObject) -> list[bytes]:
+    """The peer chain as sent (TLS 1.3: the Certificate message is encrypted, so ask OpenSSL).
+
+    Public ``get_unverified_chain`` on Python 3.13+, private on the ``_sslobj`` before that.
+    """
+    getter: Any = getattr(sslobj, "get_unverified_chain", None)
+    if getter is None:
+        inner = getattr(sslobj, "_sslobj", None)
+        getter = getattr(inner, "get_unverified_chain", None)
+    if getter is None:
+        der = sslobj.getpeercert(binary_form=True)
+        return [der] if der else []
+    certs = getter() or []
+    out: list[bytes] = []
+    for c in certs[:MAX_CERTIFICATES]:
+        der = c if isinstance(c, bytes) else c.public_bytes(_ENCODING_DER)
+        out.append(bytes(der))
+    return out
+
+
+def _ssl_reason(exc: ssl.SSLError) -> str:
+    reason = getattr(exc, "reason", None)
+    text = str(getattr(exc, "strerror", None) or exc)
+    return f"{reason}: {text}" if reason and reason not in text else text

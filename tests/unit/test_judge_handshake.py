@@ -1,0 +1,143 @@
+"""judge.handshake: the probe's facts (hand-built here) -> the exact findings, hints and reproduce
+lines. The loopback tests in tests/integration/tls pin that real servers produce these facts."""
+
+from __future__ import annotations
+
+from origin_auditor.judge.handshake import address_findings, target_findings
+from origin_auditor.model import AddressProbe, HandshakeOutcome, NotProbed, ProbeResult, Severity, Target
+from origin_auditor.present.reproduce import openssl_command
+from origin_auditor.rules import CLOUDFRONT_ORIGIN_CIPHERS, CODES, Code
+
+O = HandshakeOutcome  # noqa: E741 - reads as a table below
+TARGET = Target("origin.test", 8443)
+TLS12 = ("TLSv1.2",)
+
+
+def seen(**facts: object) -> AddressProbe:
+    return AddressProbe(address="192.0.2.1", offered=TLS12, connect_timeout=2.0, timeout=5.0,
+                        **facts)  # type: ignore[arg-type]
+
+
+def test_refused_connect_is_connect_failed_with_the_os_reason() -> None:
+    [f] = address_findings(TARGET, seen(outcome=O.REFUSED, detail="Connection refused [ECONNREFUSED]"))
+    assert (f.code, f.severity, f.address) == (Code.CONNECT_FAILED, Severity.FAIL, "192.0.2.1")
+    assert f.message == ("TCP connect to 192.0.2.1:8443 failed (Connection refused [ECONNREFUSED]). "
+                         "CloudFront returns 502 when it cannot connect to the origin.")
+    assert f.hint == CODES[Code.CONNECT_FAILED].fix
+
+
+def test_connect_timeout_names_the_bound_that_was_applied() -> None:
+    [f] = address_findings(TARGET, seen(outcome=O.CONNECT_TIMEOUT))
+    assert f.code == Code.CONNECT_TIMEOUT
+    assert "within 2 s (dropped by a firewall" in f.message and "504" in f.message
+
+
+def test_handshake_timeout_hint_carries_the_reproduce_line() -> None:
+    [f] = address_findings(TARGET, seen(outcome=O.TIMEOUT, bytes_received=7))
+    assert f.message == ("The TLS handshake with 192.0.2.1:8443 did not complete within 5 s after it "
+                         "sent 7 bytes. CloudFront gives up and returns 502/504.")
+    assert f.hint == (f"{CODES[Code.HANDSHAKE_TIMEOUT].fix} Reproduce: openssl s_client -connect "
+                      "192.0.2.1:8443 -servername origin.test -tls1_2 -showcerts </dev/null")
+
+
+def test_not_tls_quotes_the_first_bytes_and_the_ipv6_address_is_bracketed() -> None:
+    probe = AddressProbe(address="2001:db8::1", offered=TLS12, outcome=O.NOT_TLS,
+                         first_bytes=b"HTTP/1.1 400 Bad Request\r\n")
+    [f] = address_findings(TARGET, probe)
+    assert f.message == ("[2001:db8::1]:8443 does not speak TLS (it answered 'HTTP/1.1 400 Bad "
+                         "Request\\r\\n'). CloudFront cannot connect over HTTPS and returns 502.")
+    assert f.hint.endswith("Reproduce: openssl s_client -connect '[2001:db8::1]:8443' "
+                           "-servername origin.test -tls1_2 -showcerts </dev/null")
+
+
+def test_no_common_cipher_reproduces_with_cloudfronts_first_ciphers() -> None:
+    probe = seen(outcome=O.TLS_ERROR, diagnostic_outcome=O.OK, diagnostic_protocol="TLSv1.2",
+                 diagnostic_cipher="DHE-RSA-AES128-GCM-SHA256")
+    [f] = address_findings(TARGET, probe)
+    assert f.code == Code.NO_COMMON_CIPHER
+    assert "with every cipher offered it chose DHE-RSA-AES128-GCM-SHA256 (TLSv1.2)" in f.message
+    assert f.hint == (f"{CODES[Code.NO_COMMON_CIPHER].fix} Reproduce: openssl s_client -connect "
+                      "192.0.2.1:8443 -servername origin.test -tls1_2 -cipher "
+                      f"{':'.join(CLOUDFRONT_ORIGIN_CIPHERS[:4])} -showcerts </dev/null")
+
+
+def test_no_common_protocol_when_the_broad_handshake_chose_another_protocol() -> None:
+    probe = seen(outcome=O.TLS_ERROR, diagnostic_outcome=O.OK, diagnostic_protocol="TLSv1",
+                 diagnostic_cipher="AES128-SHA")
+    [f] = address_findings(TARGET, probe)
+    assert f.code == Code.NO_COMMON_PROTOCOL
+    assert f.hint == ("Enable TLSv1.2 on the origin, or allow TLSv1 in the origin's "
+                      "OriginSslProtocols (legacy protocols are deprecated).")
+
+
+def test_alert_is_named_and_openssls_reason_added() -> None:
+    probe = seen(outcome=O.TLS_ERROR, alert=40, diagnostic_outcome=O.TLS_ERROR, tls13_outcome=O.TLS_ERROR,
+                 detail="SSLV3_ALERT_HANDSHAKE_FAILURE: sslv3 alert handshake failure")
+    [f] = address_findings(TARGET, probe)
+    assert f.message == ("The TLS handshake with 192.0.2.1:8443 failed: the server sent a TLS alert "
+                         "handshake_failure (40); OpenSSL: SSLV3_ALERT_HANDSHAKE_FAILURE: sslv3 alert "
+                         "handshake failure. CloudFront drops the connection (502).")
+
+
+def test_tls13_only_is_a_warning() -> None:
+    [f] = address_findings(TARGET, seen(outcome=O.EOF, diagnostic_outcome=O.EOF, tls13_outcome=O.OK))
+    assert (f.code, f.severity) == (Code.TLS13_ONLY, Severity.WARN)
+
+
+def test_certificate_request_comes_after_the_handshake_finding() -> None:
+    probe = seen(outcome=O.OK, protocol="TLSv1", cipher="ECDHE-RSA-AES128-SHA", client_cert_requested=True)
+    assert [f.code for f in address_findings(TARGET, probe)] == [Code.LEGACY_PROTOCOL,
+                                                                 Code.CLIENT_CERT_REQUESTED]
+
+
+def test_oversized_certificate_message_fails_but_only_our_own_cap_warns() -> None:
+    [over] = address_findings(TARGET, seen(outcome=O.TOO_LARGE, certificate_length=150_000))
+    [cap] = address_findings(TARGET, seen(outcome=O.TOO_LARGE, certificate_length=90_000,
+                                          chain=(b"x",) * 32, chain_truncated=True))
+    assert (over.code, over.severity) == (Code.CHAIN_TOO_LARGE, Severity.FAIL)
+    assert "150,000 bytes" in over.message and "(100 KiB)" in over.message
+    assert (cap.code, cap.severity) == (Code.CHAIN_TOO_LARGE, Severity.WARN)
+    assert "it kept 32 and stopped reading); only the certificates kept were judged." in cap.message
+
+
+def test_internal_error_and_unofferable_protocols() -> None:
+    [bug] = address_findings(TARGET, AddressProbe(address="192.0.2.1", internal_error="ValueError: x"))
+    assert bug.message == ("The probe of 192.0.2.1:8443 failed with an internal error: ValueError: x. "
+                           "The result for this address is unknown.")
+    [ssl3] = address_findings(Target("o.test", protocols=("SSLv3",)), AddressProbe(address="192.0.2.1",
+                                                                                    offered=()))
+    assert ssl3.code == Code.NO_COMMON_PROTOCOL and "allows only SSLv3" in ssl3.message
+
+
+def test_an_address_built_without_handshake_facts_has_no_handshake_findings() -> None:
+    assert address_findings(TARGET, AddressProbe(address="192.0.2.1", protocol="TLSv1.2")) == []
+
+
+def test_target_facts_in_order_cap_then_partial_time_budget() -> None:
+    result = ProbeResult(TARGET, (seen(outcome=O.OK, protocol="TLSv1.2"),), resolved=20, capped_at=16,
+                         time_budget_skipped=15)
+    assert [f.message for f in target_findings(result)] == [
+        "origin.test resolved to 20 addresses; the first 16 were probed and 4 skipped.",
+        "15 of 16 addresses of origin.test:8443 were not probed: the run's time budget ran out "
+        "before their turn."]
+
+
+def test_target_not_probed_and_dns_failures() -> None:
+    [late] = target_findings(ProbeResult(TARGET, not_probed=NotProbed.TIME_BUDGET))
+    assert late.message == "origin.test:8443 was not probed: the run's time budget ran out before its turn."
+    [nx] = target_findings(ProbeResult(TARGET, dns_error="Name or service not known"))
+    assert nx.message == ("origin.test does not resolve (Name or service not known). CloudFront returns "
+                          "502 (NonS3OriginDnsError).")
+    [empty] = target_findings(ProbeResult(TARGET, resolved=0))
+    assert empty.message == "origin.test resolved to no addresses. CloudFront returns 502."
+    assert target_findings(ProbeResult(TARGET, resolved=1)) == []
+
+
+def test_openssl_command_sends_no_servername_for_an_ip_sni() -> None:
+    assert openssl_command(Target("192.0.2.7"), "192.0.2.7") == (
+        "openssl s_client -connect 192.0.2.7:443 -tls1_2 -showcerts </dev/null")
+
+
+def test_openssl_command_cipher_joins_the_legacy_security_level() -> None:
+    cmd = openssl_command(Target("o.test", protocols=("TLSv1", "TLSv1.2")), cipher="AES128-SHA")
+    assert "-cipher AES128-SHA:@SECLEVEL=0 " in cmd and cmd.count("-cipher") == 1
