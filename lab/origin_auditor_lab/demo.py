@@ -25,12 +25,13 @@ from typing import Any, TextIO
 
 from moto import mock_aws
 
-from .lab.pki import Pki
-from .lab.servers import TlsServer
-from .model import AuditReport
-from .probe import static_resolver
-from .report import render
-from .trust import TrustStore
+from origin_auditor.model import AuditReport
+from origin_auditor.probe import static_resolver
+from origin_auditor.report import render
+from origin_auditor.trust import TrustStore
+
+from .pki import Pki
+from .servers import TlsServer
 
 REGION = "us-east-1"
 SCHEDULE_EVENT = {"source": "origin-auditor.scheduler", "detail-type": "Scheduled Audit"}
@@ -109,9 +110,10 @@ def run_demo(*, out: TextIO, err: TextIO, fmt: str = "text") -> int:
 def _run(out: TextIO, err: TextIO, fmt: str) -> int:
     import boto3
 
-    from .audit import AuditOptions, run_audit
-    from .handler import handle
-    from .lab.pki import NOW
+    from origin_auditor.audit import AuditOptions, run_audit
+    from origin_auditor.handler import handle
+
+    from .pki import NOW
 
     err.write("origin-auditor demo: generating a test PKI and starting 4 TLS origins on loopback...\n")
     pki = Pki(hostnames=("assets.shop.demo",), depth=1, root_name="Demo Root CA")
