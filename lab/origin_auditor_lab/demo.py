@@ -12,6 +12,9 @@ Four real TLS origins listen on loopback (127.0.0.41-44), each recreating one si
 
 The Lambda handler then runs as the EventBridge schedule would invoke it, and the demo prints the
 report and the exact notification SNS delivered (email text and the Slack/Teams chat payload).
+
+The CLI reaches ``run_demo`` through the ``origin_auditor.commands`` entry point named ``demo``
+(pyproject.toml), never by importing this module: the runtime package does not depend on the lab.
 """
 
 from __future__ import annotations
@@ -103,6 +106,8 @@ def _put_metrics(cw: Any, dist_id: str, now: dt.datetime, values: Mapping[str, f
 
 
 def run_demo(*, out: TextIO, err: TextIO, fmt: str = "text") -> int:
+    """Run the demo: the report in ``fmt`` (and, for text, the notification) on ``out``, progress
+    on ``err``; 0 when it ran. The process environment is restored afterwards."""
     with _isolated_aws_env(), mock_aws():
         return _run(out, err, fmt)
 
