@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck validate build bench clean
+.PHONY: demo test lint typecheck imports validate build bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,13 @@ test: $(STAMP)        ## unit and integration tests
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check functions tests bench scripts
+	$(VENV)/bin/ruff check functions lab tests bench scripts
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
+
+imports: $(STAMP)     ## the import rules in pyproject's [tool.importlinter] (layers; no lab in the runtime)
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)       ## the three benchmarks; each prints its figures (see bench/README.md)
 	$(PY) bench/bench_check.py
@@ -46,17 +49,10 @@ $(SAM_STAMP):
 
 sam-tools: $(SAM_STAMP)  ## install aws-sam-cli into .venv-sam
 
-# Called by `sam build` (template Metadata BuildMethod: makefile, CodeUri: .) with ARTIFACTS_DIR.
-# Wheels for the Lambda's platform, not this machine's: no Docker, no local python3.14 needed.
+# Called by `sam build` (template Metadata BuildMethod: makefile, CodeUri: .) with ARTIFACTS_DIR:
+# the locked wheels for the Lambda's platform plus the runtime package only (see the script).
 build-OriginAuditorFunction:
-	$(LAMBDA_PIP) install -q --no-compile --disable-pip-version-check \
-		--platform manylinux2014_aarch64 --implementation cp --python-version 3.14 \
-		--only-binary=:all: --require-hashes --no-deps \
-		--target "$(ARTIFACTS_DIR)" -r requirements.lock
-	rm -rf "$(ARTIFACTS_DIR)/origin_auditor"
-	cp -R functions/origin_auditor "$(ARTIFACTS_DIR)/origin_auditor"
-	rm -rf "$(ARTIFACTS_DIR)/origin_auditor/lab"
-	find "$(ARTIFACTS_DIR)/origin_auditor" -name __pycache__ -prune -exec rm -rf {} +
+	LAMBDA_PIP="$(LAMBDA_PIP)" scripts/build_lambda.sh "$(ARTIFACTS_DIR)"
 
 validate: $(SAM_STAMP)  ## sam validate --lint (offline)
 	$(SAM) validate --lint --region us-east-1 --template template.yaml

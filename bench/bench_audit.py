@@ -32,10 +32,10 @@ from moto.server import ThreadedMotoServer
 
 from origin_auditor import aws
 from origin_auditor.audit import AuditOptions, run_audit
-from origin_auditor.lab.pki import Pki
-from origin_auditor.lab.servers import TlsServer
 from origin_auditor.probe import static_resolver
 from origin_auditor.trust import load_trust_store
+from origin_auditor_lab.pki import Pki
+from origin_auditor_lab.servers import TlsServer
 
 DISTRIBUTIONS = 200
 ORIGINS_PER_DISTRIBUTION = 3

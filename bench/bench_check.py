@@ -21,10 +21,10 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from origin_auditor.judge.handshake import address_findings
-from origin_auditor.lab.pki import Pki
-from origin_auditor.lab.servers import TlsServer
 from origin_auditor.model import Target
 from origin_auditor.probe import probe_targets, static_resolver
+from origin_auditor_lab.pki import Pki
+from origin_auditor_lab.servers import TlsServer
 
 
 def loopback_addresses(n: int, first_octet3: int = 1) -> list[str]:

@@ -19,10 +19,10 @@ from typing import Any
 from bench_check import ServerProcess, loopback_addresses, peak_rss_mb
 
 from origin_auditor.judge.handshake import address_findings
-from origin_auditor.lab import servers as lab
-from origin_auditor.lab.pki import Pki
 from origin_auditor.model import Target
 from origin_auditor.probe import probe_targets, static_resolver
+from origin_auditor_lab import servers as lab
+from origin_auditor_lab.pki import Pki
 
 HOSTILE_KINDS = ("silent", "stall", "drip", "garbage", "reset", "huge_chain")
 

@@ -285,12 +285,27 @@ def _publish(report: AuditReport, err: TextIO) -> int:
     return EXIT_OK
 
 
+# Subcommands implemented outside the runtime package: the entry point named after the command
+# (in pyproject: demo = "origin_auditor_lab.demo:run_demo"). cli.py keeps the command's parser, so
+# `--help` lists it and a plain install explains itself, but reaches the code only through package
+# metadata: the runtime package never imports the lab, and the Lambda artifact leaves it out.
+COMMANDS_GROUP = "origin_auditor.commands"
+
+
 def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    try:
-        from .demo import run_demo
-    except ImportError as e:  # moto is an optional dependency: the demo is the only user
-        raise UsageError(f"the demo needs moto ({e.name} is missing): "
-                         "pip install 'origin-auditor[demo]'") from None
+    """``demo``: run the lab's ``run_demo`` if the lab and moto are installed, else say how to get them."""
+    from importlib.metadata import entry_points
+
+    entry = next(iter(entry_points(group=COMMANDS_GROUP, name="demo")), None)
+    missing: str | None = "origin_auditor_lab"  # no entry point: the lab's metadata is not installed
+    run_demo: Callable[..., int] | None = None
+    if entry is not None:
+        try:
+            run_demo = entry.load()
+        except ImportError as e:  # moto is an optional dependency: the demo is the only user
+            missing = e.name
+    if run_demo is None:
+        raise UsageError(f"the demo needs moto ({missing} is missing): pip install 'origin-auditor[demo]'")
     return run_demo(out=out, err=err, fmt=args.format)
 
 

@@ -9,8 +9,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from origin_auditor.lab.pki import Issued, Pki
 from origin_auditor.trust import TrustStore
+from origin_auditor_lab.pki import Issued, Pki
 
 SHA256_RSA_OID = bytes.fromhex("06092A864886F70D01010B")
 SHA1_RSA_OID = bytes.fromhex("06092A864886F70D010105")

@@ -13,9 +13,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from origin_auditor.bundle import BundleError, check_bundle, fix_bundle
-from origin_auditor.lab.pki import NOW, Pki, issue, pem_bundle
 from origin_auditor.model import Severity, Verdict
 from origin_auditor.rules import Code
+from origin_auditor_lab.pki import NOW, Pki, issue, pem_bundle
 
 from .conftest import trust_of
 

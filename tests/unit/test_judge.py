@@ -18,9 +18,9 @@ from origin_auditor.judge import (
     summarize_cert,
     verifier_reason,
 )
-from origin_auditor.lab.pki import NOW, Pki, issue
 from origin_auditor.model import Severity, Verdict
 from origin_auditor.rules import CODES, Code
+from origin_auditor_lab.pki import NOW, Pki, issue
 
 from .conftest import ders, resign_rsa, trust_of
 

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from origin_auditor.judge import accepted_origin_domain, judge_chain, judge_probe
-from origin_auditor.lab.pki import NOW, Issued, Pki
 from origin_auditor.model import AddressProbe, ProbeResult, Severity, Target, Verdict
 from origin_auditor.rules import Code
+from origin_auditor_lab.pki import NOW, Issued, Pki
 
 from .conftest import ders, trust_of
 

@@ -6,7 +6,6 @@ import datetime as dt
 import shlex
 
 from origin_auditor.judge import judge_probe, openssl_command, summarize_cert
-from origin_auditor.lab.pki import NOW, Pki
 from origin_auditor.model import (
     AddressProbe,
     Finding,
@@ -17,6 +16,7 @@ from origin_auditor.model import (
     Verdict,
 )
 from origin_auditor.rules import Code
+from origin_auditor_lab.pki import NOW, Pki
 
 from .conftest import ders, trust_of
 

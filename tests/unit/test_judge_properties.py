@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from origin_auditor.judge import judge_chain
-from origin_auditor.lab.pki import NOW, Issued, issue
 from origin_auditor.rules import Code
+from origin_auditor_lab.pki import NOW, Issued, issue
 
 from .conftest import trust_of
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from origin_auditor.lab.pki import Pki
+from origin_auditor_lab.pki import Pki
 
 
 @pytest.mark.parametrize("kind", ["ec256", "rsa2048"])

@@ -8,9 +8,9 @@ import certifi
 import pytest
 
 from origin_auditor.judge import judge_chain
-from origin_auditor.lab.pki import NOW, Pki
 from origin_auditor.rules import Code
 from origin_auditor.trust import ENV_CA_BUNDLE, TrustStoreError, load_trust_store
+from origin_auditor_lab.pki import NOW, Pki
 
 from .conftest import ders, trust_of
 
@@ -100,8 +100,8 @@ def test_certifi_path_is_what_default_loads() -> None:
 def test_a_bundle_rewritten_with_the_same_size_and_timestamp_is_read_again(tmp_path: Path) -> None:
     import os
 
-    from origin_auditor.lab.pki import Pki, pem_bundle
     from origin_auditor.trust import load_trust_store
+    from origin_auditor_lab.pki import Pki, pem_bundle
 
     a, b = Pki(), Pki()
     original, replacement = pem_bundle([a.root]), pem_bundle([b.root])

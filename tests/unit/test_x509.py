@@ -10,12 +10,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from origin_auditor.judge import judge_chain
-from origin_auditor.lab.pki import NOW, Pki, issue, new_key, pem_bundle
 from origin_auditor.rules import Code
 from origin_auditor.x509.chain import analyze_chain, parse_chain
 from origin_auditor.x509.names import ip_literal, leaf_names, normalize_dns
 from origin_auditor.x509.pem import BundleError, pair_key, split_pem
 from origin_auditor.x509.verify import Rejection, VerifierReason, strict_verify, verifier_subject
+from origin_auditor_lab.pki import NOW, Pki, issue, new_key, pem_bundle
 
 from .conftest import ders, trust_of
 

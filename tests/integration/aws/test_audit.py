@@ -13,11 +13,11 @@ from botocore.stub import Stubber
 
 from origin_auditor.audit import AuditOptions, run_audit
 from origin_auditor.discover import DiscoveryError
-from origin_auditor.lab.pki import Pki
-from origin_auditor.lab.servers import TlsServer
 from origin_auditor.model import AuditReport
 from origin_auditor.probe import static_resolver
 from origin_auditor.trust import TrustStore, load_trust_store
+from origin_auditor_lab.pki import Pki
+from origin_auditor_lab.servers import TlsServer
 
 from .conftest import Split, behavior, create, custom_origin, s3_origin
 from .test_correlate import put, subscriptions

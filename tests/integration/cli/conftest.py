@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from origin_auditor.cli import main
-from origin_auditor.lab.pki import Pki
-from origin_auditor.lab.servers import unbindable
+from origin_auditor_lab.pki import Pki
+from origin_auditor_lab.servers import unbindable
 
 ROOT = Path(__file__).resolve().parents[3]
 CONSOLE_SCRIPT = ROOT / ".venv" / "bin" / "origin-auditor"

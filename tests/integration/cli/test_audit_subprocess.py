@@ -20,8 +20,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from origin_auditor.lab.pki import Pki, pem_bundle
-from origin_auditor.lab.servers import TlsServer, closed_port
+from origin_auditor_lab.pki import Pki, pem_bundle
+from origin_auditor_lab.servers import TlsServer, closed_port
 
 from .conftest import CONSOLE_SCRIPT
 

@@ -11,8 +11,8 @@ import socket
 
 import pytest
 
-from origin_auditor.lab.pki import Pki
-from origin_auditor.lab.servers import TlsServer, closed_port, openssl_supports, stall_server
+from origin_auditor_lab.pki import Pki
+from origin_auditor_lab.servers import TlsServer, closed_port, openssl_supports, stall_server
 
 from .conftest import CliRunner
 

@@ -12,7 +12,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from origin_auditor.lab.pki import Issued, Pki, new_key, pem_bundle
+from origin_auditor_lab.pki import Issued, Pki, new_key, pem_bundle
 
 from .conftest import CliRunner
 

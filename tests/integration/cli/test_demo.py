@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from origin_auditor.cli import main
-from origin_auditor.demo import run_demo
+from origin_auditor_lab.demo import run_demo
 
 from .conftest import Run
 
@@ -148,7 +148,7 @@ def test_demo_without_moto_installed_exits_2_saying_how_to_install_it(
     # A None entry in sys.modules makes the real import machinery raise ImportError for it.
     import sys
     monkeypatch.setitem(sys.modules, "moto", None)
-    monkeypatch.delitem(sys.modules, "origin_auditor.demo", raising=False)
+    monkeypatch.delitem(sys.modules, "origin_auditor_lab.demo", raising=False)
     run = cli("demo")
     assert run.code == 2
     assert run.out == ""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from origin_auditor import __version__
-from origin_auditor.lab.pki import Pki, pem_bundle
+from origin_auditor_lab.pki import Pki, pem_bundle
 
 from .conftest import CONSOLE_SCRIPT, CliRunner
 

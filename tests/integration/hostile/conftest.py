@@ -26,13 +26,13 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from origin_auditor.lab.pki import Issued, Pki, issue
-from origin_auditor.lab.servers import TlsServer, handbuilt_server
 from origin_auditor.model import AuditReport, Finding, Severity, Target, TargetResult
 from origin_auditor.pipeline import check_report, check_targets
 from origin_auditor.probe import static_resolver
 from origin_auditor.rules import Code
 from origin_auditor.trust import TrustStore
+from origin_auditor_lab.pki import Issued, Pki, issue
+from origin_auditor_lab.servers import TlsServer, handbuilt_server
 
 # Every hostile server here answers at once (none stalls), so a short timeout is plenty; the
 # run's elapsed time is asserted against a generous multiple of it, never a tight figure.

@@ -13,11 +13,11 @@ import pytest
 from origin_auditor import handler as handler_module
 from origin_auditor.audit import AuditOptions, run_audit
 from origin_auditor.handler import handle
-from origin_auditor.lab.pki import Pki
-from origin_auditor.lab.servers import TlsServer
 from origin_auditor.model import AuditReport
 from origin_auditor.probe import static_resolver
 from origin_auditor.trust import TrustStore
+from origin_auditor_lab.pki import Pki
+from origin_auditor_lab.servers import TlsServer
 
 from .conftest import Aws, Context, load_event
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from origin_auditor.judge.handshake import address_findings, target_findings
-from origin_auditor.lab.pki import Pki
-from origin_auditor.lab.servers import unbindable
 from origin_auditor.model import AddressProbe, Finding, ProbeResult, Target
 from origin_auditor.probe import probe_target
+from origin_auditor_lab.pki import Pki
+from origin_auditor_lab.servers import unbindable
 
 # Hostile servers are probed with a short bound; assertions on elapsed time use 10x of it.
 SHORT_TIMEOUT = 0.5

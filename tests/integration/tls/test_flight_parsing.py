@@ -3,9 +3,9 @@ fragmentation, caps, and what it refuses to call TLS."""
 
 from __future__ import annotations
 
-from origin_auditor.lab.servers import handshake_message, records, server_flight, server_hello, tls_record
 from origin_auditor.rules import MAX_CERTIFICATE_BYTES, MAX_CERTIFICATES
 from origin_auditor.tls.wire import ServerFlight
+from origin_auditor_lab.servers import handshake_message, records, server_flight, server_hello, tls_record
 
 
 def feed_in_pieces(data: bytes, size: int) -> ServerFlight:

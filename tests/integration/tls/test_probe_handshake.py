@@ -7,10 +7,10 @@ import ssl
 
 import pytest
 
-from origin_auditor.lab.pki import Pki
-from origin_auditor.lab.servers import TlsServer, openssl_supports
 from origin_auditor.model import Target
 from origin_auditor.probe import probe_target, static_resolver
+from origin_auditor_lab.pki import Pki
+from origin_auditor_lab.servers import TlsServer, openssl_supports
 
 from .conftest import codes, probe, probe_one
 

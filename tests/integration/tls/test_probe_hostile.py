@@ -7,8 +7,11 @@ import time
 
 import pytest
 
-from origin_auditor.lab.pki import Pki
-from origin_auditor.lab.servers import (
+from origin_auditor.model import HandshakeOutcome, Target
+from origin_auditor.probe import probe_targets
+from origin_auditor.rules import MAX_CERTIFICATES
+from origin_auditor_lab.pki import Pki
+from origin_auditor_lab.servers import (
     BlackholeServer,
     TlsServer,
     banner_server,
@@ -21,9 +24,6 @@ from origin_auditor.lab.servers import (
     silent_server,
     stall_server,
 )
-from origin_auditor.model import HandshakeOutcome, Target
-from origin_auditor.probe import probe_targets
-from origin_auditor.rules import MAX_CERTIFICATES
 
 from .conftest import SHORT_TIMEOUT, codes, judged, probe_one
 

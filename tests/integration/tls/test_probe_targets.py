@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from origin_auditor.lab.pki import Pki
-from origin_auditor.lab.servers import TlsServer
 from origin_auditor.model import Finding, Severity, Target
 from origin_auditor.probe import probe_target, probe_targets, static_resolver, system_resolver
 from origin_auditor.rules import MAX_ADDRESSES, Code
+from origin_auditor_lab.pki import Pki
+from origin_auditor_lab.servers import TlsServer
 
 from .conftest import codes, judged
 

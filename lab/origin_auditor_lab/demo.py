@@ -12,6 +12,9 @@ Four real TLS origins listen on loopback (127.0.0.41-44), each recreating one si
 
 The Lambda handler then runs as the EventBridge schedule would invoke it, and the demo prints the
 report and the exact notification SNS delivered (email text and the Slack/Teams chat payload).
+
+The CLI reaches ``run_demo`` through the ``origin_auditor.commands`` entry point named ``demo``
+(pyproject.toml), never by importing this module: the runtime package does not depend on the lab.
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ from typing import Any, TextIO
 
 from moto import mock_aws
 
-from .lab.pki import Pki
-from .lab.servers import TlsServer
-from .model import AuditReport
-from .probe import static_resolver
-from .report import render
-from .trust import TrustStore
+from origin_auditor.model import AuditReport
+from origin_auditor.probe import static_resolver
+from origin_auditor.report import render
+from origin_auditor.trust import TrustStore
+
+from .pki import Pki
+from .servers import TlsServer
 
 REGION = "us-east-1"
 SCHEDULE_EVENT = {"source": "origin-auditor.scheduler", "detail-type": "Scheduled Audit"}
@@ -102,6 +106,8 @@ def _put_metrics(cw: Any, dist_id: str, now: dt.datetime, values: Mapping[str, f
 
 
 def run_demo(*, out: TextIO, err: TextIO, fmt: str = "text") -> int:
+    """Run the demo: the report in ``fmt`` (and, for text, the notification) on ``out``, progress
+    on ``err``; 0 when it ran. The process environment is restored afterwards."""
     with _isolated_aws_env(), mock_aws():
         return _run(out, err, fmt)
 
@@ -109,9 +115,10 @@ def run_demo(*, out: TextIO, err: TextIO, fmt: str = "text") -> int:
 def _run(out: TextIO, err: TextIO, fmt: str) -> int:
     import boto3
 
-    from .audit import AuditOptions, run_audit
-    from .handler import handle
-    from .lab.pki import NOW
+    from origin_auditor.audit import AuditOptions, run_audit
+    from origin_auditor.handler import handle
+
+    from .pki import NOW
 
     err.write("origin-auditor demo: generating a test PKI and starting 4 TLS origins on loopback...\n")
     pki = Pki(hostnames=("assets.shop.demo",), depth=1, root_name="Demo Root CA")
