@@ -13,7 +13,7 @@ from origin_auditor.model import (
     TargetResult,
     Verdict,
 )
-from origin_auditor.report import group_findings, render, worst_at_or_above
+from origin_auditor.report import group_findings, render, summary_line, worst_at_or_above
 from origin_auditor.rules import Code
 
 
@@ -96,3 +96,14 @@ def test_metrics_disabled_is_listed_once_for_all_distributions_in_text_but_kept_
     assert "--distribution-id ID" in text
     assert render(report, "markdown").count("ADDITIONAL_METRICS_DISABLED") == 1
     assert render(report, "json").count("ADDITIONAL_METRICS_DISABLED") == 12
+
+
+def test_summary_counts_every_classification_including_unknown() -> None:
+    # Given a run where one distribution could not be read (UNKNOWN) and one is HEALTHY,
+    # the summary must count both: it once printed "2 distribution(s): 1 HEALTHY".
+    report = AuditReport(
+        generated_at="2026-11-26T00:00:00Z", results=(),
+        distributions=(DistributionReport(id="E1", classification="UNKNOWN"),
+                       DistributionReport(id="E2", classification="HEALTHY")))
+    assert summary_line(report) == "0 origin(s): 0 fail, 0 warn, 0 pass; 2 distribution(s): 1 UNKNOWN, 1 HEALTHY"
+    assert render(report, "text").splitlines()[-1] == summary_line(report)
