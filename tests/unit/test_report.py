@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from origin_auditor.model import (
     AuditReport,
+    Classification,
     DistributionReport,
     Finding,
     Severity,
@@ -105,5 +108,27 @@ def test_summary_counts_every_classification_including_unknown() -> None:
         generated_at="2026-11-26T00:00:00Z", results=(),
         distributions=(DistributionReport(id="E1", classification="UNKNOWN"),
                        DistributionReport(id="E2", classification="HEALTHY")))
-    assert summary_line(report) == "0 origin(s): 0 fail, 0 warn, 0 pass; 2 distribution(s): 1 UNKNOWN, 1 HEALTHY"
+    assert summary_line(report) == ("0 origin(s): 0 fail, 0 warn, 0 pass; "
+                                    "2 distribution(s): 1 UNKNOWN, 1 HEALTHY")
     assert render(report, "text").splitlines()[-1] == summary_line(report)
+
+
+@pytest.mark.parametrize("classification", list(Classification))
+def test_every_classification_is_headed_summarised_and_explained_without_a_reason(
+        classification: Classification) -> None:
+    report = AuditReport(generated_at="2026-11-26T00:00:00Z", results=(),
+                         distributions=(DistributionReport(id="E1", classification=classification),))
+    text = render(report, "text").splitlines()
+    assert text[0].startswith(f"{classification.value:<14} E1")
+    assert text[1] == f"  {classification.headline}"
+    assert text[-1].endswith(f"1 distribution(s): 1 {classification.value}")
+    assert f"**{classification.headline}" in render(report, "markdown").replace("\\", "")
+    assert json.loads(render(report, "json"))["distributions"][0]["classification"] == classification.value
+
+
+def test_classifications_rank_worst_first_in_declaration_order() -> None:
+    assert Classification.worst_first() == tuple(Classification)
+    assert [c.rank for c in Classification] == sorted((c.rank for c in Classification), reverse=True)
+    assert len({c.headline for c in Classification}) == len(Classification)
+    with pytest.raises(ValueError):
+        DistributionReport(id="E1", classification="BROKEN")  # type: ignore[arg-type]
