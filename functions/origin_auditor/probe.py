@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .model import AddressProbe, Finding, ProbeResult, Severity, Target
+from .options import DEFAULT_CONCURRENCY
 from .rules import (
     CLOUDFRONT_ORIGIN_CIPHERS,
     CODES,
@@ -773,7 +774,7 @@ def probe_targets(
     *,
     resolver: Resolver = system_resolver,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
-    concurrency: int = 64,
+    concurrency: int = DEFAULT_CONCURRENCY,
     deadline: float | None = None,
     on_done: Callable[[int, ProbeResult], None] | None = None,
 ) -> list[ProbeResult]:
