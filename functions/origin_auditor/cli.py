@@ -15,11 +15,11 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from . import __version__
 from .model import AuditReport, Target
-from .options import CONCURRENCY, LOOKBACK, TIMEOUT, WARN_DAYS, DurationLimit, Limit, N, OptionError
+from .options import CONCURRENCY, LOOKBACK, TIMEOUT, WARN_DAYS, Limit, OptionError, TextOption
 from .report import FORMATS, render, worst_at_or_above
 from .rules import ORIGIN_SSL_PROTOCOLS
 
@@ -90,9 +90,11 @@ def parse_at(value: str) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-def parse_limited(limit: Limit[N], value: str) -> N:
-    """A bounded number option (``options.LIMITS``): the value, or ``UsageError`` with the
-    options model's words after the flag."""
+T = TypeVar("T")
+
+
+def parse_limited(limit: TextOption[T], value: str) -> T:
+    """The value of a limited option, or ``UsageError``: the options model's words after the flag."""
     try:
         return limit.from_text(value)
     except OptionError as e:
@@ -104,12 +106,9 @@ def parse_timeout(value: str) -> float:
     return parse_limited(TIMEOUT, value)
 
 
-def parse_duration(value: str, limit: DurationLimit = LOOKBACK) -> dt.timedelta:
+def parse_duration(value: str) -> dt.timedelta:
     """``90m``, ``3h``, ``1d``, ``3600`` (seconds) -> timedelta, within ``options.LOOKBACK``."""
-    try:
-        return limit.from_text(value)
-    except OptionError as e:
-        raise UsageError(f"{limit.flag}: {e.problem}") from None
+    return parse_limited(LOOKBACK, value)
 
 
 def parse_resolve(values: Sequence[str]) -> dict[str, list[str]]:

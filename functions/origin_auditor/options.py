@@ -20,11 +20,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 from .rules import DEFAULT_TIMEOUT_SECONDS, EXPIRY_WARN_DAYS
 
 N = TypeVar("N", int, float)
+T_co = TypeVar("T_co", covariant=True)
 
 
 class OptionError(ValueError):
@@ -66,6 +67,15 @@ def short_repr(value: object, limit: int = 40) -> str:
     """``repr(value)`` cut to ``limit`` characters: events may carry anything, at any length."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class TextOption(Protocol[T_co]):
+    """An option as a command line gives it: a flag, and text to parse (``Limit``, ``DurationLimit``)."""
+
+    @property
+    def flag(self) -> str: ...
+
+    def from_text(self, text: str) -> T_co: ...
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +134,9 @@ def test_classifications_rank_worst_first_in_declaration_order() -> None:
     assert len({c.headline for c in Classification}) == len(Classification)
     with pytest.raises(ValueError):
         DistributionReport(id="E1", classification="BROKEN")  # type: ignore[arg-type]
+
+
+def test_readme_lists_every_classification_worst_first() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("| classification | meaning |", 1)[1].split("\n\n", 1)[0]
+    assert re.findall(r"^\| `([A-Z_]+)` \|", table, flags=re.M) == [c.value for c in Classification]
