@@ -1,6 +1,6 @@
 """ASSESS: TLS verdicts x CloudWatch metrics -> one classification per distribution.
 
-Classifications, worst first:
+Classifications (``model.Classification``), worst first:
 
 - ``OUTAGE``: an origin fails CloudFront's rules and the 502 rate (5xx rate without additional
   metrics) is at or above ``Thresholds.elevated_error_rate``: viewers are getting errors now.
@@ -27,18 +27,9 @@ from dataclasses import dataclass
 
 from .correlate import Metrics
 from .discover import Discovery, DistributionInfo
-from .model import DistributionReport, Finding, Severity, TargetResult, Verdict
+from .judge.findings import finding
+from .model import Classification, DistributionReport, Finding, Severity, TargetResult, Verdict
 from .rules import CODES, Code
-
-OUTAGE = "OUTAGE"
-LATENT = "LATENT"
-UNKNOWN = "UNKNOWN"
-ERRORS_NOT_TLS = "ERRORS_NOT_TLS"
-AT_RISK = "AT_RISK"
-HEALTHY = "HEALTHY"
-IDLE = "IDLE"
-ORDER: tuple[str, ...] = (OUTAGE, LATENT, UNKNOWN, ERRORS_NOT_TLS, AT_RISK, HEALTHY, IDLE)
-RANK = {c: i for i, c in enumerate(ORDER)}
 
 
 @dataclass(frozen=True)
@@ -73,7 +64,7 @@ def _names(results: Sequence[TargetResult], verdict: Verdict) -> tuple[str, str]
 
 
 def classify(results: Sequence[TargetResult], metrics: Mapping[str, float | None], *,
-             additional: bool | None, thresholds: Thresholds = Thresholds()) -> tuple[str, str]:
+             additional: bool | None, thresholds: Thresholds = Thresholds()) -> tuple[Classification, str]:
     """(classification, one-paragraph reason) for one distribution; see the module docstring."""
     requests = metrics.get("Requests")
     rate_name = "502ErrorRate" if additional and metrics.get("502ErrorRate") is not None else "5xxErrorRate"
@@ -87,23 +78,25 @@ def classify(results: Sequence[TargetResult], metrics: Mapping[str, float | None
     if failing:
         who, codes = _names(results, Verdict.FAIL)
         if elevated and rate is not None:
-            return OUTAGE, (f"OUTAGE: {who} fails CloudFront's TLS rules ({codes}) and {rate_name} is "
-                            f"{_fmt_rate(rate)} over the window: CloudFront is failing viewers now.")
+            return Classification.OUTAGE, (
+                f"OUTAGE: {who} fails CloudFront's TLS rules ({codes}) and {rate_name} is "
+                f"{_fmt_rate(rate)} over the window: CloudFront is failing viewers now.")
         why = ("CloudWatch metrics were unavailable, so this cannot be ruled an outage or masked; "
                "treat it as one waiting to happen" if requests is None and rate is None else
                "there were no requests in the window; the first request that reaches the origin will fail"
                if idle else
                f"{rate_name} is only {_fmt_rate(rate)} because the cache is masking it"
                if rate is not None else "the error rate is unknown")
-        return LATENT, (f"LATENT OUTAGE: {who} fails CloudFront's TLS rules ({codes}) but {why}. The next "
-                        "cache miss (a deploy with new asset URLs, an invalidation, a TTL expiry) turns "
-                        "this into 502s for viewers. Fix the origin now.")
+        return Classification.LATENT, (
+            f"LATENT OUTAGE: {who} fails CloudFront's TLS rules ({codes}) but {why}. The next "
+            "cache miss (a deploy with new asset URLs, an invalidation, a TTL expiry) turns "
+            "this into 502s for viewers. Fix the origin now.")
     if elevated and rate is not None:
         extra = ""
         if warning:
             who, codes = _names(results, Verdict.WARN)
             extra = f" Warnings on {who} ({codes}) may explain part of it."
-        return ERRORS_NOT_TLS, (
+        return Classification.ERRORS_NOT_TLS, (
             f"{rate_name} is {_fmt_rate(rate)} while every probed origin passes the TLS checks: look at "
             "the other causes: origin DNS (NonS3OriginDnsError), security groups or firewalls closed to "
             "CloudFront's origin-facing prefix list, origin read/keep-alive timeouts, errors the origin "
@@ -111,20 +104,22 @@ def classify(results: Sequence[TargetResult], metrics: Mapping[str, float | None
     metrics_note = " (CloudWatch metrics unavailable.)" if requests is None and rate is None else ""
     if warning:
         who, codes = _names(results, Verdict.WARN)
-        return AT_RISK, (f"{who} works today but has warnings ({codes}): fix them before they become "
-                         f"failures.{metrics_note}")
+        return Classification.AT_RISK, (
+            f"{who} works today but has warnings ({codes}): fix them before they become "
+            f"failures.{metrics_note}")
     if idle:
-        return IDLE, "No requests in the window; every probed origin passes."
+        return Classification.IDLE, "No requests in the window; every probed origin passes."
     if not results:
-        return HEALTHY, "No origin with TLS to check (S3 or http-only origins only)." + metrics_note
-    return HEALTHY, "Every probed origin passes CloudFront's TLS checks." + metrics_note
+        return Classification.HEALTHY, ("No origin with TLS to check (S3 or http-only origins only)."
+                                        + metrics_note)
+    return Classification.HEALTHY, "Every probed origin passes CloudFront's TLS checks." + metrics_note
 
 
 def _worst_first_key(report: DistributionReport, fails: int) -> tuple[int, int, float, str]:
     rate = report.metrics.get("502ErrorRate")
     if rate is None:
         rate = report.metrics.get("5xxErrorRate")
-    return (RANK.get(report.classification, len(ORDER)), -fails, -(rate or 0.0), report.id)
+    return (-report.classification.rank, -fails, -(rate or 0.0), report.id)
 
 
 def _prefix(info: DistributionInfo) -> str:
@@ -153,11 +148,11 @@ def assess(discovery: Discovery, results: Sequence[TargetResult], metrics: Metri
         if additional is False:
             fix = CODES[Code.ADDITIONAL_METRICS_DISABLED].fix.replace("--distribution-id ID",
                                                                         f"--distribution-id {info.id}")
-            findings.append(Finding(Code.ADDITIONAL_METRICS_DISABLED, Severity.INFO,
+            findings.append(finding(Code.ADDITIONAL_METRICS_DISABLED,
                                     "Additional metrics are off: 502ErrorRate and CacheHitRate are "
-                                    "unavailable, 5xxErrorRate is used instead.", fix))
+                                    "unavailable, 5xxErrorRate is used instead.", hint=fix))
         if info.error is not None:
-            classification, reason = UNKNOWN, (
+            classification, reason = Classification.UNKNOWN, (
                 f"Could not read this distribution's configuration ({info.error}): its origins were "
                 "not audited.")
         else:

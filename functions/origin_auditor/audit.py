@@ -16,9 +16,9 @@ from .assess import Thresholds, assess
 from .correlate import fetch_metrics
 from .discover import discover
 from .model import AuditReport
+from .options import CONCURRENCY, LOOKBACK, TIMEOUT, WARN_DAYS
 from .pipeline import check_targets, utcnow
 from .probe import Resolver, system_resolver
-from .rules import DEFAULT_TIMEOUT_SECONDS, EXPIRY_WARN_DAYS
 from .trust import TrustStore
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AuditOptions:
-    """What to audit and how.
+    """What to audit and how. Defaults and limits are ``options``' (the CLI and the event check
+    them with their own wording first; a value outside them here is a programming error).
 
     distribution_ids: only these distributions (empty: every distribution in the account).
     lookback: the CloudWatch window the classification looks at.
@@ -40,14 +41,21 @@ class AuditOptions:
     """
 
     distribution_ids: tuple[str, ...] = ()
-    lookback: dt.timedelta = dt.timedelta(hours=3)
-    timeout: float = DEFAULT_TIMEOUT_SECONDS
-    concurrency: int = 64
+    lookback: dt.timedelta = LOOKBACK.default
+    timeout: float = TIMEOUT.default
+    concurrency: int = CONCURRENCY.default
     at: dt.datetime | None = None
-    warn_days: int = EXPIRY_WARN_DAYS
+    warn_days: int = WARN_DAYS.default
     thresholds: Thresholds = field(default_factory=Thresholds)
     deadline: float | None = None
     role_arn: str | None = None
+
+    def __post_init__(self) -> None:
+        # Raises options.OptionError (a ValueError) naming the option.
+        LOOKBACK.check(self.lookback)
+        TIMEOUT.check(self.timeout)
+        CONCURRENCY.check(self.concurrency)
+        WARN_DAYS.check(self.warn_days)
 
 
 def run_audit(options: AuditOptions = AuditOptions(), *, cloudfront: Any = None, cloudwatch: Any = None,

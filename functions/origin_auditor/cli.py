@@ -15,18 +15,18 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from . import __version__
 from .model import AuditReport, Target
+from .options import CONCURRENCY, LOOKBACK, TIMEOUT, WARN_DAYS, Limit, OptionError, TextOption
 from .report import FORMATS, render, worst_at_or_above
-from .rules import DEFAULT_TIMEOUT_SECONDS, EXPIRY_WARN_DAYS, ORIGIN_SSL_PROTOCOLS
+from .rules import ORIGIN_SSL_PROTOCOLS
 
 if TYPE_CHECKING:  # imported lazily at run time: `--help` starts without cryptography
     from .trust import TrustStore
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-MAX_TIMEOUT = 120.0  # CloudFront's own OriginReadTimeout ceiling; more is never what CloudFront waits
 
 
 class UsageError(Exception):
@@ -90,30 +90,25 @@ def parse_at(value: str) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-def parse_timeout(value: str) -> float:
+T = TypeVar("T")
+
+
+def parse_limited(limit: TextOption[T], value: str) -> T:
+    """The value of a limited option, or ``UsageError``: the options model's words after the flag."""
     try:
-        seconds = float(value)
-    except ValueError:
-        raise UsageError(f"--timeout: {value!r} is not a number of seconds") from None
-    if not 0 < seconds <= MAX_TIMEOUT:
-        raise UsageError(f"--timeout: {value} is out of range (0 < seconds <= {MAX_TIMEOUT:g})")
-    return seconds
+        return limit.from_text(value)
+    except OptionError as e:
+        raise UsageError(f"{limit.flag}: {e.problem}") from None
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+def parse_timeout(value: str) -> float:
+    """``--timeout SECONDS`` within ``options.TIMEOUT``."""
+    return parse_limited(TIMEOUT, value)
 
 
-def parse_duration(value: str, option: str = "--lookback") -> dt.timedelta:
-    """``90m``, ``3h``, ``1d``, ``3600`` (seconds) -> timedelta (1 minute to 15 days)."""
-    m = _DURATION.match(value)
-    if not m:
-        raise UsageError(f"{option}: {value!r} is not a duration like 90m, 3h or 1d")
-    mult = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
-    delta = dt.timedelta(seconds=float(m.group(1)) * mult)
-    if not dt.timedelta(minutes=1) <= delta <= dt.timedelta(days=15):
-        raise UsageError(f"{option}: {value} is out of range (1m to 15d: CloudWatch keeps 1-minute "
-                         "data for 15 days)")
-    return delta
+def parse_duration(value: str) -> dt.timedelta:
+    """``90m``, ``3h``, ``1d``, ``3600`` (seconds) -> timedelta, within ``options.LOOKBACK``."""
+    return parse_limited(LOOKBACK, value)
 
 
 def parse_resolve(values: Sequence[str]) -> dict[str, list[str]]:
@@ -133,15 +128,22 @@ def parse_resolve(values: Sequence[str]) -> dict[str, list[str]]:
     return mapping
 
 
-def _positive_int(option: str, lo: int, hi: int) -> Callable[[str], int]:
+def argparse_type(limit: Limit[int]) -> Callable[[str], int]:
+    """``type=`` for a bounded count: argparse reports it (usage line, then
+    ``argument --FLAG: <the options model's words>``), exit 2."""
     def parse(value: str) -> int:
-        if not value.isdigit() or not lo <= int(value) <= hi:
-            raise argparse.ArgumentTypeError(f"{option} must be a whole number from {lo} to {hi}")
-        return int(value)
+        try:
+            return limit.from_text(value)
+        except OptionError as e:
+            raise argparse.ArgumentTypeError(e.problem) from None
     return parse
 
 
 # ---------------------------------------------------------------- the commands
+
+
+def _timeout(args: argparse.Namespace) -> float:
+    return TIMEOUT.default if args.timeout is None else parse_timeout(args.timeout)
 
 
 def _progress_printer(stream: TextIO) -> Callable[[int, int], None] | None:
@@ -175,7 +177,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .probe import Resolver, system_resolver
 
     protocols = parse_protocols(args.protocols)
-    timeout = parse_timeout(args.timeout)
+    timeout = _timeout(args)
     at = parse_at(args.at) if args.at else None
     mapping = parse_resolve(args.resolve)
     targets = []
@@ -249,8 +251,8 @@ def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     trust = _trust(args.ca_bundle)
     options = AuditOptions(
         distribution_ids=tuple(args.distribution_id or ()),
-        lookback=parse_duration(args.lookback),
-        timeout=parse_timeout(args.timeout),
+        lookback=parse_duration(args.lookback) if args.lookback is not None else LOOKBACK.default,
+        timeout=_timeout(args),
         concurrency=args.concurrency,
         at=parse_at(args.at) if args.at else None,
         warn_days=args.warn_days,
@@ -319,13 +321,16 @@ def _common(p: argparse.ArgumentParser, *, net: bool = True) -> None:
     p.add_argument("--ca-bundle", metavar="PEM",
                    help="trust these roots instead of Mozilla's (also ORIGIN_AUDITOR_CA_BUNDLE)")
     p.add_argument("--at", metavar="ISO-8601", help="judge validity at this time (default now)")
-    p.add_argument("--warn-days", type=_positive_int("--warn-days", 0, 3650), default=EXPIRY_WARN_DAYS,
-                   help=f"warn when a certificate expires within this many days (default {EXPIRY_WARN_DAYS})")
+    p.add_argument(WARN_DAYS.flag, type=argparse_type(WARN_DAYS), default=WARN_DAYS.default, metavar="N",
+                   help="warn when a certificate expires within this many days, "
+                        f"{WARN_DAYS.range_text} (default {WARN_DAYS.default})")
     if net:
-        p.add_argument("--timeout", default=str(DEFAULT_TIMEOUT_SECONDS), metavar="SECONDS",
-                       help=f"connect and handshake limit each (default {DEFAULT_TIMEOUT_SECONDS:g})")
-        p.add_argument("--concurrency", type=_positive_int("--concurrency", 1, 512), default=64,
-                       help="handshakes in flight at once (default 64)")
+        p.add_argument(TIMEOUT.flag, default=None, metavar="SECONDS",
+                       help=f"connect and handshake limit each, {TIMEOUT.range_text} "
+                            f"(default {TIMEOUT.default_text})")
+        p.add_argument(CONCURRENCY.flag, type=argparse_type(CONCURRENCY), default=CONCURRENCY.default,
+                       metavar="N", help=f"handshakes in flight at once, {CONCURRENCY.range_text} "
+                                         f"(default {CONCURRENCY.default})")
 
 
 def build_parser(out: TextIO | None = None, err: TextIO | None = None) -> argparse.ArgumentParser:
@@ -373,7 +378,9 @@ def build_parser(out: TextIO | None = None, err: TextIO | None = None) -> argpar
                        description="Discover CloudFront custom origins, probe them, correlate with "
                                    "CloudWatch 5xx/502 rates and classify each distribution.")
     p.add_argument("--distribution-id", action="append", metavar="ID", help="only these (repeatable)")
-    p.add_argument("--lookback", default="3h", help="CloudWatch window, e.g. 90m, 3h, 1d (default 3h)")
+    p.add_argument(LOOKBACK.flag, metavar="DURATION",
+                   help=f"CloudWatch window, e.g. 90m, 3h, 1d; {LOOKBACK.range_text} "
+                        f"(default {LOOKBACK.default_text})")
     p.add_argument("--role-arn", help="assume this role first (audit another account)")
     p.add_argument("--publish", action="store_true",
                    help="publish the report to the SNS topic in FINDINGS_TOPIC_ARN")

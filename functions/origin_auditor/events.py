@@ -28,14 +28,16 @@ Recognised events (samples in ``events/``):
   ==================  ==============  =========================================================
   distribution_ids    list of str     distributions to audit (all in the account)
   notify              bool            publish what changed to SNS and update state (false)
-  lookback_minutes    int 5..10080    CloudWatch window for the classification (180)
-  timeout             number 0.5..60  per-connection timeout in seconds (10)
-  warn_days           int 0..3650     expiry warning horizon in days (30)
-  concurrency         int 1..256      parallel probes (64)
+  lookback_minutes    int             CloudWatch window for the classification
+  timeout             number          per-connection timeout in seconds
+  warn_days           int             expiry warning horizon in days
+  concurrency         int             parallel probes
   role_arn            str (IAM ARN)   role to assume for the audited account (env AUDIT_ROLE_ARN)
   ==================  ==============  =========================================================
 
-  The report is returned synchronously whatever ``notify`` says.
+  The four numbers take the CLI's limits and defaults, with the same words for a value outside
+  them: both read ``options`` (README: "Option limits"). The report is returned synchronously
+  whatever ``notify`` says.
 """
 
 from __future__ import annotations
@@ -45,15 +47,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .options import (
+    CONCURRENCY,
+    LOOKBACK,
+    TIMEOUT,
+    WARN_DAYS,
+    DurationLimit,
+    Limit,
+    N,
+    OptionError,
+    json_type_name,
+    short_repr,
+)
+
 Kind = Literal["schedule", "manual", "alarm", "cloudtrail"]
 
 SCHEDULER_SOURCE = "origin-auditor.scheduler"
 SCHEDULER_DETAIL_TYPE = "Scheduled Audit"
 
-DEFAULT_LOOKBACK_MINUTES = 180
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_WARN_DAYS = 30
-DEFAULT_CONCURRENCY = 64
+DEFAULT_LOOKBACK_MINUTES = int(LOOKBACK.default.total_seconds() // 60)
 
 # CloudFront distribution ids are upper-case alphanumerics (E2QWRUHAPOMQZL); the API accepts
 # nothing else, so anything else is a typo worth rejecting before the audit starts.
@@ -125,9 +137,9 @@ class AuditRequest:
     distribution_ids: tuple[str, ...] = ()
     notify: bool = True
     lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES
-    timeout: float = DEFAULT_TIMEOUT
-    warn_days: int = DEFAULT_WARN_DAYS
-    concurrency: int = DEFAULT_CONCURRENCY
+    timeout: float = TIMEOUT.default
+    warn_days: int = WARN_DAYS.default
+    concurrency: int = CONCURRENCY.default
     role_arn: str | None = None
     correlation_id: str | None = None
     alarm: AlarmContext | None = None
@@ -142,7 +154,7 @@ class AuditRequest:
 def parse_event(event: object) -> AuditRequest:
     """Recognise ``event`` and return what to do, or raise ``EventError`` saying why not."""
     if not isinstance(event, Mapping):
-        raise EventError("unrecognised event", [f"expected a JSON object, got {_type_name(event)}"])
+        raise EventError("unrecognised event", [f"expected a JSON object, got {json_type_name(event)}"])
     source = event.get("source")
     detail_type = event.get("detail-type")
     if source is None and detail_type is None:
@@ -168,8 +180,8 @@ def parse_event(event: object) -> AuditRequest:
                       "distribution change, or a manual event without 'source'"])
 
 
-_MANUAL_KEYS = ("distribution_ids", "notify", "lookback_minutes", "timeout", "warn_days",
-                "concurrency", "role_arn")
+_MANUAL_KEYS = ("distribution_ids", "notify", LOOKBACK.key, TIMEOUT.key, WARN_DAYS.key,
+                CONCURRENCY.key, "role_arn")
 
 
 def _manual(event: Mapping[str, Any]) -> AuditRequest:
@@ -182,37 +194,29 @@ def _manual(event: Mapping[str, Any]) -> AuditRequest:
     ids: tuple[str, ...] = ()
     raw_ids = event.get("distribution_ids", [])
     if not isinstance(raw_ids, list):
-        problems.append(f"distribution_ids must be a list of strings, got {_type_name(raw_ids)}")
+        problems.append(f"distribution_ids must be a list of strings, got {json_type_name(raw_ids)}")
     else:
         bad = [i for i in raw_ids if not isinstance(i, str) or not _DISTRIBUTION_ID.match(i)]
         if bad:
             problems.append("distribution_ids must be CloudFront distribution ids (A-Z, 0-9), "
-                            f"not {', '.join(_short(b) for b in bad[:5])}")
+                            f"not {', '.join(short_repr(b) for b in bad[:5])}")
         else:
             ids = tuple(dict.fromkeys(raw_ids))  # dedupe, keep order
 
     notify = event.get("notify", False)
     if not isinstance(notify, bool):
-        problems.append(f"notify must be true or false, got {_type_name(notify)}")
+        problems.append(f"notify must be true or false, got {json_type_name(notify)}")
         notify = False
 
-    lookback = _int(event, "lookback_minutes", DEFAULT_LOOKBACK_MINUTES, 5, 10080, problems=problems)
-    warn_days = _int(event, "warn_days", DEFAULT_WARN_DAYS, 0, 3650, problems=problems)
-    concurrency = _int(event, "concurrency", DEFAULT_CONCURRENCY, 1, 256, problems=problems)
-
-    timeout = DEFAULT_TIMEOUT
-    raw_timeout = event.get("timeout", DEFAULT_TIMEOUT)
-    if isinstance(raw_timeout, bool) or not isinstance(raw_timeout, int | float):
-        problems.append(f"timeout must be a number of seconds, got {_type_name(raw_timeout)}")
-    elif not 0.5 <= raw_timeout <= 60:
-        problems.append(f"timeout must be between 0.5 and 60 seconds, got {raw_timeout}")
-    else:
-        timeout = float(raw_timeout)
+    lookback = _lookback(event, LOOKBACK, problems)
+    warn_days = _limited(event, WARN_DAYS, problems)
+    concurrency = _limited(event, CONCURRENCY, problems)
+    timeout = _limited(event, TIMEOUT, problems)
 
     role_arn = event.get("role_arn")
     if role_arn is not None and (not isinstance(role_arn, str) or not _ROLE_ARN.match(role_arn)):
         problems.append(f"role_arn must be an IAM role ARN (arn:aws:iam::123456789012:role/NAME), "
-                        f"got {_short(role_arn)}")
+                        f"got {short_repr(role_arn)}")
         role_arn = None
 
     if problems:
@@ -243,7 +247,7 @@ def _alarm(event: Mapping[str, Any], event_id: str | None) -> AuditRequest:
     alarm_name = detail.get("alarmName")
     if not ids:
         raise EventError("CloudWatch alarm event without a CloudFront distribution",
-                         [f"alarm {_short(alarm_name)} has no AWS/CloudFront metric with a "
+                         [f"alarm {short_repr(alarm_name)} has no AWS/CloudFront metric with a "
                           "DistributionId dimension in detail.configuration.metrics"])
     state = _mapping(detail.get("state"))
     previous = _mapping(detail.get("previousState"))
@@ -284,7 +288,7 @@ def _cloudtrail(event: Mapping[str, Any], event_id: str | None) -> AuditRequest:
     if not isinstance(dist_id, str) or not _DISTRIBUTION_ID.match(dist_id):
         raise EventError("CloudTrail event without a distribution id",
                          ["neither responseElements.distribution.id nor requestParameters.id holds a "
-                          f"distribution id (got {_short(dist_id)})"])
+                          f"distribution id (got {short_repr(dist_id)})"])
     identity = detail.get("userIdentity")
     actor = _str_or_none(identity.get("arn")) if isinstance(identity, Mapping) else None
     change = ChangeContext(event_name=name, actor=actor, time=_str_or_none(detail.get("eventTime")))
@@ -292,29 +296,28 @@ def _cloudtrail(event: Mapping[str, Any], event_id: str | None) -> AuditRequest:
                         change=change)
 
 
-def _int(event: Mapping[str, Any], key: str, default: int, low: int, high: int, *,
-         problems: list[str]) -> int:
-    value = event.get(key, default)
-    # bool is an int in Python; `true` for a number of minutes is a mistake, not 1.
-    if isinstance(value, bool) or not isinstance(value, int):
-        problems.append(f"{key} must be an integer, got {_type_name(value)}")
-        return default
-    if not low <= value <= high:
-        problems.append(f"{key} must be between {low} and {high}, got {value}")
-        return default
-    return value
+def _limited(event: Mapping[str, Any], limit: Limit[N], problems: list[str]) -> N:
+    """The event's value for a bounded number option (its default when absent); a problem noted
+    in the options model's words otherwise."""
+    if limit.key not in event:
+        return limit.default
+    try:
+        return limit.from_json(event[limit.key])
+    except OptionError as e:
+        problems.append(f"{limit.key} {e.problem}")
+        return limit.default
 
 
-def _type_name(value: object) -> str:
-    return {type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string",
-            list: "list", dict: "object"}.get(type(value), type(value).__name__) + \
-        (f" {_short(value)}" if isinstance(value, str | int | float) and not isinstance(value, bool)
-         else "")
+def _lookback(event: Mapping[str, Any], limit: DurationLimit, problems: list[str]) -> int:
+    """``lookback_minutes`` as whole minutes (``AuditRequest.lookback_minutes``)."""
+    if limit.key not in event:
+        return DEFAULT_LOOKBACK_MINUTES
+    try:
+        return int(limit.from_json(event[limit.key]).total_seconds() // 60)
+    except OptionError as e:
+        problems.append(f"{limit.key} {e.problem}")
+        return DEFAULT_LOOKBACK_MINUTES
 
-
-def _short(value: object, limit: int = 40) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _str_or_none(value: object) -> str | None:

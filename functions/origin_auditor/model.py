@@ -47,6 +47,59 @@ class Verdict(StrEnum):
 
 _VERDICT_RANK = {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.FAIL: 2}
 
+
+class Classification(StrEnum):
+    """A distribution's state: its origins' TLS verdicts read against its CloudWatch metrics.
+
+    Declared worst first; ``assess`` decides, ``report`` and ``notify`` read ``rank``,
+    ``headline`` and ``alerts`` from here, so a new classification is added in one place.
+    The values are the JSON contract's strings.
+    """
+
+    OUTAGE = "OUTAGE"
+    LATENT = "LATENT"
+    UNKNOWN = "UNKNOWN"
+    ERRORS_NOT_TLS = "ERRORS_NOT_TLS"
+    AT_RISK = "AT_RISK"
+    HEALTHY = "HEALTHY"
+    IDLE = "IDLE"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse (as ``Severity.rank``): OUTAGE is the highest, IDLE 0."""
+        return _CLASSIFICATION_RANK[self]
+
+    @property
+    def headline(self) -> str:
+        """What the classification means for the person reading, in one line."""
+        return _CLASSIFICATION_HEADLINE[self]
+
+    @property
+    def alerts(self) -> bool:
+        """CloudFront fails viewers now (OUTAGE) or at the next cache miss (LATENT): a failing
+        origin is notified under this name rather than as a plain FAIL."""
+        return self in (Classification.OUTAGE, Classification.LATENT)
+
+    @classmethod
+    def worst_first(cls) -> tuple[Classification, ...]:
+        """Every classification, worst first (the order summaries list them in)."""
+        return tuple(sorted(cls, key=lambda c: -c.rank))
+
+
+_CLASSIFICATION_RANK = {c: len(Classification) - 1 - i for i, c in enumerate(Classification)}
+_CLASSIFICATION_HEADLINE = {
+    Classification.OUTAGE: "origin TLS fails CloudFront's checks and viewers are getting 5xx now",
+    Classification.LATENT: "origin TLS fails CloudFront's checks; the cache is hiding it — the next "
+                           "cache miss (deploy, invalidation, TTL expiry) becomes an outage",
+    Classification.UNKNOWN: "the distribution's configuration could not be read: its origins were not "
+                            "audited",
+    Classification.ERRORS_NOT_TLS: "5xx elevated but every origin passes the TLS checks: look at the "
+                                   "other 502 causes",
+    Classification.AT_RISK: "works today, will break (expiry, legacy protocol, ...)",
+    Classification.HEALTHY: "every origin passes",
+    Classification.IDLE: "no requests in the window",
+}
+
 # Protocol names as CloudFront's API spells them (OriginSslProtocols.Items) plus TLSv1.3,
 # which the probe may observe but the API cannot configure.
 PROTOCOLS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
@@ -315,14 +368,14 @@ class TargetResult:
 class DistributionReport:
     """One distribution's classification and the metrics behind it.
 
-    classification: OUTAGE / LATENT / AT_RISK / ERRORS_NOT_TLS / HEALTHY / IDLE.
+    classification: see ``Classification`` (a plain string of one of its values is accepted).
     metrics: metric name -> value over the lookback window (``None``: no datapoints / unknown).
     results: indexes into ``AuditReport.results`` of this distribution's targets.
     findings: distribution-level findings (e.g. ADDITIONAL_METRICS_DISABLED).
     """
 
     id: str
-    classification: str
+    classification: Classification
     domain_name: str = ""
     aliases: tuple[str, ...] = ()
     enabled: bool = True
@@ -332,10 +385,15 @@ class DistributionReport:
     findings: tuple[Finding, ...] = ()
     reason: str = ""
 
+    def __post_init__(self) -> None:
+        # Built by hand in tests and tools with the contract's strings: store the enum either way,
+        # and refuse a word that is not a classification instead of rendering it.
+        object.__setattr__(self, "classification", Classification(self.classification))
+
     def to_json(self) -> dict[str, object]:
         return {
             "id": self.id,
-            "classification": self.classification,
+            "classification": str(self.classification),
             "domain_name": self.domain_name,
             "aliases": list(self.aliases),
             "enabled": self.enabled,
@@ -369,7 +427,8 @@ class AuditReport:
             counts[r.verdict.value] += 1
         classes: dict[str, int] = {}
         for d in self.distributions:
-            classes[d.classification] = classes.get(d.classification, 0) + 1
+            key = str(d.classification)
+            classes[key] = classes.get(key, 0) + 1
         return {"targets": len(self.results), "verdicts": counts, "classifications": classes,
                 "verdict": str(self.verdict), "notes": list(self.notes)}
 

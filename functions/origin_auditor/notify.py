@@ -34,7 +34,7 @@ from typing import Any
 import boto3
 
 from .events import AlarmContext, ChangeContext
-from .model import AuditReport, Severity, TargetResult, Verdict
+from .model import AuditReport, Classification, Severity, TargetResult, Verdict
 from .present.text import clip, email_subject
 from .rules import CODES, Code
 from .state import TargetState, target_id
@@ -63,23 +63,28 @@ class ChangeKind(StrEnum):
 _ACTIVE = frozenset({ChangeKind.NEW, ChangeKind.ESCALATED, ChangeKind.REMINDER, ChangeKind.DIGEST})
 _KIND_ORDER = {k: i for i, k in enumerate(ChangeKind)}
 
-# Labels a target is notified under, worst first. OUTAGE/LATENT come from the distribution's
-# classification (assess); FAIL is a failing target with no traffic context (IDLE, `check`).
-LABEL_RANK = {"OUTAGE": 6, "LATENT": 5, "FAIL": 4, "AT_RISK": 3, "ERRORS_NOT_TLS": 2, "IDLE": 1,
-              "HEALTHY": 0}
+# The label a target is notified under: a failing target takes the worst alerting classification
+# (OUTAGE, LATENT) of its distributions, else FAIL (no traffic context: IDLE, UNKNOWN, `check`);
+# a warning target is AT_RISK, a passing one HEALTHY. Worst first; the rank is read from
+# ``Classification`` so a new alerting classification needs no edit here.
+FAIL_LABEL = "FAIL"
+LABEL_ORDER: tuple[str, ...] = (
+    *(c for c in Classification.worst_first() if c.alerts), FAIL_LABEL,
+    Classification.AT_RISK, Classification.HEALTHY)
+LABEL_RANK = {label: len(LABEL_ORDER) - i for i, label in enumerate(LABEL_ORDER)}  # others: 0
 _LABEL_WHY = {
-    "OUTAGE": "CloudFront cannot connect to this origin and viewers are getting 502s now.",
-    "LATENT": "CloudFront cannot connect to this origin, but cached objects are masking it: error "
-              "rates look normal until the next cache miss (a deploy with new asset names, an "
-              "invalidation, an expiring TTL), which will return 502.",
-    "FAIL": "CloudFront will reject this origin's TLS setup on its next connection (502).",
-    "AT_RISK": "Works today, but will break or is outside what CloudFront documents.",
+    Classification.OUTAGE: "CloudFront cannot connect to this origin and viewers are getting 502s now.",
+    Classification.LATENT: "CloudFront cannot connect to this origin, but cached objects are masking it: "
+                           "error rates look normal until the next cache miss (a deploy with new asset "
+                           "names, an invalidation, an expiring TTL), which will return 502.",
+    FAIL_LABEL: "CloudFront will reject this origin's TLS setup on its next connection (502).",
+    Classification.AT_RISK: "Works today, but will break or is outside what CloudFront documents.",
 }
 _SUBJECT_TEXT = {
-    "OUTAGE": "{n} CloudFront origin{s} failing TLS now, viewers get 502",
-    "LATENT": "{n} CloudFront origin{s} will fail on next cache miss",
-    "FAIL": "{n} CloudFront origin{s} fail{v} CloudFront's TLS checks",
-    "AT_RISK": "{n} CloudFront origin{s} at risk",
+    Classification.OUTAGE: "{n} CloudFront origin{s} failing TLS now, viewers get 502",
+    Classification.LATENT: "{n} CloudFront origin{s} will fail on next cache miss",
+    FAIL_LABEL: "{n} CloudFront origin{s} fail{v} CloudFront's TLS checks",
+    Classification.AT_RISK: "{n} CloudFront origin{s} at risk",
     "RESOLVED": "{n} CloudFront origin{s} fixed",
     "DIGEST": "daily digest: {n} CloudFront origin{s} not passing",
 }
@@ -139,13 +144,12 @@ def target_label(report: AuditReport, index: int) -> str:
     """The label a target is notified under (see ``LABEL_RANK``)."""
     result = report.results[index]
     if result.verdict is Verdict.PASS:
-        return "HEALTHY"
+        return str(Classification.HEALTHY)
     if result.verdict is Verdict.WARN:
-        return "AT_RISK"
+        return str(Classification.AT_RISK)
     classes = [d.classification for d in report.distributions if index in d.results]
-    worst = max((c for c in classes if c in ("OUTAGE", "LATENT")), key=LABEL_RANK.__getitem__,
-                default=None)
-    return worst or "FAIL"
+    worst = max((c for c in classes if c.alerts), key=lambda c: c.rank, default=None)
+    return str(worst) if worst is not None else FAIL_LABEL
 
 
 def _problem_codes(result: TargetResult) -> tuple[str, ...]:
@@ -200,7 +204,8 @@ def plan_changes(report: AuditReport, previous: Mapping[str, TargetState] | None
                               s.label, s.codes, _index_of(report, s.key))
                        for s in states if s.verdict != "pass"]
             if not changes:  # still say "all clear" once a day: silence is not proof it ran
-                changes = [Change(ChangeKind.DIGEST, DIGEST_KEY, "all origins", "pass", "HEALTHY", None,
+                changes = [Change(ChangeKind.DIGEST, DIGEST_KEY, "all origins", "pass",
+                                  str(Classification.HEALTHY), None,
                                   None, (), None)]
             states.append(TargetState(DIGEST_KEY, "", "", (), "daily digest", now))
 
@@ -295,7 +300,7 @@ def _render(report: AuditReport, plan: Plan, detail: int, slim_report: bool, *,
     changes = plan.changes
     shown, omitted = changes[:detail], len(changes) - detail
     active = [c for c in changes if c.kind in _ACTIVE]
-    lead = max((c.label or "FAIL" for c in active), key=lambda lab: LABEL_RANK.get(lab, 0),
+    lead = max((c.label or FAIL_LABEL for c in active), key=lambda lab: LABEL_RANK.get(lab, 0),
                default="RESOLVED")
     lead_word = "DIGEST" if active and all(c.kind is ChangeKind.DIGEST for c in active) else lead
     severity = "info"
@@ -338,8 +343,8 @@ def _subject(changes: Sequence[Change], lead: str, lead_word: str) -> str:
                                                   ChangeKind.IMPROVED)]
         phrase = _SUBJECT_TEXT["RESOLVED"].format(**_plural(len(group)))
     else:
-        group = [c for c in changes if c.kind in _ACTIVE and (c.label or "FAIL") == lead]
-        phrase = _SUBJECT_TEXT.get(lead, _SUBJECT_TEXT["FAIL"]).format(**_plural(len(group)))
+        group = [c for c in changes if c.kind in _ACTIVE and (c.label or FAIL_LABEL) == lead]
+        phrase = _SUBJECT_TEXT.get(lead, _SUBJECT_TEXT[FAIL_LABEL]).format(**_plural(len(group)))
         if all(c.kind is ChangeKind.REMINDER for c in group):
             phrase = "still failing: " + phrase
     rest = len(changes) - len(group)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from .judge import judge_probe
 from .model import AuditReport, Target, TargetResult
+from .options import DEFAULT_CONCURRENCY
 from .probe import Resolver, probe_targets, system_resolver
 from .rules import DEFAULT_TIMEOUT_SECONDS, EXPIRY_WARN_DAYS
 from .trust import TrustStore, load_trust_store
@@ -25,7 +26,7 @@ def check_targets(
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     at: dt.datetime | None = None,
     warn_days: int = EXPIRY_WARN_DAYS,
-    concurrency: int = 64,
+    concurrency: int = DEFAULT_CONCURRENCY,
     deadline: float | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[TargetResult]:

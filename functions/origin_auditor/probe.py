@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 from .model import AddressProbe, NotProbed, ProbeResult, Target
 from .model import HandshakeOutcome as Outcome
+from .options import DEFAULT_CONCURRENCY
 from .rules import DEFAULT_TIMEOUT_SECONDS, MAX_ADDRESSES
 from .tls.handshake import Attempt, Kind, attempt, client_context, offerable
 from .x509.names import ip_literal
@@ -188,7 +189,7 @@ def probe_targets(
     *,
     resolver: Resolver = system_resolver,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
-    concurrency: int = 64,
+    concurrency: int = DEFAULT_CONCURRENCY,
     deadline: float | None = None,
     on_done: Callable[[int, ProbeResult], None] | None = None,
 ) -> list[ProbeResult]:

@@ -10,24 +10,11 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .model import AuditReport, DistributionReport, Finding, Severity, TargetResult, Verdict
+from .model import AuditReport, Classification, DistributionReport, Finding, Severity, TargetResult, Verdict
 from .present.text import markdown
 from .rules import CODES, Code
 
 FORMATS = ("text", "json", "markdown")
-
-# What each classification means for the person reading, in one line.
-CLASSIFICATION_HEADLINES = {
-    "OUTAGE": "origin TLS fails CloudFront's checks and viewers are getting 5xx now",
-    "LATENT": "origin TLS fails CloudFront's checks; the cache is hiding it — the next cache miss "
-              "(deploy, invalidation, TTL expiry) becomes an outage",
-    "ERRORS_NOT_TLS": "5xx elevated but every origin passes the TLS checks: look at the other 502 causes",
-    "AT_RISK": "works today, will break (expiry, legacy protocol, ...)",
-    "HEALTHY": "every origin passes",
-    "IDLE": "no requests in the window",
-}
-CLASSIFICATION_ORDER = ("OUTAGE", "LATENT", "ERRORS_NOT_TLS", "AT_RISK", "HEALTHY", "IDLE")
-
 
 @dataclass(frozen=True)
 class GroupedFinding:
@@ -141,9 +128,7 @@ def render_text(report: AuditReport) -> str:
     if report.distributions:
         for d in report.distributions:
             out.append(_distribution_header(d))
-            headline = d.reason or CLASSIFICATION_HEADLINES.get(d.classification, "")
-            if headline:
-                out.append(f"  {headline}")
+            out.append(f"  {d.reason or d.classification.headline}")
             if d.metrics:
                 out.append("  metrics: " + ", ".join(_fmt_metric(k, v) for k, v in d.metrics.items()))
             for g in group_findings(f for f in d.findings if f.code not in COLLAPSED_CODES):
@@ -175,7 +160,7 @@ def summary_line(report: AuditReport) -> str:
         classes = s["classifications"]
         assert isinstance(classes, dict)
         parts.append(f"{len(report.distributions)} distribution(s): " + ", ".join(
-            f"{classes[c]} {c}" for c in CLASSIFICATION_ORDER if c in classes))
+            f"{classes[c]} {c}" for c in Classification.worst_first() if c in classes))
     return "; ".join(parts)
 
 
@@ -200,9 +185,7 @@ def render_markdown(report: AuditReport) -> str:
     if report.distributions:
         for d in report.distributions:
             out.append(f"## {d.classification}: `{d.id}` {', '.join(d.aliases) or d.domain_name}")
-            headline = d.reason or CLASSIFICATION_HEADLINES.get(d.classification, "")
-            if headline:
-                out += ["", f"**{markdown(headline)}**"]
+            out += ["", f"**{markdown(d.reason or d.classification.headline)}**"]
             if d.metrics:
                 out += ["", "Metrics: " + ", ".join(_fmt_metric(k, v) for k, v in d.metrics.items())]
             for g in group_findings(f for f in d.findings if f.code not in COLLAPSED_CODES):

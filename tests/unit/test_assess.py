@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from origin_auditor.assess import (
-    AT_RISK,
-    ERRORS_NOT_TLS,
-    HEALTHY,
-    IDLE,
-    LATENT,
-    ORDER,
-    OUTAGE,
-    UNKNOWN,
-    Thresholds,
-    assess,
-    classify,
-)
+from origin_auditor.assess import Thresholds, assess, classify
 from origin_auditor.correlate import Metrics
 from origin_auditor.discover import Discovery, DistributionInfo
-from origin_auditor.model import Finding, Severity, Target, TargetResult, Verdict
+from origin_auditor.judge.findings import finding
+from origin_auditor.model import Classification, Finding, Severity, Target, TargetResult, Verdict
 from origin_auditor.rules import Code
 
 
@@ -33,6 +22,9 @@ def result(verdict: str, *, dist: str = "D1", host: str = "origin.test") -> Targ
 
 
 OK, WARN, FAIL = result("pass"), result("warn"), result("fail")
+OUTAGE, LATENT, UNKNOWN = Classification.OUTAGE, Classification.LATENT, Classification.UNKNOWN
+ERRORS_NOT_TLS, AT_RISK = Classification.ERRORS_NOT_TLS, Classification.AT_RISK
+HEALTHY, IDLE = Classification.HEALTHY, Classification.IDLE
 
 # (results, metrics, additional, expected classification)
 TABLE = [
@@ -132,7 +124,7 @@ def test_unreadable_distribution_is_unknown_not_healthy() -> None:
     reports = assess(Discovery(distributions=dists, targets=()), [], metrics)
     assert [(r.id, r.classification) for r in reports] == [("E1", UNKNOWN), ("E2", HEALTHY)]
     assert "AccessDenied" in reports[0].reason
-    assert ORDER.index(UNKNOWN) < ORDER.index(HEALTHY)
+    assert UNKNOWN.rank > HEALTHY.rank
 
 
 def test_disabled_distribution_is_classified_and_says_it_is_disabled() -> None:
@@ -142,3 +134,21 @@ def test_disabled_distribution_is_classified_and_says_it_is_disabled() -> None:
     assert report.classification == LATENT
     assert report.enabled is False
     assert report.reason.startswith("Disabled distribution")
+
+
+def test_assess_makes_its_findings_with_the_one_factory() -> None:
+    # The metrics-off finding takes its severity from the rule table, as every finding does.
+    dists = (DistributionInfo(id="E1"),)
+    metrics = Metrics(values={"E1": {"Requests": 5.0, "5xxErrorRate": 0.0}}, additional_enabled={"E1": False})
+    (report,) = assess(Discovery(distributions=dists, targets=()), [], metrics)
+    (made,) = report.findings
+    assert made == finding(Code.ADDITIONAL_METRICS_DISABLED, made.message, hint=made.hint)
+    assert made.severity is Severity.INFO
+    # ... and through the factory only: assess.py never calls the Finding constructor itself.
+    import ast
+    import inspect
+
+    import origin_auditor.assess as module
+    calls = [n for n in ast.walk(ast.parse(inspect.getsource(module)))
+             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "Finding"]
+    assert calls == []

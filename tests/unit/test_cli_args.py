@@ -57,7 +57,7 @@ def test_at_accepts_z_and_naive_times_as_utc() -> None:
         parse_at("next tuesday")
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "121", "abc", "nan"])
+@pytest.mark.parametrize("value", ["0", "-1", "0.25", "60.5", "121", "abc", "nan", "inf"])
 def test_timeout_out_of_range_is_rejected(value: str) -> None:
     with pytest.raises(UsageError):
         parse_timeout(value)
@@ -67,7 +67,9 @@ def test_durations() -> None:
     assert parse_duration("90m") == dt.timedelta(minutes=90)
     assert parse_duration("3h") == dt.timedelta(hours=3)
     assert parse_duration("1d") == dt.timedelta(days=1)
-    for bad in ("10s", "16d", "3 hours", ""):
+    assert parse_duration("5m") == dt.timedelta(minutes=5)
+    assert parse_duration("7d") == dt.timedelta(days=7)
+    for bad in ("10s", "4m", "8d", "16d", "3 hours", ""):
         with pytest.raises(UsageError):
             parse_duration(bad)
 

@@ -10,6 +10,7 @@ from typing import Any
 from origin_auditor.events import AlarmContext
 from origin_auditor.model import (
     AuditReport,
+    Classification,
     DistributionReport,
     Finding,
     Severity,
@@ -18,10 +19,12 @@ from origin_auditor.model import (
     Verdict,
 )
 from origin_auditor.notify import (
+    LABEL_ORDER,
     MAX_MESSAGE_BYTES,
     ChangeKind,
     build_message,
     plan_changes,
+    target_label,
 )
 from origin_auditor.rules import Code
 from origin_auditor.state import TargetState, target_id
@@ -87,6 +90,20 @@ def test_escalations_warn_to_fail_latent_to_outage_and_new_codes() -> None:
     assert kinds(plan_changes(outage, state_of(latent), now=NOW)) == [("escalated", "a.test:443")]
     more = report([result("a.test", Verdict.FAIL, [Code.CHAIN_INCOMPLETE, Code.CERT_EXPIRED])])
     assert kinds(plan_changes(more, state_of(report([BROKEN])), now=NOW)) == [("escalated", "a.test:443")]
+
+
+def test_labels_rank_alerting_classifications_over_a_plain_fail() -> None:
+    # The alerting classifications (read from Classification) lead, then the target's own verdict.
+    assert LABEL_ORDER == ("OUTAGE", "LATENT", "FAIL", "AT_RISK", "HEALTHY")
+    assert [c for c in Classification if c.alerts] == [Classification.OUTAGE, Classification.LATENT]
+    # A failing origin shared by an OUTAGE and a LATENT distribution is notified as the worse;
+    # in a distribution that does not alert (IDLE, UNKNOWN, ...) it is a plain FAIL.
+    shared = result("a.test", Verdict.FAIL, [Code.CHAIN_INCOMPLETE], dists=("E1", "E2"))
+    assert target_label(report([shared], {"E1": "LATENT", "E2": "OUTAGE"}), 0) == "OUTAGE"
+    for quiet in ("IDLE", "UNKNOWN", "ERRORS_NOT_TLS", "HEALTHY"):
+        assert target_label(report([shared], {"E1": quiet, "E2": quiet}), 0) == "FAIL"
+    assert target_label(report([result("b.test", Verdict.WARN, [Code.CERT_EXPIRING_SOON])]), 0) == "AT_RISK"
+    assert target_label(report([FINE]), 0) == "HEALTHY"
 
 
 def test_still_failing_is_reminded_every_reminder_hours_only() -> None:

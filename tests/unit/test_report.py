@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
+
+import pytest
 
 from origin_auditor.model import (
     AuditReport,
+    Classification,
     DistributionReport,
     Finding,
     Severity,
@@ -13,7 +18,7 @@ from origin_auditor.model import (
     TargetResult,
     Verdict,
 )
-from origin_auditor.report import group_findings, render, worst_at_or_above
+from origin_auditor.report import group_findings, render, summary_line, worst_at_or_above
 from origin_auditor.rules import Code
 
 
@@ -96,3 +101,42 @@ def test_metrics_disabled_is_listed_once_for_all_distributions_in_text_but_kept_
     assert "--distribution-id ID" in text
     assert render(report, "markdown").count("ADDITIONAL_METRICS_DISABLED") == 1
     assert render(report, "json").count("ADDITIONAL_METRICS_DISABLED") == 12
+
+
+def test_summary_counts_every_classification_including_unknown() -> None:
+    # Given a run where one distribution could not be read (UNKNOWN) and one is HEALTHY,
+    # the summary must count both: it once printed "2 distribution(s): 1 HEALTHY".
+    report = AuditReport(
+        generated_at="2026-11-26T00:00:00Z", results=(),
+        distributions=(DistributionReport(id="E1", classification="UNKNOWN"),
+                       DistributionReport(id="E2", classification="HEALTHY")))
+    assert summary_line(report) == ("0 origin(s): 0 fail, 0 warn, 0 pass; "
+                                    "2 distribution(s): 1 UNKNOWN, 1 HEALTHY")
+    assert render(report, "text").splitlines()[-1] == summary_line(report)
+
+
+@pytest.mark.parametrize("classification", list(Classification))
+def test_every_classification_is_headed_summarised_and_explained_without_a_reason(
+        classification: Classification) -> None:
+    report = AuditReport(generated_at="2026-11-26T00:00:00Z", results=(),
+                         distributions=(DistributionReport(id="E1", classification=classification),))
+    text = render(report, "text").splitlines()
+    assert text[0].startswith(f"{classification.value:<14} E1")
+    assert text[1] == f"  {classification.headline}"
+    assert text[-1].endswith(f"1 distribution(s): 1 {classification.value}")
+    assert f"**{classification.headline}" in render(report, "markdown").replace("\\", "")
+    assert json.loads(render(report, "json"))["distributions"][0]["classification"] == classification.value
+
+
+def test_classifications_rank_worst_first_in_declaration_order() -> None:
+    assert Classification.worst_first() == tuple(Classification)
+    assert [c.rank for c in Classification] == sorted((c.rank for c in Classification), reverse=True)
+    assert len({c.headline for c in Classification}) == len(Classification)
+    with pytest.raises(ValueError):
+        DistributionReport(id="E1", classification="BROKEN")  # type: ignore[arg-type]
+
+
+def test_readme_lists_every_classification_worst_first() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("| classification | meaning |", 1)[1].split("\n\n", 1)[0]
+    assert re.findall(r"^\| `([A-Z_]+)` \|", table, flags=re.M) == [c.value for c in Classification]

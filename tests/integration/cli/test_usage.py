@@ -71,8 +71,8 @@ def test_bad_value_through_the_console_script_is_one_line() -> None:
     proc = script("check", "origin.test", "--timeout", "0")
     assert proc.returncode == 2
     assert proc.stdout == ""
-    assert proc.stderr.splitlines() == ["origin-auditor: error: --timeout: 0 is out of range "
-                                        "(0 < seconds <= 120)"]
+    assert proc.stderr.splitlines() == ["origin-auditor: error: --timeout: must be between 0.5 and 60 "
+                                        "seconds, got 0"]
 
 
 @pytest.mark.parametrize(("args", "names"), [
