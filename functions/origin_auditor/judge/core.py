@@ -61,6 +61,7 @@ from ..rules import (
     Code,
 )
 from ..trust import TrustStore
+from . import discovery
 from .findings import finding as _finding
 
 logger = logging.getLogger(__name__)
@@ -897,7 +898,7 @@ def judge_probe(probe: ProbeResult, *, trust: TrustStore, at: dt.datetime,
     address's own findings and its chain's, with the verdict the worst of them."""
     target = probe.target
     origin_domain = accepted_origin_domain(target)
-    findings: list[Finding] = [*probe.findings, *target.notes, *_consistency(probe)]
+    findings: list[Finding] = [*probe.findings, *discovery.notes(target), *_consistency(probe)]
     reports: list[AddressReport] = []
     # The reproduction line connects to the first address with the worst findings (or the
     # first probed): that is where the problem shows, and with --resolve / split DNS the host

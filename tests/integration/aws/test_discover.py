@@ -9,6 +9,7 @@ import pytest
 from botocore.stub import Stubber
 
 from origin_auditor.discover import Discovery, DiscoveryError, discover
+from origin_auditor.judge.discovery import notes
 from origin_auditor.model import Target
 
 from .conftest import Split, behavior, create, custom_origin, distribution_config, s3_origin
@@ -18,7 +19,7 @@ ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 
 
 def codes(t: Target) -> list[str]:
-    return [str(n.code) for n in t.notes]
+    return [str(n.code) for n in notes(t)]
 
 
 def by_sni(d: Discovery) -> dict[str, Target]:
@@ -34,7 +35,7 @@ def test_custom_origins_carry_port_protocols_timeout_and_legacy_protocols_warn(c
     assert (a.host, a.port, a.protocols, a.connect_timeout) == (
         "a.origin.test", 8443, ("TLSv1.1", "TLSv1.2"), 4.0)
     assert a.distribution_ids == (did,) and a.origin_ids == ("a",)
-    assert codes(a) == ["LEGACY_PROTOCOL"] and "TLSv1.1" in a.notes[0].message
+    assert codes(a) == ["LEGACY_PROTOCOL"] and "TLSv1.1" in notes(a)[0].message
     assert (b.port, b.protocols, codes(b), b.skip_probe) == (443, ("TLSv1.2",), [], False)
     (info,) = d.distributions
     assert info.id == did and info.enabled is True and info.domain_name.endswith(".cloudfront.net")
@@ -56,14 +57,14 @@ def test_s3_rest_origins_are_skipped_and_s3_website_and_http_only_are_reported(c
     assert "rest" not in t  # AWS's own TLS: nothing to probe, nothing to report
     assert t["site-http"].skip_probe and codes(t["site-http"]) == ["ORIGIN_HTTP_ONLY"]
     assert t["site-https"].skip_probe and codes(t["site-https"]) == ["S3_WEBSITE_HTTPS"]
-    assert t["site-https"].notes[0].severity == "fail"
+    assert notes(t["site-https"])[0].severity == "fail"
     assert t["plain"].skip_probe and codes(t["plain"]) == ["ORIGIN_HTTP_ONLY"] and t["plain"].port == 80
 
 
 def test_match_viewer_counts_as_tls(cf: Any) -> None:
     create(cf, [custom_origin("m", "m.origin.test", policy="match-viewer")])
     (t,) = discover(cf).targets
-    assert not t.skip_probe and t.notes == ()
+    assert not t.skip_probe and notes(t) == ()
 
 
 def test_legacy_host_forwarding_adds_one_target_per_alias_case_insensitively(cf: Any) -> None:
@@ -121,7 +122,7 @@ def test_identical_targets_across_distributions_are_merged_with_all_ids_and_note
     shared = d.targets[0]
     assert shared.distribution_ids == (d1, d2) and shared.origin_ids == ("o1", "o2")
     assert shared.connect_timeout == 3.0  # the strictest CloudFront applies
-    assert [str(n.code) for n in shared.notes] == ["LEGACY_PROTOCOL", "LEGACY_PROTOCOL"]  # per origin
+    assert [str(n.code) for n in notes(shared)] == ["LEGACY_PROTOCOL", "LEGACY_PROTOCOL"]  # per origin
     assert d.targets[1].distribution_ids == (d2,)
 
 
@@ -214,7 +215,7 @@ def test_unreadable_policy_is_a_note_and_the_origin_is_still_checked(cf: Any,
     d = discover(Split(cf, client, ["get_cache_policy"]))
     (t,) = d.targets
     assert t.sni == "o.origin.test"
-    assert codes(t) == ["HOST_REWRITE_UNVERIFIABLE"] and "www.example.test" in t.notes[0].message
+    assert codes(t) == ["HOST_REWRITE_UNVERIFIABLE"] and "www.example.test" in notes(t)[0].message
     assert any("cp-secret" in n and "AccessDenied" in n for n in d.notes)
 
 
@@ -264,9 +265,9 @@ def test_vpc_origins_edge_functions_and_staging_from_the_full_api_shape(stub_cf:
     assert info.origins == (("web", "custom"), ("private", "vpc"), ("bucket", "s3"))
     web, vpc = d.targets
     assert codes(web) == ["HOST_REWRITE_UNVERIFIABLE"]
-    assert "function:rewrite:3" in web.notes[0].message and "function/route" in web.notes[0].message
-    assert "headers:1" not in web.notes[0].message  # response-side code cannot change the Host sent
-    assert vpc.skip_probe and codes(vpc) == ["ORIGIN_NOT_PROBED"] and "vo_0123456789" in vpc.notes[0].message
+    assert "function:rewrite:3" in notes(web)[0].message and "function/route" in notes(web)[0].message
+    assert "headers:1" not in notes(web)[0].message  # response-side code cannot change the Host sent
+    assert vpc.skip_probe and codes(vpc) == ["ORIGIN_NOT_PROBED"] and "vo_0123456789" in notes(vpc)[0].message
 
 
 def test_failing_to_list_anything_raises_a_clear_error(stub_cf: tuple[Any, Stubber]) -> None:
