@@ -9,8 +9,10 @@ import pytest
 from botocore.stub import Stubber
 
 from origin_auditor.discover import Discovery, DiscoveryError, discover
-from origin_auditor.judge.discovery import notes
-from origin_auditor.model import Target
+from origin_auditor.judge.discovery import notes, origin_findings
+from origin_auditor.judge.findings import finding
+from origin_auditor.model import OriginFacts, OriginKind, Target
+from origin_auditor.rules import Code
 
 from .conftest import Split, behavior, create, custom_origin, distribution_config, s3_origin
 
@@ -308,3 +310,92 @@ def test_a_malformed_distribution_loses_only_itself(stub_cf: tuple[Any, Stubber]
     assert [(x.id, x.error is not None) for x in d.distributions] == [("EBAD", True), ("EGOOD", False)]
     assert [t.host for t in d.targets] == ["good.origin.test"]
     assert any("EBAD" in n for n in d.notes)
+
+
+def test_discovery_records_facts_and_creates_no_finding(cf: Any) -> None:
+    did = create(cf, [custom_origin("a", "a.origin.test", protocols=["TLSv1.1", "SSLv3", "TLSv1.2"]),
+                      custom_origin("h", "h.origin.test", policy="http-only")],
+                 aliases=["www.example.test"])
+    a, h = discover(cf).targets
+    assert a.notes == () and h.notes == ()
+    assert a.origins == (OriginFacts(did, "a", OriginKind.CUSTOM, "https-only",
+                                     ("TLSv1.1", "SSLv3", "TLSv1.2"), aliases=("www.example.test",)),)
+    assert h.origins == (OriginFacts(did, "h", OriginKind.HTTP_ONLY, "http-only",
+                                     aliases=("www.example.test",)),)
+    assert h.skip_probe and not a.skip_probe
+
+
+def facts(kind: OriginKind, **kw: Any) -> OriginFacts:
+    return OriginFacts("EDIST", "web", kind, **kw)
+
+
+W = "origin web of distribution EDIST"
+NOT_PROBED_FIX = "Run the auditor where it can reach the origin, or with a longer timeout."
+REWRITE_FIX = "Check the function's code; run `origin-auditor check` with the rewritten name."
+POLICY_FIX = "Grant cloudfront:GetCachePolicy / GetOriginRequestPolicy to the auditor."
+UNKNOWN_HOST = (f"A policy on the route to {W} could not be read, so whether the viewer's Host header is "
+                "forwarded is unknown; only the origin domain was checked")
+CODE = ("Lambda@Edge arn:l1 (origin-request)", "CloudFront Function arn:f1 (viewer-request)")
+
+
+@pytest.mark.parametrize(("origin", "expected"), [
+    (facts(OriginKind.CUSTOM, protocol_policy="https-only", ssl_protocols=("TLSv1.2",)), []),
+    (facts(OriginKind.S3), []),
+    (facts(OriginKind.VPC, vpc_origin_id="vo_1"), [
+        ("ORIGIN_NOT_PROBED", "info",
+         f"{W} is a VPC origin (vo_1): private, not reachable from the auditor.", NOT_PROBED_FIX)]),
+    (facts(OriginKind.UNKNOWN), [
+        ("ORIGIN_NOT_PROBED", "info", f"{W} has no origin configuration the auditor recognises.",
+         NOT_PROBED_FIX)]),
+    (facts(OriginKind.HTTP_ONLY, protocol_policy="http-only"), [
+        ("ORIGIN_HTTP_ONLY", "info", f"{W} is http-only: no TLS between CloudFront and it.",
+         "Consider https-only to encrypt CloudFront-to-origin traffic.")]),
+    (facts(OriginKind.S3_WEBSITE, protocol_policy="http-only"), [
+        ("ORIGIN_HTTP_ONLY", "info",
+         f"{W} is http-only: no TLS between CloudFront and it. (S3 website endpoints only speak HTTP.)",
+         "")]),
+    (facts(OriginKind.S3_WEBSITE, protocol_policy="match-viewer", ssl_protocols=("TLSv1",)), [
+        ("S3_WEBSITE_HTTPS", "fail",
+         f"{W} is an S3 website endpoint with origin protocol policy match-viewer: S3 website endpoints "
+         "do not speak HTTPS, so every HTTPS request to it fails.",
+         "Set the origin protocol policy to http-only, or use the S3 REST endpoint with OAC.")]),
+    (facts(OriginKind.CUSTOM, protocol_policy="https-only", ssl_protocols=("TLSv1", "SSLv3", "TLSv1.2"),
+           request_functions=CODE, host_forwarding_unknown=True, aliases=("www.one.test", "one.test")), [
+        ("LEGACY_PROTOCOL", "warn", f"OriginSslProtocols of {W} allows TLSv1, SSLv3.",
+         "Allow only TLSv1.2 in OriginSslProtocols once the origin supports it."),
+        ("HOST_REWRITE_UNVERIFIABLE", "info",
+         f"{'; '.join(CODE)} on the route to {W} may rewrite the Host header; the name checked may not "
+         "be the one sent.", REWRITE_FIX),
+        ("HOST_REWRITE_UNVERIFIABLE", "info", f"{UNKNOWN_HOST}, not the aliases www.one.test, one.test.",
+         POLICY_FIX)]),
+    (facts(OriginKind.CUSTOM, ssl_protocols=("TLSv1.2",), host_forwarding_unknown=True), [
+        ("HOST_REWRITE_UNVERIFIABLE", "info", f"{UNKNOWN_HOST}.", POLICY_FIX)]),
+], ids=["tls", "s3", "vpc", "unknown", "http-only", "s3-website-http", "s3-website-https", "custom-all",
+        "no-aliases"])
+def test_each_origin_configuration_is_worded_exactly(origin: OriginFacts,
+                                                      expected: list[tuple[str, str, str, str]]) -> None:
+    got = [(str(f.code), str(f.severity), f.message, f.hint) for f in origin_findings(origin)]
+    assert got == expected
+    assert all(f.address is None for f in origin_findings(origin))
+
+
+def test_notes_are_the_attached_ones_then_each_origins_in_order_each_once() -> None:
+    attached = finding(Code.ORIGIN_NOT_PROBED, "attached by the caller")
+    one = OriginFacts("E1", "o", OriginKind.CUSTOM, ssl_protocols=("TLSv1.1",))
+    two = OriginFacts("E2", "o", OriginKind.CUSTOM, ssl_protocols=("TLSv1.1",))
+    target = Target("o.test", protocols=("TLSv1.1",), origins=(one, two, one), notes=(attached,))
+    assert [f.message for f in notes(target)] == [
+        "attached by the caller",
+        "OriginSslProtocols of origin o of distribution E1 allows TLSv1.1.",
+        "OriginSslProtocols of origin o of distribution E2 allows TLSv1.1."]
+
+
+def test_merged_targets_keep_each_origins_facts_in_discovery_order(cf: Any) -> None:
+    d1 = create(cf, [custom_origin("o1", "shared.origin.test", protocols=["TLSv1", "SSLv3", "TLSv1.2"])])
+    d2 = create(cf, [custom_origin("o2", "shared.origin.test", protocols=["SSLv3", "TLSv1.2", "TLSv1"])])
+    (shared,) = discover(cf).targets
+    assert [(o.distribution_id, o.ssl_protocols) for o in shared.origins] == [
+        (d1, ("TLSv1", "SSLv3", "TLSv1.2")), (d2, ("SSLv3", "TLSv1.2", "TLSv1"))]
+    assert [f.message for f in notes(shared)] == [  # each origin's own order, as configured
+        f"OriginSslProtocols of origin o1 of distribution {d1} allows TLSv1, SSLv3.",
+        f"OriginSslProtocols of origin o2 of distribution {d2} allows SSLv3, TLSv1."]
