@@ -1,13 +1,19 @@
-"""boto3 sessions and clients for the audit: retries tuned for throttling, optional assumed role.
+"""boto3 sessions and clients: the one client factory, and the one AWS error describer.
+
+Every boto3 client the auditor makes comes from ``client()`` (the Lambda's SNS and DynamoDB, the
+audit's CloudFront and CloudWatch, the CLI's ``--publish``, the benchmark and the demo), so the
+retry mode, attempts, timeouts and user agent are chosen once, per service, in ``SERVICES``.
 
 Endpoints: boto3 itself honours ``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_<SERVICE>`` (botocore
 >= 1.31), so nothing here overrides the endpoint unless the caller passes ``endpoint_url``
-(the benchmark and the demo point at a moto server that way). A test pins that boto3 still does.
+(the benchmark points at a moto server that way). A test pins that boto3 still does.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -15,30 +21,68 @@ from botocore.config import Config
 
 log = logging.getLogger(__name__)
 
-# CloudFront's control-plane API throttles hard (a few requests per second per account) and an
-# audit of a large account makes hundreds of calls; CloudWatch's GetMetricData is cheaper but
-# shares the account's TPS with dashboards. Adaptive mode adds a client-side rate limiter on
-# top of standard retries, so a burst of throttles slows the client instead of burning attempts.
-RETRY_MODE = "adaptive"
-RETRY_MAX_ATTEMPTS = 8
-CONNECT_TIMEOUT_SECONDS = 5
-READ_TIMEOUT_SECONDS = 30
-
-# CloudFront is global; its metrics live only in us-east-1 whatever the caller's region.
-CLOUDWATCH_REGION = "us-east-1"
-CLOUDFRONT_REGION = "us-east-1"
-
+USER_AGENT_EXTRA = "origin-auditor"
 ASSUME_ROLE_SESSION_NAME = "origin-auditor"
 
+# CloudFront is global and publishes its metrics only in us-east-1, whatever the caller's region.
+CLOUDFRONT_REGION = "us-east-1"
+CLOUDWATCH_REGION = "us-east-1"
 
-def client_config(*, max_attempts: int = RETRY_MAX_ATTEMPTS, mode: str = RETRY_MODE) -> Config:
-    """The botocore Config every audit client uses: retries for throttling, bounded timeouts.
 
-    max_attempts counts the first try too (botocore's total_max_attempts).
+@dataclass(frozen=True)
+class ServiceSettings:
+    """How clients of one AWS service behave.
+
+    retry_mode: botocore's ``standard`` (exponential backoff with jitter) or ``adaptive``
+        (standard plus a client-side rate limiter that slows down after throttles).
+    max_attempts: attempts per call, the first try included (botocore's ``total_max_attempts``).
+    connect_timeout / read_timeout: seconds per attempt.
+    region: the region the service must be called in, or None for the session's region.
     """
-    return Config(retries={"mode": mode, "total_max_attempts": max_attempts},
-                  connect_timeout=CONNECT_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS,
-                  user_agent_extra="origin-auditor")
+
+    retry_mode: str
+    max_attempts: int
+    connect_timeout: float
+    read_timeout: float
+    region: str | None = None
+
+
+# Per service, deliberately:
+# - CloudFront's control plane throttles hard (a few requests per second per account) and an audit
+#   of a large account makes hundreds of calls (one GetMonitoringSubscription per distribution,
+#   several at once); CloudWatch's GetMetricData shares the account's TPS with dashboards. Both
+#   run before anything is published, so they may wait: adaptive mode turns a burst of throttles
+#   into a slower client instead of burnt attempts, and 8 attempts ride out a long burst.
+# - SNS and DynamoDB are called a handful of times per run, at its end, inside the publish budget
+#   the Lambda reserves (handler.PUBLISH_BUDGET_SECONDS): standard retries, 4 attempts and a 10 s
+#   read timeout, so a hung endpoint cannot eat that budget.
+# - STS AssumeRole is one call per run: the same bounded settings.
+# Any other service (the demo's SQS) gets DEFAULT_SETTINGS.
+DEFAULT_SETTINGS = ServiceSettings("standard", 4, connect_timeout=5, read_timeout=10)
+SERVICES: Mapping[str, ServiceSettings] = {
+    "cloudfront": ServiceSettings("adaptive", 8, 5, 30, region=CLOUDFRONT_REGION),
+    "cloudwatch": ServiceSettings("adaptive", 8, 5, 30, region=CLOUDWATCH_REGION),
+    "sns": DEFAULT_SETTINGS,
+    "dynamodb": DEFAULT_SETTINGS,
+    "sts": DEFAULT_SETTINGS,
+}
+
+
+def settings_for(service: str) -> ServiceSettings:
+    """The settings ``client(service)`` uses (``DEFAULT_SETTINGS`` for unlisted services)."""
+    return SERVICES.get(service, DEFAULT_SETTINGS)
+
+
+def client_config(service: str = "cloudfront", *, max_attempts: int | None = None,
+                  mode: str | None = None) -> Config:
+    """The botocore Config of ``service``'s clients: retries, bounded timeouts, user agent.
+
+    ``max_attempts`` / ``mode`` override the service's settings (tests shorten the retry loop).
+    """
+    s = settings_for(service)
+    retries = {"mode": mode or s.retry_mode, "total_max_attempts": max_attempts or s.max_attempts}
+    return Config(retries=retries, connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
+                  user_agent_extra=USER_AGENT_EXTRA)
 
 
 def session(role_arn: str | None = None, *, base: boto3.Session | None = None,
@@ -51,7 +95,7 @@ def session(role_arn: str | None = None, *, base: boto3.Session | None = None,
     base = base or boto3.Session()
     if not role_arn:
         return base
-    sts = base.client("sts", config=client_config())
+    sts = client("sts", base)
     creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
     log.info("assumed role %s", role_arn)
     return boto3.Session(aws_access_key_id=creds["AccessKeyId"],
@@ -60,24 +104,37 @@ def session(role_arn: str | None = None, *, base: boto3.Session | None = None,
                          region_name=base.region_name)
 
 
-def cloudfront_client(sess: boto3.Session | None = None, *, role_arn: str | None = None,
-                      config: Config | None = None, endpoint_url: str | None = None) -> Any:
-    """CloudFront client (global service; signed for us-east-1)."""
+def client(service: str, sess: boto3.Session | None = None, *, role_arn: str | None = None,
+           region_name: str | None = None, config: Config | None = None,
+           endpoint_url: str | None = None) -> Any:
+    """A boto3 client for ``service`` with its ``SERVICES`` settings: the one factory.
+
+    sess: the session to use; default a new one on the standard chain, or ``role_arn`` assumed.
+    region_name: for services without a fixed region; CloudFront and CloudWatch always get
+        us-east-1 whatever is passed. Default: the session's region.
+    config: replaces the service's Config entirely (tests). endpoint_url: only when given;
+        otherwise boto3 applies ``AWS_ENDPOINT_URL*`` itself.
+    """
     sess = sess or session(role_arn)
-    kw: dict[str, Any] = {"region_name": CLOUDFRONT_REGION, "config": config or client_config()}
+    kw: dict[str, Any] = {"config": config or client_config(service)}
+    region = settings_for(service).region or region_name
+    if region:
+        kw["region_name"] = region
     if endpoint_url:
         kw["endpoint_url"] = endpoint_url
-    return sess.client("cloudfront", **kw)
+    return sess.client(service, **kw)
+
+
+def cloudfront_client(sess: boto3.Session | None = None, *, role_arn: str | None = None,
+                      config: Config | None = None, endpoint_url: str | None = None) -> Any:
+    """``client("cloudfront", ...)``: global service, signed for us-east-1."""
+    return client("cloudfront", sess, role_arn=role_arn, config=config, endpoint_url=endpoint_url)
 
 
 def cloudwatch_client(sess: boto3.Session | None = None, *, role_arn: str | None = None,
                       config: Config | None = None, endpoint_url: str | None = None) -> Any:
-    """CloudWatch client, always in us-east-1: CloudFront publishes its metrics only there."""
-    sess = sess or session(role_arn)
-    kw: dict[str, Any] = {"region_name": CLOUDWATCH_REGION, "config": config or client_config()}
-    if endpoint_url:
-        kw["endpoint_url"] = endpoint_url
-    return sess.client("cloudwatch", **kw)
+    """``client("cloudwatch", ...)``: always us-east-1, where CloudFront publishes its metrics."""
+    return client("cloudwatch", sess, role_arn=role_arn, config=config, endpoint_url=endpoint_url)
 
 
 def error_code(exc: BaseException) -> str:
@@ -91,7 +148,10 @@ def error_code(exc: BaseException) -> str:
 
 
 def describe_error(exc: BaseException) -> str:
-    """A one-line description of an AWS failure for notes (no request ids, no credentials)."""
+    """A one-line description of an AWS failure for notes and logs: ``Code: message``.
+
+    No request ids, no credentials; whitespace collapsed, the message cut at 200 characters.
+    """
     code = error_code(exc)
     response = getattr(exc, "response", None)
     message = ""

@@ -261,9 +261,13 @@ def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     show = (lambda msg: (err.write(f"{msg}\n"), err.flush())) if err.isatty() else None
     try:
         report = run_audit(options, trust=trust, progress=show)
-    except Exception as e:  # discovery could not list distributions: credentials, permissions, network
+    except Exception as e:
         from botocore.exceptions import BotoCoreError, ClientError
-        if isinstance(e, (BotoCoreError, ClientError)):
+
+        from .discover import DiscoveryError
+        # Nothing to audit: listing distributions failed (credentials, permissions, network), or
+        # an AWS call before it did (assuming --role-arn).
+        if isinstance(e, (DiscoveryError, BotoCoreError, ClientError)):
             raise UsageError(f"cannot audit: {e}") from None
         raise
     status = _emit(report, args.format, args.fail_on, out)

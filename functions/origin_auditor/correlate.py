@@ -3,7 +3,8 @@
 Namespace ``AWS/CloudFront``, dimensions ``DistributionId`` + ``Region=Global``, us-east-1
 (``shared/cloudfront-rules.md`` §4). ``Requests`` and ``5xxErrorRate`` always; ``502ErrorRate``,
 ``CacheHitRate`` and ``OriginLatency`` only where the distribution's monitoring subscription
-(additional metrics, paid) is on. Up to 500 queries per call, NextToken followed.
+(additional metrics, paid) is on. Up to 500 queries per call, pages followed by botocore's
+paginator.
 
 Nothing here raises: a failure yields ``None`` values and a note that says what the report lacks.
 """
@@ -148,15 +149,12 @@ def fetch_metrics(cloudwatch: Any, cloudfront: Any, distribution_ids: Sequence[s
     datapoints: dict[str, list[float]] = {}
     status: dict[str, str] = {}
     try:
+        paginator = cloudwatch.get_paginator("get_metric_data")
         for offset in range(0, len(queries), MAX_QUERIES_PER_CALL):
             chunk = [q for _, _, _, q in queries[offset:offset + MAX_QUERIES_PER_CALL]]
-            token: str | None = None
-            while True:
-                kw: dict[str, Any] = {"MetricDataQueries": chunk, "StartTime": start, "EndTime": end}
-                if token:
-                    kw["NextToken"] = token
+            # The paginator follows NextToken (and refuses a token repeated, which would loop).
+            for resp in paginator.paginate(MetricDataQueries=chunk, StartTime=start, EndTime=end):
                 calls["GetMetricData"] = calls.get("GetMetricData", 0) + 1
-                resp = cloudwatch.get_metric_data(**kw)
                 for r in resp.get("MetricDataResults", []):
                     qid = str(r.get("Id"))
                     datapoints.setdefault(qid, []).extend(float(v) for v in r.get("Values", []))
@@ -167,10 +165,8 @@ def fetch_metrics(cloudwatch: Any, cloudfront: Any, distribution_ids: Sequence[s
                         notes.append(f"CloudWatch: {m.get('Code', '')} {m.get('Value', '')}".strip())
                 for m in resp.get("Messages", []) or []:
                     notes.append(f"CloudWatch: {m.get('Code', '')} {m.get('Value', '')}".strip())
-                token = resp.get("NextToken")
-                if not token:
-                    break
     except Exception as exc:  # degrade, never abort the report
+        calls["GetMetricData"] = calls.get("GetMetricData", 0) + 1  # the call that failed
         log.warning("GetMetricData failed: %s", describe_error(exc))
         notes.append(f"CloudWatch metrics unavailable ({describe_error(exc)}): this report has no "
                      "metrics; classifications rest on the TLS checks alone.")

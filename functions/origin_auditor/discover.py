@@ -9,6 +9,9 @@ Everything comes from ``ListDistributions`` (its summaries carry the full origin
 configuration) plus one ``GetCachePolicy`` / ``GetOriginRequestPolicy`` per policy id per run.
 A failure on one distribution or one policy becomes a note and a conservative assumption,
 never an abort; only failing to list anything at all raises ``DiscoveryError``.
+
+Facts only: each target carries ``OriginFacts`` (kind, protocol policy, protocols, request-side
+edge code, unreadable policies); ``judge.discovery`` words what they mean for CloudFront.
 """
 
 from __future__ import annotations
@@ -19,11 +22,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from botocore.exceptions import BotoCoreError
-
 from .aws import describe_error
-from .model import DEFAULT_PROTOCOLS, Finding, Severity, Target
-from .rules import CODES, LEGACY_PROTOCOLS, Code
+from .model import DEFAULT_PROTOCOLS, OriginFacts, OriginKind, Target
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +46,11 @@ MANAGED_ORIGIN_REQUEST_POLICIES_FORWARDING_HOST: Mapping[str, bool] = {
 REQUEST_EVENT_TYPES = frozenset({"viewer-request", "origin-request"})
 
 
-class DiscoveryError(BotoCoreError):  # type: ignore[misc]
+class DiscoveryError(Exception):
     """Listing distributions failed outright: there is nothing to audit (CLI exit 2).
 
-    A BotoCoreError so callers that already turn AWS failures into a usage error (the CLI)
-    handle it the same way; ``str()`` is the one-line message.
+    ``str()`` is the one-line message; the AWS exception is its ``__cause__``.
     """
-
-    fmt = "{message}"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message=message)
 
 
 @dataclass(frozen=True)
@@ -67,8 +61,8 @@ class DistributionInfo:
     enabled: False for disabled distributions (audited, reported as such; they serve nothing).
     staging: True for a continuous-deployment staging distribution; None if the API did not say.
     status: ``Deployed`` / ``InProgress`` ("" when unknown).
-    origins: (origin id, kind) per origin; kind is one of ``custom``, ``http-only``, ``s3``,
-        ``s3-website``, ``vpc``, ``unknown``.
+    origins: (origin id, kind) per origin; kind is an ``OriginKind`` (``custom``, ``http-only``,
+        ``s3``, ``s3-website``, ``vpc``, ``unknown``).
     error: why this distribution could not be read (its origins are then not audited); None if fine.
     """
 
@@ -97,11 +91,6 @@ class Discovery:
     targets: tuple[Target, ...]
     notes: tuple[str, ...] = ()
     api_calls: dict[str, int] = field(default_factory=dict)
-
-
-def _note(code: Code, message: str, hint: str | None = None) -> Finding:
-    info = CODES[code]
-    return Finding(code, Severity(info.severity), message, info.fix if hint is None else hint)
 
 
 def _items(container: Any) -> list[Any]:
@@ -238,22 +227,22 @@ class _Route:
     request_code: list[str] = field(default_factory=list)
 
 
-def _origin_kind(origin: Mapping[str, Any]) -> str:
+def _origin_kind(origin: Mapping[str, Any]) -> OriginKind:
     if origin.get("VpcOriginConfig"):
-        return "vpc"
+        return OriginKind.VPC
     if origin.get("S3OriginConfig") is not None:
-        return "s3"
+        return OriginKind.S3
     custom = origin.get("CustomOriginConfig")
     domain = str(origin.get("DomainName", ""))
     if custom:
         if S3_WEBSITE_RE.search(domain):
-            return "s3-website"
+            return OriginKind.S3_WEBSITE
         if custom.get("OriginProtocolPolicy") == "http-only":
-            return "http-only"
-        return "custom"
+            return OriginKind.HTTP_ONLY
+        return OriginKind.CUSTOM
     if S3_REST_RE.search(domain):
-        return "s3"
-    return "unknown"
+        return OriginKind.S3
+    return OriginKind.UNKNOWN
 
 
 def distribution_targets(dist_id: str, config: Mapping[str, Any], aliases: Sequence[str],
@@ -294,6 +283,8 @@ def distribution_targets(dist_id: str, config: Mapping[str, Any], aliases: Seque
         domain = str(origin.get("DomainName", "")).strip()
         kind = _origin_kind(origin)
         kinds.append((origin_id, kind))
+        if kind is OriginKind.S3:
+            continue  # S3 REST endpoints are AWS's own TLS: nothing the owner can break.
         common: dict[str, Any] = {
             "distribution_ids": (dist_id,), "origin_ids": (origin_id,),
             "origin_group_ids": tuple(member_of.get(origin_id, ())),
@@ -301,57 +292,36 @@ def distribution_targets(dist_id: str, config: Mapping[str, Any], aliases: Seque
         timeout = origin.get("ConnectionTimeout")
         if isinstance(timeout, int | float) and timeout > 0:
             common["connect_timeout"] = float(timeout)
-        where = f"origin {origin_id} of distribution {dist_id}"
-        if kind == "s3":
-            continue  # S3 REST endpoints are AWS's own TLS: nothing the owner can break.
         custom = origin.get("CustomOriginConfig") or {}
-        if kind == "vpc":
-            vpc_id = (origin.get("VpcOriginConfig") or {}).get("VpcOriginId", "?")
-            targets.append(Target(host=domain, port=443, protocols=(), skip_probe=True, notes=(
-                _note(Code.ORIGIN_NOT_PROBED,
-                      f"{where} is a VPC origin ({vpc_id}): private, not reachable from the auditor."),),
-                **common))
-            continue
-        if kind == "unknown":
-            targets.append(Target(host=domain, port=443, protocols=(), skip_probe=True, notes=(
-                _note(Code.ORIGIN_NOT_PROBED,
-                      f"{where} has no origin configuration the auditor recognises."),), **common))
-            continue
         policy = str(custom.get("OriginProtocolPolicy", ""))
-        if kind == "http-only" or (kind == "s3-website" and policy == "http-only"):
+        facts = OriginFacts(distribution_id=dist_id, origin_id=origin_id, kind=kind,
+                            protocol_policy=policy, aliases=tuple(aliases))
+        if kind is OriginKind.VPC:
+            vpc_id = str((origin.get("VpcOriginConfig") or {}).get("VpcOriginId", "?"))
+            targets.append(Target(host=domain, port=443, protocols=(), skip_probe=True,
+                                  origins=(replace(facts, vpc_origin_id=vpc_id),), **common))
+            continue
+        if kind is OriginKind.UNKNOWN:
+            targets.append(Target(host=domain, port=443, protocols=(), skip_probe=True,
+                                  origins=(facts,), **common))
+            continue
+        if kind is OriginKind.HTTP_ONLY or (kind is OriginKind.S3_WEBSITE and policy == "http-only"):
             port = int(custom.get("HTTPPort") or 80)
-            targets.append(Target(host=domain, port=port, protocols=(), skip_probe=True, notes=(
-                _note(Code.ORIGIN_HTTP_ONLY, f"{where} is http-only: no TLS between CloudFront and it."
-                      + (" (S3 website endpoints only speak HTTP.)" if kind == "s3-website" else ""),
-                      hint="" if kind == "s3-website" else None),), **common))
+            targets.append(Target(host=domain, port=port, protocols=(), skip_probe=True,
+                                  origins=(facts,), **common))
             continue
         port = int(custom.get("HTTPSPort") or 443)
         protocols = tuple(str(p) for p in _items(custom.get("OriginSslProtocols"))) or DEFAULT_PROTOCOLS
-        if kind == "s3-website":
-            targets.append(Target(host=domain, port=port, protocols=protocols, skip_probe=True, notes=(
-                _note(Code.S3_WEBSITE_HTTPS,
-                      f"{where} is an S3 website endpoint with origin protocol policy {policy}: S3 "
-                      "website endpoints do not speak HTTPS, so every HTTPS request to it fails."),),
-                **common))
+        facts = replace(facts, ssl_protocols=protocols)
+        if kind is OriginKind.S3_WEBSITE:
+            # S3 website endpoints speak no HTTPS: every request over TLS fails, nothing to probe.
+            targets.append(Target(host=domain, port=port, protocols=protocols, skip_probe=True,
+                                  origins=(facts,), **common))
             continue
-        notes: list[Finding] = []
-        legacy = [p for p in protocols if p in LEGACY_PROTOCOLS]
-        if legacy:
-            notes.append(_note(Code.LEGACY_PROTOCOL,
-                               f"OriginSslProtocols of {where} allows {', '.join(legacy)}."))
         route = routes.get(origin_id, _Route())
-        if route.request_code:
-            notes.append(_note(Code.HOST_REWRITE_UNVERIFIABLE,
-                               f"{'; '.join(route.request_code)} on the route to {where} may rewrite "
-                               "the Host header; the name checked may not be the one sent."))
-        if route.host_unknown and not route.host_forwarded:
-            notes.append(_note(
-                Code.HOST_REWRITE_UNVERIFIABLE,
-                f"A policy on the route to {where} could not be read, so whether the viewer's Host "
-                f"header is forwarded is unknown; only the origin domain was checked"
-                + (f", not the aliases {', '.join(aliases)}." if aliases else "."),
-                hint="Grant cloudfront:GetCachePolicy / GetOriginRequestPolicy to the auditor."))
-        base = Target(host=domain, port=port, protocols=protocols, notes=tuple(notes), **common)
+        facts = replace(facts, request_functions=tuple(route.request_code),
+                        host_forwarding_unknown=route.host_unknown and not route.host_forwarded)
+        base = Target(host=domain, port=port, protocols=protocols, origins=(facts,), **common)
         targets.append(base)
         if route.host_forwarded:
             # CloudFront sends the viewer's Host (an alias) as SNI and checks the certificate
@@ -370,7 +340,8 @@ def merge_targets(targets: Iterable[Target]) -> tuple[Target, ...]:
     """Merge targets with equal ``key``: one probe, reported under every distribution.
 
     Connect timeout: the smallest configured one (the strictest CloudFront will apply).
-    skip_probe: only if every merged target skipped. Notes: union, de-duplicated, in order.
+    skip_probe: only if every merged target skipped. Origin facts and notes: union,
+    de-duplicated, in order.
     """
     merged: dict[tuple[str, int, str, tuple[str, ...]], Target] = {}
     for t in targets:
@@ -384,6 +355,7 @@ def merge_targets(targets: Iterable[Target]) -> tuple[Target, ...]:
             distribution_ids=_unique((*prev.distribution_ids, *t.distribution_ids)),
             origin_ids=_unique((*prev.origin_ids, *t.origin_ids)),
             origin_group_ids=_unique((*prev.origin_group_ids, *t.origin_group_ids)),
+            origins=tuple(dict.fromkeys((*prev.origins, *t.origins))),
             notes=tuple(dict.fromkeys((*prev.notes, *t.notes))),
             connect_timeout=min(timeouts) if timeouts else None,
             skip_probe=prev.skip_probe and t.skip_probe,

@@ -27,12 +27,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.config import Config
 
+from . import aws
 from .audit import AuditOptions, run_audit
 from .events import AuditRequest, EventError, parse_event
 from .model import AuditReport, Verdict
@@ -208,9 +207,8 @@ def _default_audit(options: AuditOptions) -> AuditReport:
 
 
 def _client(service: str) -> Any:
-    # Bounded so a hung endpoint cannot eat the publish budget the deadline reserved.
-    return boto3.client(service, config=Config(connect_timeout=5, read_timeout=10,
-                                               retries={"mode": "standard", "max_attempts": 3}))
+    # aws.SERVICES bounds SNS and DynamoDB so a hung endpoint cannot eat the publish budget.
+    return aws.client(service)
 
 
 # ---------------------------------------------------------------- Powertools wiring

@@ -133,6 +133,56 @@ class Finding:
         }
 
 
+class OriginKind(StrEnum):
+    """What kind of origin a CloudFront origin configuration describes (``discover`` decides).
+
+    CUSTOM: a custom origin CloudFront reaches over TLS (https-only or match-viewer).
+    HTTP_ONLY: a custom origin with protocol policy http-only: no TLS at all.
+    S3: an S3 REST endpoint: AWS's own TLS, not audited (no target is made).
+    S3_WEBSITE: an S3 website endpoint, which only speaks HTTP.
+    VPC: a VPC origin: private, not reachable from the auditor.
+    UNKNOWN: no origin configuration the auditor recognises.
+    """
+
+    CUSTOM = "custom"
+    HTTP_ONLY = "http-only"
+    S3 = "s3"
+    S3_WEBSITE = "s3-website"
+    VPC = "vpc"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class OriginFacts:
+    """How one distribution configures one origin, as discovery read it: facts, no verdicts.
+
+    distribution_id / origin_id: which origin of which distribution.
+    kind: see ``OriginKind``.
+    protocol_policy: the origin's ``OriginProtocolPolicy`` (https-only, match-viewer, http-only),
+        "" when the origin has no custom origin configuration.
+    ssl_protocols: ``OriginSslProtocols`` as configured, in the configured order (the default
+        when the list is empty); () where CloudFront does not use TLS to the origin.
+    vpc_origin_id: the ``VpcOriginId`` of a VPC origin ("?" when absent), else None.
+    request_functions: request-side edge code (viewer-request / origin-request Lambda@Edge
+        functions and CloudFront Functions) on the behaviors routing to this origin, each as
+        ``"Lambda@Edge ARN (event)"`` / ``"CloudFront Function ARN (event)"``, first-seen order;
+        such code can rewrite the Host header CloudFront sends.
+    host_forwarding_unknown: a policy on a route to this origin could not be read and no route
+        is known to forward the viewer's Host header, so whether the aliases are sent is unknown.
+    aliases: the distribution's alternate domain names (what would be sent if Host were forwarded).
+    """
+
+    distribution_id: str
+    origin_id: str
+    kind: OriginKind
+    protocol_policy: str = ""
+    ssl_protocols: tuple[str, ...] = ()
+    vpc_origin_id: str | None = None
+    request_functions: tuple[str, ...] = ()
+    host_forwarding_unknown: bool = False
+    aliases: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Target:
     """One connection CloudFront makes: where it connects and what it offers.
@@ -145,9 +195,13 @@ class Target:
         for the auditor's default.
     distribution_ids / origin_ids: where this target came from (empty for ``check``).
     origin_group_ids: origin groups the origin is a member of (failover context).
-    notes: target-level findings known before probing (from discovery: http-only origins,
-        host rewrites that cannot be seen, ...). ``probe`` is skipped when ``skip_probe``.
-    skip_probe: do not connect at all (http-only, S3 REST, VPC origin); ``notes`` explain why.
+    origins: how each (distribution, origin) leading here is configured, in discovery order
+        (facts only; ``judge.discovery`` words them into findings). Empty for ``check``.
+    notes: findings a caller attaches before probing (tests, a future source of targets).
+        Discovery attaches none: what it saw is in ``origins``; ``judge.discovery.notes(target)``
+        returns these notes followed by the findings worded from ``origins``.
+    skip_probe: do not connect at all (http-only, VPC origin, S3 website, unrecognised
+        configuration); ``origins`` say why. ``probe`` is skipped when set.
     """
 
     host: str
@@ -158,6 +212,7 @@ class Target:
     distribution_ids: tuple[str, ...] = ()
     origin_ids: tuple[str, ...] = ()
     origin_group_ids: tuple[str, ...] = ()
+    origins: tuple[OriginFacts, ...] = ()
     notes: tuple[Finding, ...] = ()
     skip_probe: bool = False
 

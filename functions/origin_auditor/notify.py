@@ -31,8 +31,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-import boto3
-
+from . import aws
 from .events import AlarmContext, ChangeContext
 from .model import AuditReport, Classification, Severity, TargetResult, Verdict
 from .present.text import clip, email_subject
@@ -526,7 +525,7 @@ class PublishFailed(RuntimeError):
 def publish(message: Message, topic_arn: str, client: Any = None) -> str:
     """Publish ``message``; return the MessageId or raise ``PublishFailed``."""
     if client is None:
-        client = boto3.client("sns")
+        client = aws.client("sns")
     try:
         out = client.publish(**message.publish_kwargs(topic_arn))
     except Exception as exc:

@@ -29,8 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-
+from . import aws
 from .model import Target
 
 logger = logging.getLogger(__name__)
@@ -40,6 +39,7 @@ KEY_ATTRIBUTE = "pk"
 TTL_ATTRIBUTE = "expires_at"
 _BATCH_GET = 100  # DynamoDB limits
 _BATCH_WRITE = 25
+# Rounds of resending what a batch call left unprocessed (see _until_processed).
 _RETRIES = 5
 
 
@@ -77,7 +77,7 @@ class StateStore:
     def __init__(self, table_name: str, client: Any = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         if client is None:
-            client = boto3.client("dynamodb")
+            client = aws.client("dynamodb")
         self.table_name = table_name
         self.client = client
         self._sleep = sleep
@@ -87,7 +87,7 @@ class StateStore:
         try:
             items = self._scan() if keys is None else self._batch_get(list(dict.fromkeys(keys)))
         except Exception as exc:  # any client/transport error means: no dedup this run
-            raise StateUnavailable(f"state table {self.table_name!r} unreadable: {_describe(exc)}") \
+            raise StateUnavailable(f"state table {self.table_name!r} unreadable: {aws.describe_error(exc)}") \
                 from exc
         states: dict[str, TargetState] = {}
         for item in items:
@@ -107,48 +107,59 @@ class StateStore:
         requests += [{"DeleteRequest": {"Key": {KEY_ATTRIBUTE: {"S": k}}}} for k in delete]
         try:
             for i in range(0, len(requests), _BATCH_WRITE):
-                pending: dict[str, Any] = {self.table_name: requests[i:i + _BATCH_WRITE]}
-                for attempt in range(_RETRIES):
-                    out = self.client.batch_write_item(RequestItems=pending)
-                    pending = out.get("UnprocessedItems") or {}
-                    if not pending:
-                        break
-                    self._sleep(min(0.05 * 2 ** attempt, 1.0))
-                if pending:
-                    raise StateUnavailable(f"{len(pending[self.table_name])} state writes unprocessed "
+                left = self._until_processed(self.client.batch_write_item,
+                                             {self.table_name: requests[i:i + _BATCH_WRITE]},
+                                             "UnprocessedItems")
+                if left:
+                    raise StateUnavailable(f"{len(left[self.table_name])} state writes unprocessed "
                                            "after retries (throttled)")
         except StateUnavailable:
             raise
         except Exception as exc:
-            raise StateUnavailable(f"state table {self.table_name!r} unwritable: {_describe(exc)}") \
+            raise StateUnavailable(f"state table {self.table_name!r} unwritable: {aws.describe_error(exc)}") \
                 from exc
 
     def _scan(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"TableName": self.table_name, "ConsistentRead": True}
-        while True:
-            out = self.client.scan(**kwargs)
-            items.extend(out.get("Items", []))
-            if "LastEvaluatedKey" not in out:
-                return items
-            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+        for page in self.client.get_paginator("scan").paginate(TableName=self.table_name,
+                                                               ConsistentRead=True):
+            items.extend(page.get("Items", []))
+        return items
 
     def _batch_get(self, keys: list[str]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
+
+        def get(**kw: Any) -> dict[str, Any]:
+            out: dict[str, Any] = self.client.batch_get_item(**kw)
+            items.extend(out.get("Responses", {}).get(self.table_name, []))
+            return out
+
         for i in range(0, len(keys), _BATCH_GET):
-            pending: dict[str, Any] = {self.table_name: {
+            left = self._until_processed(get, {self.table_name: {
                 "Keys": [{KEY_ATTRIBUTE: {"S": k}} for k in keys[i:i + _BATCH_GET]],
-                "ConsistentRead": True}}
-            for attempt in range(_RETRIES):
-                out = self.client.batch_get_item(RequestItems=pending)
-                items.extend(out.get("Responses", {}).get(self.table_name, []))
-                pending = out.get("UnprocessedKeys") or {}
-                if not pending:
-                    break
-                self._sleep(min(0.05 * 2 ** attempt, 1.0))
-            if pending:
+                "ConsistentRead": True}}, "UnprocessedKeys")
+            if left:
                 raise StateUnavailable("state reads unprocessed after retries (throttled)")
         return items
+
+    def _until_processed(self, call: Callable[..., dict[str, Any]], request: dict[str, Any],
+                         unprocessed: str) -> dict[str, Any]:
+        """Call a DynamoDB batch operation until it leaves nothing unprocessed, or give up.
+
+        BatchGetItem / BatchWriteItem succeed even when DynamoDB throttles part of the batch: the
+        part it skipped comes back under ``unprocessed`` (``UnprocessedKeys`` / ``UnprocessedItems``)
+        and must be sent again. botocore's retries only cover a failed call, so this resends what
+        is left, ``_RETRIES`` calls at most, sleeping 0.05 s doubling up to 1 s between them.
+        Returns what is still unprocessed ({} when everything went through).
+        """
+        pending = request
+        for attempt in range(_RETRIES):
+            out = call(RequestItems=pending)
+            pending = out.get(unprocessed) or {}
+            if not pending:
+                break
+            self._sleep(min(0.05 * 2 ** attempt, 1.0))
+        return pending
 
 
 def _to_item(s: TargetState, now: float) -> dict[str, Any]:
@@ -177,12 +188,3 @@ def _from_item(item: dict[str, Any]) -> TargetState:
         display=item.get("display", {}).get("S", ""),
         last_notified=float(last["N"]) if last else None,
     )
-
-
-def _describe(exc: BaseException) -> str:
-    # botocore ClientError carries the service's code; anything else: class name and text.
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        err = response.get("Error", {})
-        return f"{err.get('Code', type(exc).__name__)}: {err.get('Message', '')}".strip()
-    return f"{type(exc).__name__}: {exc}"

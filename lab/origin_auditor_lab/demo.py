@@ -113,8 +113,7 @@ def run_demo(*, out: TextIO, err: TextIO, fmt: str = "text") -> int:
 
 
 def _run(out: TextIO, err: TextIO, fmt: str) -> int:
-    import boto3
-
+    from origin_auditor import aws
     from origin_auditor.audit import AuditOptions, run_audit
     from origin_auditor.handler import handle
 
@@ -141,8 +140,8 @@ def _run(out: TextIO, err: TextIO, fmt: str) -> int:
 
         err.write("origin-auditor demo: creating CloudFront distributions, CloudWatch data, SNS, DynamoDB "
                   "on an embedded AWS (moto)...\n")
-        cf_real = boto3.client("cloudfront", region_name=REGION)
-        cw = boto3.client("cloudwatch", region_name=REGION)
+        cf_real = aws.client("cloudfront")
+        cw = aws.client("cloudwatch")
         now = dt.datetime.now(dt.UTC)
         shop = _distribution(cf_real, "shop", "assets.shop.demo", server.port, ["shop.example.com"])
         api_id = _distribution(cf_real, "api", "api.demo", server.port, ["api.example.com"])
@@ -156,9 +155,9 @@ def _run(out: TextIO, err: TextIO, fmt: str) -> int:
         _put_metrics(cw, www, now, {"Requests": 30_000, "5xxErrorRate": 0.1})
         cf = _MonitoringSubscriptions(cf_real, {shop: True, api_id: True})
 
-        sns = _RecordingSns(boto3.client("sns", region_name=REGION))
-        sqs = boto3.client("sqs", region_name=REGION)
-        ddb = boto3.client("dynamodb", region_name=REGION)
+        sns = _RecordingSns(aws.client("sns", region_name=REGION))
+        sqs = aws.client("sqs", region_name=REGION)
+        ddb = aws.client("dynamodb", region_name=REGION)
         topic = sns.create_topic(Name="origin-auditor-findings")["TopicArn"]
         queue = sqs.create_queue(QueueName="demo-inbox")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][

@@ -11,6 +11,7 @@ from ..present.reproduce import openssl_command
 from ..rules import EXPIRY_WARN_DAYS, Code
 from ..trust import TrustStore
 from ..x509.names import ip_literal, normalize_dns
+from . import discovery
 from .chain import judge_chain
 from .findings import finding as _finding
 from .handshake import address_findings, target_findings
@@ -73,7 +74,7 @@ def judge_probe(probe: ProbeResult, *, trust: TrustStore, at: dt.datetime,
     address's own findings and its chain's, with the verdict the worst of them."""
     target = probe.target
     origin_domain = accepted_origin_domain(target)
-    findings: list[Finding] = [*target_findings(probe), *target.notes, *_consistency(probe)]
+    findings: list[Finding] = [*target_findings(probe), *discovery.notes(target), *_consistency(probe)]
     reports: list[AddressReport] = []
     # The reproduction line connects to the first address with the worst findings (or the
     # first probed): that is where the problem shows, and with --resolve / split DNS the host

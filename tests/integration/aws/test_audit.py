@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from origin_auditor import aws, cli
 from origin_auditor.audit import AuditOptions, run_audit
 from origin_auditor.discover import DiscoveryError
 from origin_auditor.model import AuditReport
@@ -142,3 +145,43 @@ def test_audit_validity_moment_is_an_option(cf: Any, cw: Any, trust: TrustStore,
     report = audit(cf, cw, trust, ids, at=later)
     assert "CERT_EXPIRING_SOON" in {str(f.code) for f in report.results[0].findings}
     assert report.distributions[0].classification == "AT_RISK"
+
+
+def test_cli_audit_that_cannot_list_exits_2_with_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                          stub_cf: tuple[Any, Stubber]) -> None:
+    client, stubber = stub_cf
+    stubber.add_client_error("list_distributions", "AccessDenied", "not authorized", 403)
+    monkeypatch.setattr(aws, "client", lambda service, *_, **__: client if service == "cloudfront" else None)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["audit"], out=out, err=err) == cli.EXIT_USAGE
+    assert out.getvalue() == ""
+    assert err.getvalue() == ("origin-auditor: error: cannot audit: Could not list CloudFront distributions: "
+                              "AccessDenied: not authorized\n")
+
+
+def test_cli_audit_whose_role_cannot_be_assumed_exits_2_with_one_line(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "AssumeRole")
+
+    monkeypatch.setattr(aws, "session", refuse)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["audit", "--role-arn", "arn:aws:iam::123456789012:role/x"], out=out, err=err) == 2
+    assert err.getvalue() == ("origin-auditor: error: cannot audit: An error occurred (AccessDenied) when "
+                              "calling the AssumeRole operation: no\n")
+
+
+def test_what_discovery_saw_is_among_each_results_findings(cf: Any, cw: Any, trust: TrustStore,
+                                                           origins: dict[str, int]) -> None:
+    did = create(cf, [custom_origin("plain", "plain.origin.test", policy="http-only"),
+                      custom_origin("old", "good.origin.test", port=origins["good"],
+                                    protocols=["TLSv1.1", "TLSv1.2"])])
+    report = audit(cf, cw, trust, {"d": did})
+    found = {r.target.origin_ids[0]: [(str(f.code), f.message) for f in r.findings] for r in report.results}
+    assert found == {
+        "plain": [("ORIGIN_HTTP_ONLY", f"origin plain of distribution {did} is http-only: no TLS between "
+                                       "CloudFront and it.")],
+        "old": [("LEGACY_PROTOCOL",
+                 f"OriginSslProtocols of origin old of distribution {did} allows TLSv1.1.")],
+    }
+    assert report.results[0].reproduce == ""  # not probed: nothing to reproduce

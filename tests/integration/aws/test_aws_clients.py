@@ -9,6 +9,7 @@ import boto3
 import botocore.retries.standard
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import BotoCoreError, ClientError
 
 from origin_auditor import aws
 from origin_auditor.discover import DiscoveryError, discover
@@ -116,3 +117,82 @@ def test_one_distribution_throttled_beyond_retries_is_a_note_not_an_abort(mocked
     assert [(x.id, x.error is not None) for x in d.distributions] == [(slow, True), (ok, False)]
     assert [t.host for t in d.targets] == ["ok.origin.test"]
     assert any(slow in n and "Throttling" in n for n in d.notes)
+
+
+@pytest.mark.parametrize("service", [*aws.SERVICES, "sqs"])
+def test_every_client_gets_its_services_retries_timeouts_and_user_agent(service: str) -> None:
+    settings = aws.settings_for(service)
+    config = aws.client(service, region_name="eu-west-1").meta.config
+    assert config.retries == {"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts}
+    assert (config.connect_timeout, config.read_timeout) == (settings.connect_timeout, settings.read_timeout)
+    assert config.user_agent_extra == "origin-auditor"
+
+
+def test_retry_settings_per_service_are_the_documented_choice() -> None:
+    table = {s: (v.retry_mode, v.max_attempts, v.connect_timeout, v.read_timeout, v.region)
+             for s, v in aws.SERVICES.items()}
+    assert table == {
+        "cloudfront": ("adaptive", 8, 5, 30, "us-east-1"),
+        "cloudwatch": ("adaptive", 8, 5, 30, "us-east-1"),
+        "sns": ("standard", 4, 5, 10, None),
+        "dynamodb": ("standard", 4, 5, 10, None),
+        "sts": ("standard", 4, 5, 10, None),
+    }
+    assert aws.settings_for("sqs") == aws.DEFAULT_SETTINGS
+
+
+def test_only_cloudfront_and_cloudwatch_are_pinned_to_us_east_1() -> None:
+    sess = boto3.Session(region_name="ap-southeast-2")
+    assert aws.client("cloudwatch", sess, region_name="eu-west-1").meta.region_name == "us-east-1"
+    assert aws.client("sns", sess).meta.region_name == "ap-southeast-2"
+    assert aws.client("dynamodb", sess, region_name="eu-west-1").meta.region_name == "eu-west-1"
+
+
+def test_a_client_for_a_role_uses_the_assumed_credentials(mocked_aws: None) -> None:
+    sts = aws.client("sts", role_arn="arn:aws:iam::123456789012:role/auditor")
+    assert ":assumed-role/auditor/origin-auditor" in sts.get_caller_identity()["Arn"]
+
+
+def test_the_default_clients_of_handler_notify_and_state_come_from_the_factory(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from origin_auditor import handler, notify, state
+
+    made: list[str] = []
+
+    class Sns:
+        def publish(self, **_: Any) -> dict[str, str]:
+            return {"MessageId": "m-1"}
+
+    def factory(service: str, *_: Any, **__: Any) -> Any:
+        made.append(service)
+        return Sns()
+
+    monkeypatch.setattr(aws, "client", factory)
+    handler._client("dynamodb")
+    handler._client("sns")
+    state.StateStore("table")
+    message = notify.Message(subject="s", structure={"default": "d"}, attributes={}, included=0)
+    assert notify.publish(message, "arn:aws:sns:us-east-1:123456789012:t") == "m-1"
+    assert made == ["dynamodb", "sns", "dynamodb", "sns"]
+
+
+def test_describe_error_is_code_and_message_on_one_line() -> None:
+    denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "not\n  authorized"}},
+                         "ListDistributions")
+    assert aws.describe_error(denied) == "AccessDenied: not authorized"
+    bare = ClientError({"Error": {"Code": "Throttling"}}, "ListDistributions")
+    assert aws.describe_error(bare) == ("Throttling: An error occurred (Throttling) when calling the "
+                                        "ListDistributions operation: Unknown")
+    assert aws.describe_error(ValueError("x" * 300)) == "ValueError: " + "x" * 200
+    assert aws.describe_error(TimeoutError()) == "TimeoutError"
+    assert aws.error_code(denied) == "AccessDenied" and aws.error_code(KeyError("k")) == "KeyError"
+
+
+def test_discovery_error_is_its_own_exception_not_a_botocore_one(stub_cf: tuple[Any, Any]) -> None:
+    client, stubber = stub_cf
+    stubber.add_client_error("list_distributions", "AccessDenied", "not authorized", 403)
+    with pytest.raises(DiscoveryError) as caught:
+        discover(client)
+    assert not isinstance(caught.value, BotoCoreError | ClientError)
+    assert str(caught.value) == "Could not list CloudFront distributions: AccessDenied: not authorized"
+    assert isinstance(caught.value.__cause__, ClientError)

@@ -187,3 +187,40 @@ def test_a_subscription_table_installed_on_a_stubbed_client_answers_in_any_order
     (dt.timedelta(hours=3), 10800), (dt.timedelta(seconds=10), 60), (dt.timedelta(seconds=100), 120)])
 def test_period_is_the_lookback_in_whole_minutes(lookback: dt.timedelta, period: int) -> None:
     assert period_for(lookback) == period
+
+
+def test_a_next_token_repeated_by_cloudwatch_ends_in_a_note_not_a_loop() -> None:
+    # botocore's paginator refuses a token it has already sent; a hand loop would ask forever.
+    cf = MonitoringSubscriptions({"EONE": None})
+    cw = boto3.client("cloudwatch", region_name="us-east-1")
+    page = {"MetricDataResults": [{"Id": "m0_0", "Values": [1.0], "StatusCode": "PartialData"}],
+            "NextToken": "same"}
+    with Stubber(cw) as stub:
+        stub.add_response("get_metric_data", page)
+        stub.add_response("get_metric_data", page)
+        m = fetch_metrics(cw, cf, ["EONE"], end=NOW)
+        stub.assert_no_pending_responses()
+    assert set(m.values["EONE"].values()) == {None}
+    assert any("CloudWatch metrics unavailable (PaginationError" in n for n in m.notes)
+
+
+@pytest.mark.parametrize(("service", "operation"), [
+    ("cloudfront", "list_distributions"), ("cloudwatch", "get_metric_data"), ("dynamodb", "scan")])
+def test_the_paginators_the_auditor_relies_on_exist_and_page_on_moto(mocked_aws: None, service: str,
+                                                                      operation: str) -> None:
+    client = boto3.client(service, region_name="us-east-1")
+    assert client.can_paginate(operation)
+    if service == "cloudwatch":
+        metric = {"Namespace": "AWS/CloudFront", "MetricName": "Requests"}
+        query = {"Id": "q", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Sum"}}
+        kw: dict[str, Any] = {"MetricDataQueries": [query], "StartTime": NOW - dt.timedelta(hours=1),
+                              "EndTime": NOW}
+    elif service == "dynamodb":
+        client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        kw = {"TableName": "t"}
+    else:
+        kw = {}
+    pages = list(client.get_paginator(operation).paginate(**kw))
+    assert len(pages) == 1

@@ -9,7 +9,10 @@ import pytest
 from botocore.stub import Stubber
 
 from origin_auditor.discover import Discovery, DiscoveryError, discover
-from origin_auditor.model import Target
+from origin_auditor.judge.discovery import notes, origin_findings
+from origin_auditor.judge.findings import finding
+from origin_auditor.model import OriginFacts, OriginKind, Target
+from origin_auditor.rules import Code
 
 from .conftest import Split, behavior, create, custom_origin, distribution_config, s3_origin
 
@@ -18,7 +21,7 @@ ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 
 
 def codes(t: Target) -> list[str]:
-    return [str(n.code) for n in t.notes]
+    return [str(n.code) for n in notes(t)]
 
 
 def by_sni(d: Discovery) -> dict[str, Target]:
@@ -34,7 +37,7 @@ def test_custom_origins_carry_port_protocols_timeout_and_legacy_protocols_warn(c
     assert (a.host, a.port, a.protocols, a.connect_timeout) == (
         "a.origin.test", 8443, ("TLSv1.1", "TLSv1.2"), 4.0)
     assert a.distribution_ids == (did,) and a.origin_ids == ("a",)
-    assert codes(a) == ["LEGACY_PROTOCOL"] and "TLSv1.1" in a.notes[0].message
+    assert codes(a) == ["LEGACY_PROTOCOL"] and "TLSv1.1" in notes(a)[0].message
     assert (b.port, b.protocols, codes(b), b.skip_probe) == (443, ("TLSv1.2",), [], False)
     (info,) = d.distributions
     assert info.id == did and info.enabled is True and info.domain_name.endswith(".cloudfront.net")
@@ -56,14 +59,14 @@ def test_s3_rest_origins_are_skipped_and_s3_website_and_http_only_are_reported(c
     assert "rest" not in t  # AWS's own TLS: nothing to probe, nothing to report
     assert t["site-http"].skip_probe and codes(t["site-http"]) == ["ORIGIN_HTTP_ONLY"]
     assert t["site-https"].skip_probe and codes(t["site-https"]) == ["S3_WEBSITE_HTTPS"]
-    assert t["site-https"].notes[0].severity == "fail"
+    assert notes(t["site-https"])[0].severity == "fail"
     assert t["plain"].skip_probe and codes(t["plain"]) == ["ORIGIN_HTTP_ONLY"] and t["plain"].port == 80
 
 
 def test_match_viewer_counts_as_tls(cf: Any) -> None:
     create(cf, [custom_origin("m", "m.origin.test", policy="match-viewer")])
     (t,) = discover(cf).targets
-    assert not t.skip_probe and t.notes == ()
+    assert not t.skip_probe and notes(t) == ()
 
 
 def test_legacy_host_forwarding_adds_one_target_per_alias_case_insensitively(cf: Any) -> None:
@@ -121,7 +124,7 @@ def test_identical_targets_across_distributions_are_merged_with_all_ids_and_note
     shared = d.targets[0]
     assert shared.distribution_ids == (d1, d2) and shared.origin_ids == ("o1", "o2")
     assert shared.connect_timeout == 3.0  # the strictest CloudFront applies
-    assert [str(n.code) for n in shared.notes] == ["LEGACY_PROTOCOL", "LEGACY_PROTOCOL"]  # per origin
+    assert [str(n.code) for n in notes(shared)] == ["LEGACY_PROTOCOL", "LEGACY_PROTOCOL"]  # per origin
     assert d.targets[1].distribution_ids == (d2,)
 
 
@@ -214,7 +217,7 @@ def test_unreadable_policy_is_a_note_and_the_origin_is_still_checked(cf: Any,
     d = discover(Split(cf, client, ["get_cache_policy"]))
     (t,) = d.targets
     assert t.sni == "o.origin.test"
-    assert codes(t) == ["HOST_REWRITE_UNVERIFIABLE"] and "www.example.test" in t.notes[0].message
+    assert codes(t) == ["HOST_REWRITE_UNVERIFIABLE"] and "www.example.test" in notes(t)[0].message
     assert any("cp-secret" in n and "AccessDenied" in n for n in d.notes)
 
 
@@ -264,9 +267,9 @@ def test_vpc_origins_edge_functions_and_staging_from_the_full_api_shape(stub_cf:
     assert info.origins == (("web", "custom"), ("private", "vpc"), ("bucket", "s3"))
     web, vpc = d.targets
     assert codes(web) == ["HOST_REWRITE_UNVERIFIABLE"]
-    assert "function:rewrite:3" in web.notes[0].message and "function/route" in web.notes[0].message
-    assert "headers:1" not in web.notes[0].message  # response-side code cannot change the Host sent
-    assert vpc.skip_probe and codes(vpc) == ["ORIGIN_NOT_PROBED"] and "vo_0123456789" in vpc.notes[0].message
+    assert "function:rewrite:3" in notes(web)[0].message and "function/route" in notes(web)[0].message
+    assert "headers:1" not in notes(web)[0].message  # response-side code cannot change the Host sent
+    assert vpc.skip_probe and codes(vpc) == ["ORIGIN_NOT_PROBED"] and "vo_0123456789" in notes(vpc)[0].message
 
 
 def test_failing_to_list_anything_raises_a_clear_error(stub_cf: tuple[Any, Stubber]) -> None:
@@ -307,3 +310,92 @@ def test_a_malformed_distribution_loses_only_itself(stub_cf: tuple[Any, Stubber]
     assert [(x.id, x.error is not None) for x in d.distributions] == [("EBAD", True), ("EGOOD", False)]
     assert [t.host for t in d.targets] == ["good.origin.test"]
     assert any("EBAD" in n for n in d.notes)
+
+
+def test_discovery_records_facts_and_creates_no_finding(cf: Any) -> None:
+    did = create(cf, [custom_origin("a", "a.origin.test", protocols=["TLSv1.1", "SSLv3", "TLSv1.2"]),
+                      custom_origin("h", "h.origin.test", policy="http-only")],
+                 aliases=["www.example.test"])
+    a, h = discover(cf).targets
+    assert a.notes == () and h.notes == ()
+    assert a.origins == (OriginFacts(did, "a", OriginKind.CUSTOM, "https-only",
+                                     ("TLSv1.1", "SSLv3", "TLSv1.2"), aliases=("www.example.test",)),)
+    assert h.origins == (OriginFacts(did, "h", OriginKind.HTTP_ONLY, "http-only",
+                                     aliases=("www.example.test",)),)
+    assert h.skip_probe and not a.skip_probe
+
+
+def facts(kind: OriginKind, **kw: Any) -> OriginFacts:
+    return OriginFacts("EDIST", "web", kind, **kw)
+
+
+W = "origin web of distribution EDIST"
+NOT_PROBED_FIX = "Run the auditor where it can reach the origin, or with a longer timeout."
+REWRITE_FIX = "Check the function's code; run `origin-auditor check` with the rewritten name."
+POLICY_FIX = "Grant cloudfront:GetCachePolicy / GetOriginRequestPolicy to the auditor."
+UNKNOWN_HOST = (f"A policy on the route to {W} could not be read, so whether the viewer's Host header is "
+                "forwarded is unknown; only the origin domain was checked")
+CODE = ("Lambda@Edge arn:l1 (origin-request)", "CloudFront Function arn:f1 (viewer-request)")
+
+
+@pytest.mark.parametrize(("origin", "expected"), [
+    (facts(OriginKind.CUSTOM, protocol_policy="https-only", ssl_protocols=("TLSv1.2",)), []),
+    (facts(OriginKind.S3), []),
+    (facts(OriginKind.VPC, vpc_origin_id="vo_1"), [
+        ("ORIGIN_NOT_PROBED", "info",
+         f"{W} is a VPC origin (vo_1): private, not reachable from the auditor.", NOT_PROBED_FIX)]),
+    (facts(OriginKind.UNKNOWN), [
+        ("ORIGIN_NOT_PROBED", "info", f"{W} has no origin configuration the auditor recognises.",
+         NOT_PROBED_FIX)]),
+    (facts(OriginKind.HTTP_ONLY, protocol_policy="http-only"), [
+        ("ORIGIN_HTTP_ONLY", "info", f"{W} is http-only: no TLS between CloudFront and it.",
+         "Consider https-only to encrypt CloudFront-to-origin traffic.")]),
+    (facts(OriginKind.S3_WEBSITE, protocol_policy="http-only"), [
+        ("ORIGIN_HTTP_ONLY", "info",
+         f"{W} is http-only: no TLS between CloudFront and it. (S3 website endpoints only speak HTTP.)",
+         "")]),
+    (facts(OriginKind.S3_WEBSITE, protocol_policy="match-viewer", ssl_protocols=("TLSv1",)), [
+        ("S3_WEBSITE_HTTPS", "fail",
+         f"{W} is an S3 website endpoint with origin protocol policy match-viewer: S3 website endpoints "
+         "do not speak HTTPS, so every HTTPS request to it fails.",
+         "Set the origin protocol policy to http-only, or use the S3 REST endpoint with OAC.")]),
+    (facts(OriginKind.CUSTOM, protocol_policy="https-only", ssl_protocols=("TLSv1", "SSLv3", "TLSv1.2"),
+           request_functions=CODE, host_forwarding_unknown=True, aliases=("www.one.test", "one.test")), [
+        ("LEGACY_PROTOCOL", "warn", f"OriginSslProtocols of {W} allows TLSv1, SSLv3.",
+         "Allow only TLSv1.2 in OriginSslProtocols once the origin supports it."),
+        ("HOST_REWRITE_UNVERIFIABLE", "info",
+         f"{'; '.join(CODE)} on the route to {W} may rewrite the Host header; the name checked may not "
+         "be the one sent.", REWRITE_FIX),
+        ("HOST_REWRITE_UNVERIFIABLE", "info", f"{UNKNOWN_HOST}, not the aliases www.one.test, one.test.",
+         POLICY_FIX)]),
+    (facts(OriginKind.CUSTOM, ssl_protocols=("TLSv1.2",), host_forwarding_unknown=True), [
+        ("HOST_REWRITE_UNVERIFIABLE", "info", f"{UNKNOWN_HOST}.", POLICY_FIX)]),
+], ids=["tls", "s3", "vpc", "unknown", "http-only", "s3-website-http", "s3-website-https", "custom-all",
+        "no-aliases"])
+def test_each_origin_configuration_is_worded_exactly(origin: OriginFacts,
+                                                      expected: list[tuple[str, str, str, str]]) -> None:
+    got = [(str(f.code), str(f.severity), f.message, f.hint) for f in origin_findings(origin)]
+    assert got == expected
+    assert all(f.address is None for f in origin_findings(origin))
+
+
+def test_notes_are_the_attached_ones_then_each_origins_in_order_each_once() -> None:
+    attached = finding(Code.ORIGIN_NOT_PROBED, "attached by the caller")
+    one = OriginFacts("E1", "o", OriginKind.CUSTOM, ssl_protocols=("TLSv1.1",))
+    two = OriginFacts("E2", "o", OriginKind.CUSTOM, ssl_protocols=("TLSv1.1",))
+    target = Target("o.test", protocols=("TLSv1.1",), origins=(one, two, one), notes=(attached,))
+    assert [f.message for f in notes(target)] == [
+        "attached by the caller",
+        "OriginSslProtocols of origin o of distribution E1 allows TLSv1.1.",
+        "OriginSslProtocols of origin o of distribution E2 allows TLSv1.1."]
+
+
+def test_merged_targets_keep_each_origins_facts_in_discovery_order(cf: Any) -> None:
+    d1 = create(cf, [custom_origin("o1", "shared.origin.test", protocols=["TLSv1", "SSLv3", "TLSv1.2"])])
+    d2 = create(cf, [custom_origin("o2", "shared.origin.test", protocols=["SSLv3", "TLSv1.2", "TLSv1"])])
+    (shared,) = discover(cf).targets
+    assert [(o.distribution_id, o.ssl_protocols) for o in shared.origins] == [
+        (d1, ("TLSv1", "SSLv3", "TLSv1.2")), (d2, ("SSLv3", "TLSv1.2", "TLSv1"))]
+    assert [f.message for f in notes(shared)] == [  # each origin's own order, as configured
+        f"OriginSslProtocols of origin o1 of distribution {d1} allows TLSv1, SSLv3.",
+        f"OriginSslProtocols of origin o2 of distribution {d2} allows SSLv3, TLSv1."]

@@ -1,0 +1,64 @@
+"""What an origin's configuration means for CloudFront, before any connection: discovery's facts
+(``model.OriginFacts``) worded as findings.
+
+``discover`` reads the configuration and records facts on each ``Target``; this module decides
+what they mean (an http-only origin is unencrypted, an S3 website endpoint with an HTTPS policy
+fails every request, a VPC origin cannot be reached from here, request-side edge code may change
+the Host header, legacy protocols are allowed) and words it. ``judge_probe`` puts ``notes(target)``
+among the target-level findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..model import Finding, OriginFacts, OriginKind, Target
+from ..rules import LEGACY_PROTOCOLS, Code
+from .findings import finding
+
+
+def notes(target: Target) -> tuple[Finding, ...]:
+    """The target's findings known before probing: its attached ``notes``, then the findings of
+    each origin configuration leading to it, in discovery order, each distinct finding once."""
+    return tuple(dict.fromkeys((*target.notes, *(f for o in target.origins for f in origin_findings(o)))))
+
+
+def origin_findings(origin: OriginFacts) -> Iterator[Finding]:
+    """What one origin configuration means, before probing (nothing for a plain TLS origin)."""
+    where = f"origin {origin.origin_id} of distribution {origin.distribution_id}"
+    s3_website = origin.kind is OriginKind.S3_WEBSITE
+    if origin.kind is OriginKind.VPC:
+        yield finding(Code.ORIGIN_NOT_PROBED, f"{where} is a VPC origin ({origin.vpc_origin_id}): private, "
+                      "not reachable from the auditor.")
+    elif origin.kind is OriginKind.UNKNOWN:
+        yield finding(Code.ORIGIN_NOT_PROBED, f"{where} has no origin configuration the auditor recognises.")
+    elif origin.kind is OriginKind.HTTP_ONLY or (s3_website and origin.protocol_policy == "http-only"):
+        # For an S3 website endpoint http-only is the only setting that works: no advice to give.
+        yield finding(Code.ORIGIN_HTTP_ONLY, f"{where} is http-only: no TLS between CloudFront and it."
+                      + (" (S3 website endpoints only speak HTTP.)" if s3_website else ""),
+                      hint="" if s3_website else None)
+    elif s3_website:
+        yield finding(Code.S3_WEBSITE_HTTPS,
+                      f"{where} is an S3 website endpoint with origin protocol policy "
+                      f"{origin.protocol_policy}: S3 website endpoints do not speak HTTPS, so every "
+                      "HTTPS request to it fails.")
+    elif origin.kind is OriginKind.CUSTOM:
+        yield from _custom_origin_findings(origin, where)
+
+
+def _custom_origin_findings(origin: OriginFacts, where: str) -> Iterator[Finding]:
+    legacy = [p for p in origin.ssl_protocols if p in LEGACY_PROTOCOLS]
+    if legacy:
+        yield finding(Code.LEGACY_PROTOCOL, f"OriginSslProtocols of {where} allows {', '.join(legacy)}.")
+    if origin.request_functions:
+        yield finding(Code.HOST_REWRITE_UNVERIFIABLE,
+                      f"{'; '.join(origin.request_functions)} on the route to {where} may rewrite "
+                      "the Host header; the name checked may not be the one sent.")
+    if origin.host_forwarding_unknown:
+        aliases = origin.aliases
+        yield finding(
+            Code.HOST_REWRITE_UNVERIFIABLE,
+            f"A policy on the route to {where} could not be read, so whether the viewer's Host "
+            "header is forwarded is unknown; only the origin domain was checked"
+            + (f", not the aliases {', '.join(aliases)}." if aliases else "."),
+            hint="Grant cloudfront:GetCachePolicy / GetOriginRequestPolicy to the auditor.")
