@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import datetime as dt
 import io
-import ipaddress
 import os
 import re
 import sys
@@ -113,6 +112,8 @@ def parse_duration(value: str) -> dt.timedelta:
 
 def parse_resolve(values: Sequence[str]) -> dict[str, list[str]]:
     """``--resolve NAME=IP[,IP...]`` (like curl's --resolve): probe NAME at these addresses."""
+    from .x509.names import ip_literal  # the one IP-literal parser (loads cryptography: lazily)
+
     mapping: dict[str, list[str]] = {}
     for v in values:
         name, sep, addrs = v.partition("=")
@@ -120,10 +121,10 @@ def parse_resolve(values: Sequence[str]) -> dict[str, list[str]]:
             raise UsageError(f"--resolve: {v!r} is not NAME=IP[,IP...]")
         ips = []
         for a in addrs.split(","):
-            try:
-                ips.append(str(ipaddress.ip_address(a.strip().strip("[]"))))
-            except ValueError:
-                raise UsageError(f"--resolve: {a!r} is not an IP address") from None
+            ip = ip_literal(a.strip())
+            if ip is None:
+                raise UsageError(f"--resolve: {a!r} is not an IP address")
+            ips.append(str(ip))
         mapping.setdefault(name.lower().rstrip("."), []).extend(ips)
     return mapping
 

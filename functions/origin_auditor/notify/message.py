@@ -1,76 +1,28 @@
-"""What to tell people, and telling them: change detection against the state table (pure), the
-SNS message (pure), and the publish (the one I/O here).
-
-One message per run, about what changed since the last *successful* publish:
-
-* ``new``: a target that passed (or was never seen) now warns or fails;
-* ``escalated``: warn -> fail, LATENT -> OUTAGE, or a new warn/fail finding code appeared;
-* ``reminder``: still failing, and the last message naming it is ``reminder_hours`` old;
-* ``improved`` (fail -> warn), ``resolved`` (now passes), ``removed`` (no distribution uses it
-  any more; whole-account runs only);
-* ``digest``: optional daily list of everything not passing, sent only when nothing else was.
-
-Targets the run did not get to probe (``ORIGIN_NOT_PROBED``) keep their previous state: running
-out of time is not a resolution.
-
-Message attributes. SNS documents that attributes are *delivered* only with String message
-structure, but the per-protocol payloads below need ``MessageStructure=json``. Subscription filter
-policies are evaluated on the published attributes at the topic, so ``severity``,
-``classification``, ``event`` and ``codes`` are still set for filtering; subscribers that need
-them in hand read the same values from the ``sqs``/``lambda`` JSON (``notification`` key).
+"""The SNS message for a plan (pure): e-mail text, the Amazon Q custom notification, the JSON
+report, within SNS's size limits.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from . import aws
-from .events import AlarmContext, ChangeContext
-from .model import AuditReport, Classification, Severity, TargetResult, Verdict
-from .present.text import clip, email_subject
-from .rules import CODES, Code
-from .state import TargetState, target_id
-
-logger = logging.getLogger(__name__)
+from ..events import AlarmContext, ChangeContext
+from ..model import AuditReport, Classification, Severity
+from ..present.text import clip, email_subject
+from ..rules import CODES, Code
+from .changes import ACTIVE, DIGEST_KEY, FAIL_LABEL, LABEL_RANK, Change, ChangeKind, Plan
 
 MAX_MESSAGE_BYTES = 262_144  # SNS: message + attributes
 _BUDGET_BYTES = 250_000  # margin for SNS's own accounting of attribute names/types
 SUBJECT_MAX = 99  # SNS: "less than 100 characters", ASCII, no line breaks
-DIGEST_KEY = "meta#digest"
 _CHAT_DESCRIPTION_MAX = 3500  # chat clients truncate long cards; the email has the details
 _CHAT_CHANGES_MAX = 10
 _FINDINGS_PER_TARGET = 8
 
-
-class ChangeKind(StrEnum):
-    NEW = "new"
-    ESCALATED = "escalated"
-    REMINDER = "reminder"
-    DIGEST = "digest"
-    IMPROVED = "improved"
-    RESOLVED = "resolved"
-    REMOVED = "removed"
-
-
-_ACTIVE = frozenset({ChangeKind.NEW, ChangeKind.ESCALATED, ChangeKind.REMINDER, ChangeKind.DIGEST})
-_KIND_ORDER = {k: i for i, k in enumerate(ChangeKind)}
-
-# The label a target is notified under: a failing target takes the worst alerting classification
-# (OUTAGE, LATENT) of its distributions, else FAIL (no traffic context: IDLE, UNKNOWN, `check`);
-# a warning target is AT_RISK, a passing one HEALTHY. Worst first; the rank is read from
-# ``Classification`` so a new alerting classification needs no edit here.
-FAIL_LABEL = "FAIL"
-LABEL_ORDER: tuple[str, ...] = (
-    *(c for c in Classification.worst_first() if c.alerts), FAIL_LABEL,
-    Classification.AT_RISK, Classification.HEALTHY)
-LABEL_RANK = {label: len(LABEL_ORDER) - i for i, label in enumerate(LABEL_ORDER)}  # others: 0
 _LABEL_WHY = {
     Classification.OUTAGE: "CloudFront cannot connect to this origin and viewers are getting 502s now.",
     Classification.LATENT: "CloudFront cannot connect to this origin, but cached objects are masking it: "
@@ -87,160 +39,6 @@ _SUBJECT_TEXT = {
     "RESOLVED": "{n} CloudFront origin{s} fixed",
     "DIGEST": "daily digest: {n} CloudFront origin{s} not passing",
 }
-
-
-@dataclass(frozen=True)
-class Change:
-    """One target's change since the last notification.
-
-    kind: see ``ChangeKind``. key: ``state.target_id``. display: the target for people.
-    verdict / label: now (``None`` for ``removed``). previous_verdict / previous_label: as last
-    notified (``None``: never seen, or dedup unavailable). codes: warn/fail codes now.
-    result_index: index into ``AuditReport.results`` (``None`` for ``removed``).
-    distribution_ids: where the target is used.
-    """
-
-    kind: ChangeKind
-    key: str
-    display: str
-    verdict: str | None
-    label: str | None
-    previous_verdict: str | None
-    previous_label: str | None
-    codes: tuple[str, ...]
-    result_index: int | None
-    distribution_ids: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, object]:
-        return {"kind": str(self.kind), "target": self.display, "key": self.key,
-                "verdict": self.verdict, "classification": self.label,
-                "previous_verdict": self.previous_verdict, "previous_classification": self.previous_label,
-                "codes": list(self.codes), "result": self.result_index,
-                "distribution_ids": list(self.distribution_ids)}
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What this run should say and, once said, remember.
-
-    changes: what to notify, most urgent first; empty = publish nothing.
-    states: the items to write after a successful publish (or at once when nothing is published).
-    delete: state keys to delete (targets gone from a whole-account run).
-    dedup_available: False when the previous state could not be read (every problem is "new").
-    """
-
-    changes: tuple[Change, ...]
-    states: tuple[TargetState, ...]
-    delete: tuple[str, ...] = ()
-    dedup_available: bool = True
-
-    @property
-    def should_publish(self) -> bool:
-        return bool(self.changes)
-
-
-def target_label(report: AuditReport, index: int) -> str:
-    """The label a target is notified under (see ``LABEL_RANK``)."""
-    result = report.results[index]
-    if result.verdict is Verdict.PASS:
-        return str(Classification.HEALTHY)
-    if result.verdict is Verdict.WARN:
-        return str(Classification.AT_RISK)
-    classes = [d.classification for d in report.distributions if index in d.results]
-    worst = max((c for c in classes if c.alerts), key=lambda c: c.rank, default=None)
-    return str(worst) if worst is not None else FAIL_LABEL
-
-
-def _problem_codes(result: TargetResult) -> tuple[str, ...]:
-    return tuple(sorted({str(f.code) for f in result.findings if f.severity is not Severity.INFO}))
-
-
-def _not_probed(result: TargetResult) -> bool:
-    # Out of time (or unreachable VPC origin): nothing was learned, so nothing changed.
-    return not result.addresses and any(f.code is Code.ORIGIN_NOT_PROBED for f in result.findings) \
-        and result.verdict is Verdict.PASS
-
-
-def plan_changes(report: AuditReport, previous: Mapping[str, TargetState] | None, *, now: float,
-                 reminder_hours: float = 24.0, whole_account: bool = False,
-                 digest: bool = False) -> Plan:
-    """Compare ``report`` with ``previous`` (None: state unavailable) and decide what to say."""
-    prev = dict(previous or {})
-    changes: list[Change] = []
-    states: list[TargetState] = []
-    seen: set[str] = set()
-    for i, result in enumerate(report.results):
-        key = target_id(result.target)
-        if key in seen:  # the audit merges equal targets; be safe if it did not
-            continue
-        seen.add(key)
-        if _not_probed(result):
-            continue
-        before = prev.get(key)
-        verdict, label, codes = str(result.verdict), target_label(report, i), _problem_codes(result)
-        kind = _classify(before, verdict, label, codes, now=now, reminder_hours=reminder_hours)
-        notified = before.last_notified if before else None
-        if kind is not None:
-            changes.append(Change(kind, key, result.target.display, verdict, label,
-                                  before.verdict if before else None, before.label if before else None,
-                                  codes, i, result.target.distribution_ids))
-            notified = now
-        states.append(TargetState(key, verdict, label, codes, result.target.display, notified))
-
-    delete: list[str] = []
-    if whole_account and previous is not None:
-        for key, before in prev.items():
-            if key.startswith("t#") and key not in seen and not _unprobed_key(report, key):
-                delete.append(key)
-                if before.verdict != "pass":
-                    changes.append(Change(ChangeKind.REMOVED, key, before.display, None, None,
-                                          before.verdict, before.label, (), None))
-
-    if digest and not changes and previous is not None:
-        last = prev.get(DIGEST_KEY)
-        if last is None or last.last_notified is None or now - last.last_notified >= 86400 - 300:
-            changes = [Change(ChangeKind.DIGEST, s.key, s.display, s.verdict, s.label, s.verdict,
-                              s.label, s.codes, _index_of(report, s.key))
-                       for s in states if s.verdict != "pass"]
-            if not changes:  # still say "all clear" once a day: silence is not proof it ran
-                changes = [Change(ChangeKind.DIGEST, DIGEST_KEY, "all origins", "pass",
-                                  str(Classification.HEALTHY), None,
-                                  None, (), None)]
-            states.append(TargetState(DIGEST_KEY, "", "", (), "daily digest", now))
-
-    changes.sort(key=lambda c: (c.kind not in _ACTIVE, -LABEL_RANK.get(c.label or "", 0),
-                                _KIND_ORDER[c.kind], c.display))
-    return Plan(tuple(changes), tuple(states), tuple(delete), dedup_available=previous is not None)
-
-
-def _index_of(report: AuditReport, key: str) -> int | None:
-    return next((i for i, r in enumerate(report.results) if target_id(r.target) == key), None)
-
-
-def _unprobed_key(report: AuditReport, key: str) -> bool:
-    return any(target_id(r.target) == key and _not_probed(r) for r in report.results)
-
-
-def _classify(before: TargetState | None, verdict: str, label: str, codes: tuple[str, ...], *,
-              now: float, reminder_hours: float) -> ChangeKind | None:
-    rank = {"pass": 0, "warn": 1, "fail": 2}
-    if before is None or before.verdict == "pass":
-        return None if verdict == "pass" else ChangeKind.NEW
-    if verdict == "pass":
-        return ChangeKind.RESOLVED
-    if rank[verdict] > rank.get(before.verdict, 0) or \
-            LABEL_RANK.get(label, 0) > LABEL_RANK.get(before.label, 0) or \
-            set(codes) - set(before.codes):
-        return ChangeKind.ESCALATED
-    if rank[verdict] < rank.get(before.verdict, 0):
-        return ChangeKind.IMPROVED
-    if verdict == "fail" and (before.last_notified is None
-                              or now - before.last_notified >= reminder_hours * 3600):
-        return ChangeKind.REMINDER
-    return None
-
-
-# ---------------------------------------------------------------- the message
 
 
 @dataclass(frozen=True)
@@ -298,7 +96,7 @@ def _render(report: AuditReport, plan: Plan, detail: int, slim_report: bool, *,
             alarm: AlarmContext | None, change: ChangeContext | None) -> Message:
     changes = plan.changes
     shown, omitted = changes[:detail], len(changes) - detail
-    active = [c for c in changes if c.kind in _ACTIVE]
+    active = [c for c in changes if c.kind in ACTIVE]
     lead = max((c.label or FAIL_LABEL for c in active), key=lambda lab: LABEL_RANK.get(lab, 0),
                default="RESOLVED")
     lead_word = "DIGEST" if active and all(c.kind is ChangeKind.DIGEST for c in active) else lead
@@ -342,7 +140,7 @@ def _subject(changes: Sequence[Change], lead: str, lead_word: str) -> str:
                                                   ChangeKind.IMPROVED)]
         phrase = _SUBJECT_TEXT["RESOLVED"].format(**_plural(len(group)))
     else:
-        group = [c for c in changes if c.kind in _ACTIVE and (c.label or FAIL_LABEL) == lead]
+        group = [c for c in changes if c.kind in ACTIVE and (c.label or FAIL_LABEL) == lead]
         phrase = _SUBJECT_TEXT.get(lead, _SUBJECT_TEXT[FAIL_LABEL]).format(**_plural(len(group)))
         if all(c.kind is ChangeKind.REMINDER for c in group):
             phrase = "still failing: " + phrase
@@ -411,7 +209,7 @@ def _change_text(report: AuditReport, c: Change) -> list[str]:
         return [*out, "  No distribution uses this origin any more.", ""]
     if c.distribution_ids:
         out.append(f"  Distributions: {', '.join(c.distribution_ids)}")
-    if c.label in _LABEL_WHY and c.kind in _ACTIVE:
+    if c.label in _LABEL_WHY and c.kind in ACTIVE:
         out.append(f"  Impact: {_LABEL_WHY[c.label]}")
     if c.result_index is None:
         return [*out, ""]
@@ -516,28 +314,3 @@ def _machine(report: AuditReport, plan: Plan, shown: Sequence[Change], omitted: 
 
 
 # ---------------------------------------------------------------- publishing
-
-
-class PublishFailed(RuntimeError):
-    """SNS did not accept the message; the state was not advanced."""
-
-
-def publish(message: Message, topic_arn: str, client: Any = None) -> str:
-    """Publish ``message``; return the MessageId or raise ``PublishFailed``."""
-    if client is None:
-        client = aws.client("sns")
-    try:
-        out = client.publish(**message.publish_kwargs(topic_arn))
-    except Exception as exc:
-        raise PublishFailed(f"SNS publish to {topic_arn} failed: {type(exc).__name__}: {exc}") from exc
-    return str(out.get("MessageId", ""))
-
-
-def publish_report(report: AuditReport, *, topic_arn: str, client: Any = None,
-                   now: float | None = None) -> str | None:
-    """Publish every problem in ``report`` (no state, no dedup: the CLI's ``audit --publish``).
-    Returns the MessageId, or None when nothing warns or fails."""
-    plan = plan_changes(report, None, now=time.time() if now is None else now)
-    # No state table by design here, so "dedup unavailable" would be misleading.
-    message = build_message(report, replace(plan, dedup_available=True))
-    return None if message is None else publish(message, topic_arn, client)

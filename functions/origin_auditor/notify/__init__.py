@@ -1,0 +1,41 @@
+"""What to tell people, and telling them: change detection against the state table (pure), the
+SNS message (pure), and the publish (the one I/O here).
+
+One message per run, about what changed since the last *successful* publish:
+
+* ``new``: a target that passed (or was never seen) now warns or fails;
+* ``escalated``: warn -> fail, LATENT -> OUTAGE, or a new warn/fail finding code appeared;
+* ``reminder``: still failing, and the last message naming it is ``reminder_hours`` old;
+* ``improved`` (fail -> warn), ``resolved`` (now passes), ``removed`` (no distribution uses it
+  any more; whole-account runs only);
+* ``digest``: optional daily list of everything not passing, sent only when nothing else was.
+
+Targets the run did not get to probe (``ORIGIN_NOT_PROBED``) keep their previous state: running
+out of time is not a resolution.
+
+Message attributes. SNS documents that attributes are *delivered* only with String message
+structure, but the per-protocol payloads below need ``MessageStructure=json``. Subscription filter
+policies are evaluated on the published attributes at the topic, so ``severity``,
+``classification``, ``event`` and ``codes`` are still set for filtering; subscribers that need
+them in hand read the same values from the ``sqs``/``lambda`` JSON (``notification`` key).
+"""
+
+from .changes import (
+    DIGEST_KEY,
+    FAIL_LABEL,
+    LABEL_ORDER,
+    LABEL_RANK,
+    Change,
+    ChangeKind,
+    Plan,
+    plan_changes,
+    target_label,
+)
+from .message import MAX_MESSAGE_BYTES, SUBJECT_MAX, Message, build_message
+from .publish import PublishFailed, publish, publish_report
+
+__all__ = [
+    "DIGEST_KEY", "FAIL_LABEL", "LABEL_ORDER", "LABEL_RANK", "MAX_MESSAGE_BYTES", "SUBJECT_MAX",
+    "Change", "ChangeKind", "Message", "Plan", "PublishFailed", "build_message", "plan_changes",
+    "publish", "publish_report", "target_label",
+]
