@@ -106,6 +106,11 @@ class AlarmContext:
     time: str | None
     arn: str | None
 
+    @property
+    def recovered(self) -> bool:
+        """The alarm returned to OK: the audit re-checks to confirm (see the module docstring)."""
+        return self.state == "OK"
+
 
 @dataclass(frozen=True)
 class ChangeContext:
