@@ -22,7 +22,16 @@ from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from . import __version__
 from .model import AuditReport, Target
-from .options import CONCURRENCY, LOOKBACK, TIMEOUT, WARN_DAYS, Limit, OptionError, TextOption
+from .options import (
+    CONCURRENCY,
+    LOOKBACK,
+    TIMEOUT,
+    WARN_DAYS,
+    Limit,
+    OptionError,
+    TextOption,
+    check_distribution_count,
+)
 from .present.text import terminal
 from .report import FORMATS, render, worst_at_or_above
 from .rules import ORIGIN_SSL_PROTOCOLS
@@ -260,9 +269,14 @@ def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.publish and not os.environ.get("FINDINGS_TOPIC_ARN"):
         raise UsageError("--publish needs FINDINGS_TOPIC_ARN in the environment")
+    ids = tuple(dict.fromkeys(args.distribution_id or ()))
+    try:
+        check_distribution_count(len(ids))
+    except OptionError as e:
+        raise UsageError(f"--distribution-id: {e.problem}") from None
     trust = _trust(args.ca_bundle)
     options = AuditOptions(
-        distribution_ids=tuple(args.distribution_id or ()),
+        distribution_ids=ids,
         lookback=parse_duration(args.lookback) if args.lookback is not None else LOOKBACK.default,
         timeout=_timeout(args),
         concurrency=args.concurrency,
