@@ -2,6 +2,10 @@
 
 Exit status: 0 nothing at or above ``--fail-on`` (default ``fail``), 1 something is,
 2 bad usage or unreadable input (one line on stderr saying what).
+
+Every message line goes through ``say`` (``present.text.terminal``): messages quote certificate
+names, AWS error texts and file names, and an ESC sequence or newline in one must not move the
+cursor or forge a line of its own.
 """
 
 from __future__ import annotations
@@ -18,7 +22,17 @@ from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from . import __version__
 from .model import AuditReport, Target
-from .options import CONCURRENCY, LOOKBACK, TIMEOUT, WARN_DAYS, Limit, OptionError, TextOption
+from .options import (
+    CONCURRENCY,
+    LOOKBACK,
+    TIMEOUT,
+    WARN_DAYS,
+    Limit,
+    OptionError,
+    TextOption,
+    check_distribution_count,
+)
+from .present.text import terminal
 from .report import FORMATS, render, worst_at_or_above
 from .rules import ORIGIN_SSL_PROTOCOLS
 
@@ -30,6 +44,11 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 class UsageError(Exception):
     """Bad arguments or unreadable input: exit 2 with this one-line message."""
+
+
+def say(stream: TextIO, message: str) -> None:
+    """One message line on ``stream`` (stderr), outside text in it escaped (``terminal``)."""
+    stream.write(terminal(message) + "\n")
 
 
 # ---------------------------------------------------------------- argument parsing helpers
@@ -213,23 +232,24 @@ def cmd_check_bundle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     status = _emit(check_report([checked.result]), args.format, args.fail_on, out)
     if args.key and checked.key_error:
         # The key check that was asked for never happened: not a pass, whatever the chain says.
-        err.write(f"origin-auditor: error: --key: {args.key}: {checked.key_error}\n")
+        say(err, f"origin-auditor: error: --key: {args.key}: {checked.key_error}")
         status = EXIT_USAGE
     elif args.key and checked.key_matches is False:
-        err.write(f"origin-auditor: {args.key} does not belong to the leaf certificate in {args.file}\n")
+        say(err, f"origin-auditor: {args.key} does not belong to the leaf certificate in {args.file}")
         status = max(status, EXIT_FINDINGS)
     if args.fix:
         try:
             fixed = fix_bundle(pem, trust=trust)
         except BundleError as e:
-            err.write(f"origin-auditor: --fix refused: {e}\n")
+            # The refusal names certificates from the bundle: their makers chose those names.
+            say(err, f"origin-auditor: --fix refused: {e}")
             return EXIT_FINDINGS
         try:
             with open(args.fix, "wb") as fh:
                 fh.write(fixed)
         except OSError as e:
             raise UsageError(f"--fix: cannot write {args.fix}: {e.strerror}") from None
-        err.write(f"origin-auditor: wrote {args.fix} (leaf and intermediates in issuing order)\n")
+        say(err, f"origin-auditor: wrote {args.fix} (leaf and intermediates in issuing order)")
     return status
 
 
@@ -249,9 +269,14 @@ def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.publish and not os.environ.get("FINDINGS_TOPIC_ARN"):
         raise UsageError("--publish needs FINDINGS_TOPIC_ARN in the environment")
+    ids = tuple(dict.fromkeys(args.distribution_id or ()))
+    try:
+        check_distribution_count(len(ids))
+    except OptionError as e:
+        raise UsageError(f"--distribution-id: {e.problem}") from None
     trust = _trust(args.ca_bundle)
     options = AuditOptions(
-        distribution_ids=tuple(args.distribution_id or ()),
+        distribution_ids=ids,
         lookback=parse_duration(args.lookback) if args.lookback is not None else LOOKBACK.default,
         timeout=_timeout(args),
         concurrency=args.concurrency,
@@ -259,7 +284,10 @@ def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         warn_days=args.warn_days,
         role_arn=args.role_arn,
     )
-    show = (lambda msg: (err.write(f"{msg}\n"), err.flush())) if err.isatty() else None
+    def say_now(msg: str) -> None:
+        say(err, msg)
+        err.flush()
+    show = say_now if err.isatty() else None
     try:
         report = run_audit(options, trust=trust, progress=show)
     except Exception as e:
@@ -286,9 +314,9 @@ def _publish(report: AuditReport, err: TextIO) -> int:
     try:
         publish_report(report, topic_arn=topic)
     except Exception as e:
-        err.write(f"origin-auditor: publish to {topic} failed: {e}\n")
+        say(err, f"origin-auditor: publish to {topic} failed: {e}")
         return EXIT_USAGE
-    err.write(f"origin-auditor: published to {topic}\n")
+    say(err, f"origin-auditor: published to {topic}")
     return EXIT_OK
 
 
@@ -421,7 +449,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         out.flush()  # a closed pipe fails here, inside the handler below, not at interpreter exit
         return status
     except UsageError as e:
-        err.write(f"origin-auditor: error: {e}\n")
+        say(err, f"origin-auditor: error: {e}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         err.write("origin-auditor: interrupted\n")

@@ -13,12 +13,32 @@ Recognised events (samples in ``events/``):
 * **CloudWatch Alarm State Change** (``events/alarm.json``) for an alarm on an ``AWS/CloudFront``
   metric: the ``DistributionId`` dimensions of the alarm's metrics (metric-math alarms may have
   several) are audited at once and the alarm's context goes into the notification.
-* **CloudTrail via EventBridge** (``events/cloudtrail-update.json``, ``cloudtrail-create.json``):
-  ``"detail-type": "AWS API Call via CloudTrail"``, ``eventSource`` ``cloudfront.amazonaws.com``,
-  ``eventName`` CreateDistribution / CreateDistributionWithTags / CopyDistribution /
-  UpdateDistribution / UpdateDistributionWithStagingConfig (CloudTrail may append the API
-  version, e.g. ``UpdateDistribution2020_05_31``). The id comes from
+
+  - *Into ALARM*: audit, notify what changed.
+  - *Back to OK from ALARM* (``events/alarm-ok.json``): audit again to **confirm**. The
+    notification says it is a re-audit after the recovery; an origin is announced resolved only
+    if this audit saw it pass (the state table's usual rule), and one still failing stays
+    failing, announced again only when its reminder is due. A recovered 5xx rate proves nothing
+    about TLS: a cache can hide a broken origin (LATENT). OK after anything else (a new alarm
+    leaving INSUFFICIENT_DATA) recovers nothing and is ignored.
+  - *No distribution* (``events/alarm-functions.json``): CloudFront Functions metrics
+    (``FunctionName`` dimension) and other ``AWS/CloudFront`` metrics without a
+    ``DistributionId`` name no distribution. The template's rule does not route them; if one
+    arrives anyway it is ignored (``AuditRequest.ignored``: a clean return, not a failed
+    invocation that Lambda would retry twice into the failure queue).
+* **CloudTrail via EventBridge** (``events/cloudtrail-update.json``, ``cloudtrail-create.json``,
+  ``cloudtrail-tenant-update.json``): ``"detail-type": "AWS API Call via CloudTrail"``,
+  ``eventSource`` ``cloudfront.amazonaws.com``, ``eventName`` one of
+  ``DISTRIBUTION_CHANGE_EVENTS`` (CloudTrail has appended the API version in some years, e.g.
+  ``UpdateDistribution2020_05_31``; the template's rule matches both forms of exactly these
+  names, and a test holds the two lists equal). The id comes from
   ``responseElements.distribution.id`` or else ``requestParameters.id``.
+  Distribution-tenant changes (``TENANT_CHANGE_EVENTS``) are audited too: a tenant's domains
+  are the names sent when Host is forwarded and its parameters can set an origin's domain, so
+  the multi-tenant distribution is audited, its id read from
+  ``responseElements.distributionTenant.distributionId`` or else
+  ``requestParameters.distributionId`` (``requestParameters.id`` is the tenant's ``dt_...``
+  id). A tenant event naming no distribution is ignored; the next scheduled audit covers it.
 * **Manual invoke** (``events/manual.json``; ``aws lambda invoke`` during an incident): a JSON
   object with neither ``source`` nor ``detail-type``. Every key is optional; unknown keys are
   errors (a typo must not silently widen an audit to the whole account):
@@ -26,7 +46,8 @@ Recognised events (samples in ``events/``):
   ==================  ==============  =========================================================
   key                 type            meaning (default)
   ==================  ==============  =========================================================
-  distribution_ids    list of str     distributions to audit (all in the account)
+  distribution_ids    list of str     distributions to audit, at most
+                                      ``options.MAX_DISTRIBUTION_IDS`` (all in the account)
   notify              bool            publish what changed to SNS and update state (false)
   lookback_minutes    int             CloudWatch window for the classification
   timeout             number          per-connection timeout in seconds
@@ -38,6 +59,11 @@ Recognised events (samples in ``events/``):
   The four numbers take the CLI's limits and defaults, with the same words for a value outside
   them: both read ``options`` (README: "Option limits"). The report is returned synchronously
   whatever ``notify`` says.
+
+An event the Lambda recognises but that asks for nothing (above: a CloudFront alarm without a
+distribution, a tenant change without one, OK after INSUFFICIENT_DATA) is an ``AuditRequest``
+with ``ignored`` set: the handler logs it and returns without auditing. Only what the template
+can never route, or a malformed manual event, is an ``EventError``.
 """
 
 from __future__ import annotations
@@ -56,11 +82,12 @@ from .options import (
     Limit,
     N,
     OptionError,
+    check_distribution_count,
     json_type_name,
     short_repr,
 )
 
-Kind = Literal["schedule", "manual", "alarm", "cloudtrail"]
+Kind = Literal["schedule", "manual", "alarm", "cloudtrail", "ignored"]
 
 SCHEDULER_SOURCE = "origin-auditor.scheduler"
 SCHEDULER_DETAIL_TYPE = "Scheduled Audit"
@@ -73,10 +100,15 @@ _DISTRIBUTION_ID = re.compile(r"^[A-Z0-9]{1,32}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 # CloudTrail names CloudFront calls with the API version appended.
 _API_VERSION_SUFFIX = re.compile(r"\d{4}_\d{2}_\d{2}$")
-DISTRIBUTION_CHANGE_EVENTS = frozenset({
+# Tenant changes of a multi-tenant distribution: domains (sent as SNI when Host is forwarded)
+# and parameters (which can fill in an origin's domain name).
+TENANT_CHANGE_EVENTS: tuple[str, ...] = ("CreateDistributionTenant", "UpdateDistributionTenant")
+# The one list: template.yaml's DistributionChange rule matches exactly these names (and each
+# with an API-version suffix); tests/unit/test_template.py holds the two equal.
+DISTRIBUTION_CHANGE_EVENTS: tuple[str, ...] = (
     "CreateDistribution", "CreateDistributionWithTags", "CopyDistribution",
-    "UpdateDistribution", "UpdateDistributionWithStagingConfig",
-})
+    "UpdateDistribution", "UpdateDistributionWithStagingConfig", *TENANT_CHANGE_EVENTS,
+)
 
 
 class EventError(ValueError):
@@ -106,6 +138,11 @@ class AlarmContext:
     time: str | None
     arn: str | None
 
+    @property
+    def recovered(self) -> bool:
+        """The alarm returned to OK: the audit re-checks to confirm (see the module docstring)."""
+        return self.state == "OK"
+
 
 @dataclass(frozen=True)
 class ChangeContext:
@@ -131,6 +168,8 @@ class AuditRequest:
     role_arn: role to assume for the audited account, or None (env AUDIT_ROLE_ARN then applies).
     correlation_id: the event id when the event has one, for log correlation.
     alarm / change: the triggering alarm or API call, for the notification; None otherwise.
+    ignored: why this recognised event asks for nothing (kind ``ignored``): audit nothing,
+        publish nothing, return cleanly. None for every event that asks for an audit.
     """
 
     kind: Kind
@@ -145,6 +184,7 @@ class AuditRequest:
     alarm: AlarmContext | None = None
     change: ChangeContext | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
+    ignored: str | None = None
 
     @property
     def whole_account(self) -> bool:
@@ -202,6 +242,11 @@ def _manual(event: Mapping[str, Any]) -> AuditRequest:
                             f"not {', '.join(short_repr(b) for b in bad[:5])}")
         else:
             ids = tuple(dict.fromkeys(raw_ids))  # dedupe, keep order
+            try:
+                check_distribution_count(len(ids))
+            except OptionError as e:
+                problems.append(f"distribution_ids {e.problem}")
+                ids = ()
 
     notify = event.get("notify", False)
     if not isinstance(notify, bool):
@@ -234,23 +279,36 @@ def _alarm(event: Mapping[str, Any], event_id: str | None) -> AuditRequest:
     metrics = config.get("metrics") if isinstance(config, Mapping) else None
     ids: list[str] = []
     names: list[str] = []
+    cloudfront = False
     for m in metrics if isinstance(metrics, list) else []:
         stat = m.get("metricStat") if isinstance(m, Mapping) else None
         metric = stat.get("metric") if isinstance(stat, Mapping) else None
         if not isinstance(metric, Mapping) or metric.get("namespace") != "AWS/CloudFront":
             continue
+        cloudfront = True
         dims = metric.get("dimensions")
         dist = dims.get("DistributionId") if isinstance(dims, Mapping) else None
         if isinstance(dist, str) and _DISTRIBUTION_ID.match(dist) and dist not in ids:
             ids.append(dist)
             names.append(str(metric.get("name", "?")))
     alarm_name = detail.get("alarmName")
+    if not cloudfront:
+        raise EventError("CloudWatch alarm event without a CloudFront metric",
+                         [f"alarm {short_repr(alarm_name)} has no AWS/CloudFront metric in "
+                          "detail.configuration.metrics"])
     if not ids:
-        raise EventError("CloudWatch alarm event without a CloudFront distribution",
-                         [f"alarm {short_repr(alarm_name)} has no AWS/CloudFront metric with a "
-                          "DistributionId dimension in detail.configuration.metrics"])
+        # CloudFront Functions metrics (FunctionName dimension) and the like: no distribution to
+        # audit. Not an error: a failed invocation would be retried twice into the failure queue.
+        return AuditRequest(kind="ignored", correlation_id=event_id,
+                            ignored=f"alarm {short_repr(alarm_name)} watches AWS/CloudFront metrics "
+                                    "without a DistributionId dimension (e.g. CloudFront Functions): "
+                                    "no distribution to audit")
     state = _mapping(detail.get("state"))
     previous = _mapping(detail.get("previousState"))
+    if state.get("value") == "OK" and previous.get("value") != "ALARM":
+        return AuditRequest(kind="ignored", correlation_id=event_id,
+                            ignored=f"alarm {short_repr(alarm_name)} went to OK from "
+                                    f"{short_repr(previous.get('value'))}, not from ALARM: nothing recovered")
     resources = event.get("resources")
     arn = resources[0] if isinstance(resources, list) and resources and isinstance(resources[0], str) \
         else None
@@ -279,19 +337,24 @@ def _cloudtrail(event: Mapping[str, Any], event_id: str | None) -> AuditRequest:
     if detail.get("errorCode"):
         raise EventError("CloudTrail event for a failed call",
                          [f"{name} failed with {detail.get('errorCode')!r}; nothing changed to audit"])
-    dist_id = None
-    response = detail.get("responseElements")
-    if isinstance(response, Mapping) and isinstance(response.get("distribution"), Mapping):
-        dist_id = response["distribution"].get("id")
-    if dist_id is None and isinstance(detail.get("requestParameters"), Mapping):
-        dist_id = detail["requestParameters"].get("id")
-    if not isinstance(dist_id, str) or not _DISTRIBUTION_ID.match(dist_id):
-        raise EventError("CloudTrail event without a distribution id",
-                         ["neither responseElements.distribution.id nor requestParameters.id holds a "
-                          f"distribution id (got {short_repr(dist_id)})"])
     identity = detail.get("userIdentity")
     actor = _str_or_none(identity.get("arn")) if isinstance(identity, Mapping) else None
     change = ChangeContext(event_name=name, actor=actor, time=_str_or_none(detail.get("eventTime")))
+    response = _mapping(detail.get("responseElements"))
+    request = _mapping(detail.get("requestParameters"))
+    if name in TENANT_CHANGE_EVENTS:
+        dist_id = _mapping(response.get("distributionTenant")).get("distributionId") \
+            or request.get("distributionId")
+        if not isinstance(dist_id, str) or not _DISTRIBUTION_ID.match(dist_id):
+            return AuditRequest(kind="ignored", correlation_id=event_id, change=change,
+                                ignored=f"{name} names no distribution (got {short_repr(dist_id)}); "
+                                        "the next scheduled audit covers the tenant's distribution")
+    else:
+        dist_id = _mapping(response.get("distribution")).get("id") or request.get("id")
+        if not isinstance(dist_id, str) or not _DISTRIBUTION_ID.match(dist_id):
+            raise EventError("CloudTrail event without a distribution id",
+                             ["neither responseElements.distribution.id nor requestParameters.id holds "
+                              f"a distribution id (got {short_repr(dist_id)})"])
     return AuditRequest(kind="cloudtrail", distribution_ids=(dist_id,), correlation_id=event_id,
                         change=change)
 

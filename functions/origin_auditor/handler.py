@@ -101,6 +101,11 @@ def handle(event: object, context: Any, *, audit: AuditFn | None = None, sns: An
     """Run one invocation. Raises ``EventError``/``ConfigError`` before auditing anything when the
     event or environment is wrong, ``PublishFailed`` after auditing when SNS refused."""
     request = parse_event(event)
+    if request.ignored is not None:
+        # Recognised, asks for nothing (events.py): a clean return, so Lambda does not retry it
+        # twice into the failure queue.
+        logger.info("event ignored", extra={"reason": request.ignored})
+        return {"ignored": request.ignored, "notification": {"requested": False, "published": False}}
     settings = Settings.from_env(os.environ if env is None else env)
     if request.notify and not settings.topic_arn:
         raise ConfigError("the event asks to notify but FINDINGS_TOPIC_ARN is not set")

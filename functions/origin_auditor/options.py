@@ -211,6 +211,23 @@ WARN_DAYS = Limit(key="warn_days", flag="--warn-days", low=0, high=3650, default
 
 LIMITS: tuple[Limit[float] | Limit[int] | DurationLimit, ...] = (TIMEOUT, CONCURRENCY, LOOKBACK, WARN_DAYS)
 
+# Distributions one request may name (the manual event's distribution_ids, the CLI's repeated
+# --distribution-id). Each named distribution is one GetDistribution call, made one after another
+# before any probe starts, inside the Lambda's time; a list this long is a whole-account audit in
+# disguise, which reads the same configurations a hundred per ListDistributions page. An
+# incident names a handful. (An alarm names at most its metrics' distributions: ten.)
+MAX_DISTRIBUTION_IDS = 100
+
+
+def check_distribution_count(count: int) -> int:
+    """``count`` if a request may name that many distributions, else ``OptionError`` whose
+    problem is the words after the option's name (``--distribution-id`` / ``distribution_ids``)."""
+    if count > MAX_DISTRIBUTION_IDS:
+        raise OptionError(f"must name at most {MAX_DISTRIBUTION_IDS} distributions, got {count}; "
+                          "to audit more, name none (every distribution in the account)",
+                          "distribution_ids")
+    return count
+
 DEFAULT_TIMEOUT: float = TIMEOUT.default
 DEFAULT_CONCURRENCY: int = CONCURRENCY.default
 DEFAULT_LOOKBACK: dt.timedelta = LOOKBACK.default

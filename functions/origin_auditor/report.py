@@ -1,7 +1,13 @@
 """Render an AuditReport for people (text, markdown) and machines (JSON).
 
-Pure functions from report to string. Text goes to terminals and email; markdown to chat and
+Pure functions from report to string. Text goes to terminals and email; markdown to
 pull-request comments; JSON is the contract in ``shared/architecture.md``.
+
+Outside text (certificate names in findings, origin and distribution names, notes quoting AWS
+errors) is escaped for the channel by ``present.text``: the text report passes every line
+through ``terminal``; the markdown report escapes each outside value as prose (``markdown``)
+or puts it in a code span (``markdown_code``). JSON keeps the values as they are (its encoder
+escapes control characters; machines read it).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .model import AuditReport, Classification, DistributionReport, Finding, Severity, TargetResult, Verdict
-from .present.text import markdown
+from .present.text import markdown, markdown_code, terminal
 from .rules import CODES, Code
 
 FORMATS = ("text", "json", "markdown")
@@ -147,7 +153,9 @@ def render_text(report: AuditReport) -> str:
     for note in report.notes:
         out.append(f"note: {note}")
     out.append(summary_line(report))
-    return "\n".join(out)
+    # One pass over every line: outside text is in most of them, and a newline, ESC or bidi
+    # override in it must not forge a line or move the cursor (our own words are printable).
+    return "\n".join(terminal(line) for line in out)
 
 
 def summary_line(report: AuditReport) -> str:
@@ -166,16 +174,16 @@ def summary_line(report: AuditReport) -> str:
 
 def _target_markdown(r: TargetResult) -> list[str]:
     icon = {Verdict.PASS: "✅", Verdict.WARN: "⚠️", Verdict.FAIL: "❌"}[r.verdict]
-    lines = [f"#### {icon} `{r.target.display}` — {r.verdict.value}"]
+    lines = [f"#### {icon} {markdown_code(r.target.display)} — {r.verdict.value}"]
     grouped = group_findings(r.findings)
     if grouped:
         lines += ["", "| severity | code | where | what | fix |", "|---|---|---|---|---|"]
         for g in grouped:
             f = g.finding
-            lines.append(f"| {f.severity.value} | `{f.code}` | {', '.join(g.addresses) or 'all'} | "
+            lines.append(f"| {f.severity.value} | `{f.code}` | {markdown(', '.join(g.addresses)) or 'all'} | "
                          f"{markdown(f.message)} | {markdown(f.hint)} |")
     if r.verdict != Verdict.PASS and r.reproduce:
-        lines += ["", f"Verify: `{r.reproduce}`"]
+        lines += ["", f"Verify: {markdown_code(r.reproduce)}"]
     lines.append("")
     return lines
 
@@ -184,7 +192,8 @@ def render_markdown(report: AuditReport) -> str:
     out = ["# origin-auditor report", "", f"_{summary_line(report)}_ — generated {report.generated_at}", ""]
     if report.distributions:
         for d in report.distributions:
-            out.append(f"## {d.classification}: `{d.id}` {', '.join(d.aliases) or d.domain_name}")
+            out.append(f"## {d.classification}: {markdown_code(d.id)} "
+                       f"{markdown(', '.join(d.aliases) or d.domain_name)}")
             out += ["", f"**{markdown(d.reason or d.classification.headline)}**"]
             if d.metrics:
                 out += ["", "Metrics: " + ", ".join(_fmt_metric(k, v) for k, v in d.metrics.items())]

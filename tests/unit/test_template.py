@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from origin_auditor.events import DISTRIBUTION_CHANGE_EVENTS, TENANT_CHANGE_EVENTS, EventError, parse_event
+
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+EVENTS = TEMPLATE.parent / "events"
 
 # Actions whose Resource may be "*", each with the reason: these APIs have no resource-level
 # permissions, or the resources are AWS-owned (managed CloudFront policies).
@@ -133,11 +139,154 @@ def test_event_sources_match_the_events_the_handler_recognises() -> None:
     events = load_template()["Resources"]["OriginAuditorFunction"]["Properties"]["Events"]
     assert events["Schedule"]["Type"] == "ScheduleV2"
     assert '"source": "origin-auditor.scheduler"' in events["Schedule"]["Properties"]["Input"]
+    schedule_input = events["Schedule"]["Properties"]["Input"]
+    schedule = json.loads(re.sub(r'"<aws\.scheduler\.[a-z-]+>"', '"x"', schedule_input))
+    assert parse_event(schedule).kind == "schedule"
     alarm = events["CloudFrontAlarm"]["Properties"]["Pattern"]
     assert alarm["detail-type"] == ["CloudWatch Alarm State Change"]
     trail = events["DistributionChange"]["Properties"]["Pattern"]
     assert trail["detail-type"] == ["AWS API Call via CloudTrail"]
-    assert {"prefix": "UpdateDistribution"} in trail["detail"]["eventName"]
+
+
+# ---------------------------------------------------------------- routed events parse
+#
+# Every event a rule routes is an asynchronous invocation: one the handler rejects is retried
+# twice and lands in the failure queue with an alarm. So the rules route exactly what events.py
+# accepts, from one list, and every sample event the rules match parses.
+
+
+def _rules() -> dict[str, dict[str, Any]]:
+    events = load_template()["Resources"]["OriginAuditorFunction"]["Properties"]["Events"]
+    return {name: e["Properties"]["Pattern"] for name, e in events.items() if e["Type"] == "EventBridgeRule"}
+
+
+_MISSING = object()
+
+
+def matches(pattern: dict[str, Any], event: Any) -> bool:
+    """EventBridge's matching for the operators the template uses (exact values, ``prefix``,
+    ``exists``, ``$or``), per its documentation: keys AND, values in a list OR; a field whose
+    event value is a list matches when any element does; the fields of an object pattern must
+    hold within one element of an array of objects (Event Ruler's array consistency). An
+    operator this model does not know fails the test rather than guess."""
+    if isinstance(event, list):
+        return any(matches(pattern, e) for e in event)
+    if not isinstance(event, dict):
+        return False
+    for key, want in pattern.items():
+        if key == "$or":
+            if not any(matches(alt, event) for alt in want):
+                return False
+        elif isinstance(want, dict):
+            if not matches(want, event.get(key, _MISSING)):
+                return False
+        elif not _leaf(want, event.get(key, _MISSING)):
+            return False
+    return True
+
+
+def _leaf(filters: list[Any], value: Any) -> bool:
+    values = value if isinstance(value, list) else [value]
+    for f in filters:
+        if isinstance(f, dict):
+            (op, arg), = f.items()
+            if op == "exists":
+                if (value is not _MISSING and not isinstance(value, dict)) == arg:
+                    return True
+            elif op == "prefix":
+                if any(isinstance(v, str) and v.startswith(arg) for v in values):
+                    return True
+            else:
+                raise AssertionError(f"the test's EventBridge model does not know {op!r}")
+        elif any(v == f for v in values if v is not _MISSING):
+            return True
+    return False
+
+
+def test_the_pattern_model_follows_eventbridge_on_the_cases_the_template_relies_on() -> None:
+    pattern = {"d": {"m": {"ns": ["A"], "dims": {"Id": [{"exists": True}]}},
+                     "$or": [{"s": ["X"]}, {"s": ["Y"]}]}}
+    one = {"m": [{"ns": "A", "dims": {"Id": "1"}}], "s": "Y"}
+    assert matches(pattern, {"d": one})
+    assert not matches(pattern, {"d": {**one, "s": "Z"}})
+    # Namespace on one metric, the dimension on another: not one metric that names a distribution.
+    split = [{"ns": "A", "dims": {"F": "f"}}, {"ns": "B", "dims": {"Id": "1"}}]
+    assert not matches(pattern, {"d": {**one, "m": split}})
+    assert not matches({"e": [{"exists": False}]}, {"e": "AccessDenied"})
+    assert matches({"e": [{"exists": False}], "n": ["N", {"prefix": "N20"}]}, {"n": "N2020_05_31"})
+    assert not matches({"n": ["N", {"prefix": "N20"}]}, {"n": "NTenant"})
+
+
+def test_cloudtrail_rule_routes_exactly_the_events_the_handler_takes() -> None:
+    names = _rules()["DistributionChange"]["detail"]["eventName"]
+    exact = [n for n in names if isinstance(n, str)]
+    prefixes = [n["prefix"] for n in names if isinstance(n, dict)]
+    assert sorted(exact) == sorted(DISTRIBUTION_CHANGE_EVENTS)
+    assert len(exact) == len(set(exact))
+    # Each name also with the API version CloudTrail appended in some years, and nothing wider.
+    assert sorted(prefixes) == sorted(f"{n}20" for n in DISTRIBUTION_CHANGE_EVENTS)
+    assert all(set(n) in ({"prefix"},) for n in names if isinstance(n, dict))
+
+
+def test_every_sample_event_a_rule_routes_parses_and_every_alarm_or_change_sample_is_routed() -> None:
+    rules = _rules()
+    routed = {}
+    for path in sorted(EVENTS.glob("*.json")):
+        event = json.loads(path.read_text())
+        hits = [name for name, pattern in rules.items() if matches(pattern, event)]
+        request = parse_event(event)  # never raises for a sample
+        if hits:
+            routed[path.name] = (hits, request.kind)
+            assert request.ignored is None, (path.name, request.ignored)
+    assert routed == {
+        "alarm.json": (["CloudFrontAlarm"], "alarm"),
+        "alarm-ok.json": (["CloudFrontAlarm"], "alarm"),
+        "cloudtrail-create.json": (["DistributionChange"], "cloudtrail"),
+        "cloudtrail-update.json": (["DistributionChange"], "cloudtrail"),
+        "cloudtrail-tenant-update.json": (["DistributionChange"], "cloudtrail"),
+    }  # alarm-functions.json (no DistributionId) is not routed
+
+
+@pytest.mark.parametrize("name", DISTRIBUTION_CHANGE_EVENTS)
+@pytest.mark.parametrize("suffix", ["", "2020_05_31"])
+def test_every_routed_cloudtrail_name_parses(name: str, suffix: str) -> None:
+    event = json.loads((EVENTS / "cloudtrail-update.json").read_text())
+    event["detail"]["eventName"] = name + suffix
+    if name in TENANT_CHANGE_EVENTS:
+        event["detail"]["responseElements"] = {
+            "distributionTenant": {"id": "dt_1", "distributionId": "E2EXAMPLE1ABCD"}}
+    assert matches(_rules()["DistributionChange"], event)
+    assert parse_event(event).distribution_ids == ("E2EXAMPLE1ABCD",)
+
+
+@pytest.mark.parametrize("name", ["CreateDistributionTenantX", "UpdateDistributionTenants",
+                                  "UpdateDistributionX2", "DeleteDistribution", "GetDistribution",
+                                  "UpdateDomainAssociation"])
+def test_names_the_handler_does_not_take_are_not_routed(name: str) -> None:
+    event = json.loads((EVENTS / "cloudtrail-update.json").read_text())
+    event["detail"]["eventName"] = name
+    assert not matches(_rules()["DistributionChange"], event)
+    with pytest.raises(EventError):
+        parse_event(event)
+
+
+@pytest.mark.parametrize("previous, state, routed", [
+    ("OK", "ALARM", True), ("INSUFFICIENT_DATA", "ALARM", True), ("ALARM", "OK", True),
+    ("INSUFFICIENT_DATA", "OK", False), ("ALARM", "INSUFFICIENT_DATA", False),
+])
+def test_alarm_rule_routes_into_alarm_and_recovery_from_alarm_only(previous: str, state: str,
+                                                                   routed: bool) -> None:
+    event = json.loads((EVENTS / "alarm.json").read_text())
+    event["detail"]["previousState"]["value"] = previous
+    event["detail"]["state"]["value"] = state
+    assert matches(_rules()["CloudFrontAlarm"], event) is routed
+    if routed:
+        assert parse_event(event).kind == "alarm"
+
+
+def test_alarm_rule_does_not_route_cloudfront_functions_alarms() -> None:
+    functions = json.loads((EVENTS / "alarm-functions.json").read_text())
+    assert not matches(_rules()["CloudFrontAlarm"], functions)
 
 
 def test_requirements_lock_pins_powertools_and_every_runtime_dependency_with_hashes() -> None:

@@ -1,5 +1,12 @@
 """The SNS message for a plan (pure): e-mail text, the Amazon Q custom notification, the JSON
 report, within SNS's size limits.
+
+Outside text (alarm names and reasons, CloudTrail actors, origin names, certificate names in
+findings, notes) is escaped per channel by ``present.text``: every e-mail body line passes
+through ``email_line`` (one line, non-printables escaped, bounded), the subject through
+``email_subject``; in the chat notification outside values are inline code (``chat_code``) in
+the description and next steps, and ``chat`` in plain fields (title, keywords, metadata). The
+``sqs``/``lambda`` JSON keeps values as they are.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from typing import Any
 
 from ..events import AlarmContext, ChangeContext
 from ..model import AuditReport, Classification, Severity
-from ..present.text import clip, email_subject
+from ..present.text import chat, chat_code, clip, email_line, email_subject
 from ..rules import CODES, Code
 from .changes import ACTIVE, DIGEST_KEY, FAIL_LABEL, LABEL_RANK, Change, ChangeKind, Plan
 
@@ -176,7 +183,14 @@ def _text(report: AuditReport, plan: Plan, shown: Sequence[Change], omitted: int
         counts[_KIND_HEADING[c.kind].lower()] = counts.get(_KIND_HEADING[c.kind].lower(), 0) + 1
     lines = [f"CloudFront origin auditor, run {report.generated_at}: "
              + ", ".join(f"{n} {k}" for k, n in counts.items()) + "."]
-    if alarm is not None:
+    if alarm is not None and alarm.recovered:
+        # A recovery is not a fix: the alarm's metric can drop because the cache masks a broken
+        # origin (LATENT). The re-audit confirms only what it saw passing.
+        lines.append(f"Re-audit after CloudWatch alarm {alarm.name!r} returned to OK "
+                     f"({alarm.previous_state or '?'} -> {alarm.state}, {alarm.metric}). It confirms "
+                     "only what it saw: origins listed as RESOLVED were seen passing; an origin still "
+                     "failing stays failing whatever the alarm says.")
+    elif alarm is not None:
         lines.append(f"Triggered by CloudWatch alarm {alarm.name!r} ({alarm.previous_state or '?'} -> "
                      f"{alarm.state}, {alarm.metric}): {alarm.reason}")
     if change is not None:
@@ -197,7 +211,9 @@ def _text(report: AuditReport, plan: Plan, shown: Sequence[Change], omitted: int
     lines.append("")
     lines.append("Browsers fetch missing intermediates and build chains in any order; CloudFront does "
                  "neither, so a site can work in a browser and still fail behind CloudFront.")
-    return "\n".join(lines)
+    # Outside text is in many of these lines: a newline in an alarm name or a certificate CN
+    # must not start a line of its own ("RESOLVED ..."), nor a control character reach the reader.
+    return "\n".join(email_line(line) for line in lines)
 
 
 def _change_text(report: AuditReport, c: Change) -> list[str]:
@@ -236,15 +252,19 @@ def _chat(report: AuditReport, plan: Plan, subject: str, *, lead_word: str, seve
     bullets: list[str] = []
     for c in plan.changes[:_CHAT_CHANGES_MAX]:
         codes = ", ".join(f"`{code}`" for code in c.codes[:4]) or "-"
-        dists = f" ({', '.join(c.distribution_ids[:3])})" if c.distribution_ids else ""
-        bullets.append(f"• *{_KIND_HEADING[c.kind]}* `{c.display}`{dists}: {codes}")
+        dists = f" ({chat(', '.join(c.distribution_ids[:3]))})" if c.distribution_ids else ""
+        bullets.append(f"• *{_KIND_HEADING[c.kind]}* {chat_code(c.display)}{dists}: {codes}")
     if len(plan.changes) > _CHAT_CHANGES_MAX:
         bullets.append(f"… and {len(plan.changes) - _CHAT_CHANGES_MAX} more (see the email/JSON report)")
     intro = []
-    if alarm is not None:
-        intro.append(f"Alarm *{alarm.name}* is {alarm.state}.")
+    if alarm is not None and alarm.recovered:
+        intro.append(f"Alarm {chat_code(alarm.name)} returned to OK: re-audited to confirm. Only origins "
+                     "seen passing are resolved.")
+    elif alarm is not None:
+        intro.append(f"Alarm {chat_code(alarm.name)} is {chat_code(alarm.state)}.")
     if change is not None:
-        intro.append(f"After `{change.event_name}` by {change.actor or 'unknown caller'}.")
+        actor = chat_code(change.actor or "unknown caller")
+        intro.append(f"After {chat_code(change.event_name)} by {actor}.")
     if not plan.dedup_available:
         intro.append("_Dedup unavailable: listing every origin that is not passing._")
     if lead_word in _LABEL_WHY:
@@ -263,7 +283,7 @@ def _chat(report: AuditReport, plan: Plan, subject: str, *, lead_word: str, seve
                 fixes.append(fix)
     first = next((c for c in plan.changes if c.result_index is not None), None)
     if first is not None and report.results[first.result_index or 0].reproduce:
-        fixes.append(f"Verify: `{report.results[first.result_index or 0].reproduce}`")
+        fixes.append(f"Verify: {chat_code(report.results[first.result_index or 0].reproduce)}")
     dist_ids = list(dict.fromkeys(d for c in plan.changes for d in c.distribution_ids))
     keywords = list(dict.fromkeys([lead_word, severity,
                                    *(code for c in plan.changes for code in c.codes)]))[:10]
@@ -274,16 +294,16 @@ def _chat(report: AuditReport, plan: Plan, subject: str, *, lead_word: str, seve
         "id": ident,
         "content": {
             "textType": "client-markdown",
-            "title": subject,
+            "title": chat(subject),
             "description": description,
             "nextSteps": fixes[:5] or ["No action needed."],
-            "keywords": keywords,
+            "keywords": [chat(k) for k in keywords],
         },
         "metadata": {
-            "threadId": "origin-auditor-" + ("-".join(dist_ids[:3]) or "account"),
-            "summary": subject,
+            "threadId": chat("origin-auditor-" + ("-".join(dist_ids[:3]) or "account")),
+            "summary": chat(subject),
             "eventType": f"OriginAuditor{lead_word.title().replace('_', '')}",
-            "relatedResources": dist_ids[:10] or [c.display for c in plan.changes[:10]],
+            "relatedResources": [chat(r) for r in dist_ids[:10] or [c.display for c in plan.changes[:10]]],
         },
     }
 
