@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .model import AuditReport, Classification, DistributionReport, Finding, Severity, TargetResult, Verdict
+from .present.partial import partial_line
 from .present.text import markdown
 from .rules import CODES, Code
 
@@ -146,6 +147,8 @@ def render_text(report: AuditReport) -> str:
         out.append(f"note: {finding.code} {_collapsed_line(finding, ids)}")
     for note in report.notes:
         out.append(f"note: {note}")
+    if report.partial:
+        out.append(partial_line(report))
     out.append(summary_line(report))
     return "\n".join(out)
 
@@ -182,6 +185,8 @@ def _target_markdown(r: TargetResult) -> list[str]:
 
 def render_markdown(report: AuditReport) -> str:
     out = ["# origin-auditor report", "", f"_{summary_line(report)}_ — generated {report.generated_at}", ""]
+    if report.partial:
+        out += [f"**{markdown(partial_line(report))}**", ""]
     if report.distributions:
         for d in report.distributions:
             out.append(f"## {d.classification}: `{d.id}` {', '.join(d.aliases) or d.domain_name}")

@@ -12,7 +12,8 @@ from typing import Any
 
 from ..events import AlarmContext, ChangeContext
 from ..model import AuditReport, Classification, Severity
-from ..present.text import clip, email_subject
+from ..present.partial import partial_line
+from ..present.text import clip, email_subject, markdown
 from ..rules import CODES, Code
 from .changes import ACTIVE, DIGEST_KEY, FAIL_LABEL, LABEL_RANK, Change, ChangeKind, Plan
 
@@ -182,6 +183,8 @@ def _text(report: AuditReport, plan: Plan, shown: Sequence[Change], omitted: int
     if change is not None:
         lines.append(f"Triggered by {change.event_name} by {change.actor or 'unknown caller'}"
                      f" at {change.time or '?'}.")
+    if report.partial:
+        lines.append(clip(partial_line(report), 2000))
     if not plan.dedup_available:
         lines.append("NOTE: dedup unavailable (the state table could not be read): this lists every "
                      "origin that is not passing, not only what changed.")
@@ -245,6 +248,8 @@ def _chat(report: AuditReport, plan: Plan, subject: str, *, lead_word: str, seve
         intro.append(f"Alarm *{alarm.name}* is {alarm.state}.")
     if change is not None:
         intro.append(f"After `{change.event_name}` by {change.actor or 'unknown caller'}.")
+    if report.partial:
+        intro.append(f"*{markdown(clip(partial_line(report), 600))}*")
     if not plan.dedup_available:
         intro.append("_Dedup unavailable: listing every origin that is not passing._")
     if lead_word in _LABEL_WHY:

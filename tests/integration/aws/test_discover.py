@@ -445,15 +445,17 @@ def test_a_listing_page_failing_after_retries_makes_discovery_incomplete(mocked_
     from origin_auditor.model import Unseen, UnseenKind
     cf = boto3.client("cloudfront", region_name="us-east-1",
                       config=client_config("cloudfront", max_attempts=2, mode="standard"))
-    for i in range(101):  # moto pages ListDistributions at 100
+    for i in range(4):
         create(cf, [custom_origin("o", f"o{i}.origin.test")])
+    cf.meta.events.register("before-parameter-build.cloudfront.ListDistributions",
+                            lambda params, **_: params.setdefault("MaxItems", "3"))  # pages of 3
     pages = FailingPages(cf)
     d = discover(cf)
     assert pages.attempts == 2  # retried, then given up
-    assert len(d.distributions) == 100
+    assert len(d.distributions) == 3
     assert not d.complete
     (unseen,) = d.unseen
-    assert unseen.kind is UnseenKind.LISTING and unseen.seen == 100 and "Throttling" in unseen.reason
+    assert unseen.kind is UnseenKind.LISTING and unseen.seen == 3 and "Throttling" in unseen.reason
     assert isinstance(unseen, Unseen)
 
 

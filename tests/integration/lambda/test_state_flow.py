@@ -80,13 +80,16 @@ def create_distribution(cf: Any, i: int) -> str:
 
 
 def test_a_listing_page_failing_after_retries_resolves_and_removes_nothing_it_did_not_see(aws: Aws) -> None:
-    # 101 distributions: moto lists 100 per page, so the 101st is on the page that fails. Every
-    # origin fails DNS (nothing resolves), so every origin is failing and announced once.
+    # 7 distributions listed 3 a page (DynamoDB-style small pages keep moto fast): the second and
+    # third pages fail. Every origin fails DNS (nothing resolves), so each is failing and
+    # announced once.
     cf = boto3.client("cloudfront", region_name="us-east-1",
                       config=client_config("cloudfront", max_attempts=2, mode="standard"))
     cw = boto3.client("cloudwatch", region_name="us-east-1")
-    for i in range(101):
+    for i in range(7):
         create_distribution(cf, i)
+    cf.meta.events.register("before-parameter-build.cloudfront.ListDistributions",
+                            lambda params, **_: params.setdefault("MaxItems", "3"))
     pages = FailingPages(cf)
     trust = load_trust_store()  # nothing resolves, so nothing is verified against it
 
@@ -100,7 +103,7 @@ def test_a_listing_page_failing_after_retries_resolves_and_removes_nothing_it_di
     first = invoke(NOW)
     assert first["summary"]["partial"] is False and first["summary"]["unseen"] == []
     [note] = aws.published()
-    assert first["notification"]["changes"] == 101 and {k for k, _ in changes(note)} == {"new"}
+    assert first["notification"]["changes"] == 7 and {k for k, _ in changes(note)} == {"new"}
     before = aws.state()
 
     pages.on = True
@@ -108,13 +111,16 @@ def test_a_listing_page_failing_after_retries_resolves_and_removes_nothing_it_di
     assert pages.attempts == 2  # the page was retried, then given up
     assert second["summary"]["partial"] is True
     [unseen] = second["summary"]["unseen"]
-    assert unseen["kind"] == "listing" and unseen["seen"] == 100 and "Throttling" in unseen["reason"]
+    assert unseen["kind"] == "listing" and unseen["seen"] == 3 and "Throttling" in unseen["reason"]
     # Nothing changed among what it saw, and what it did not see is neither "fixed" nor "removed".
     assert aws.published() == []
     after = aws.state()
-    unlisted = target_id(Target("o100.origin.test", protocols=("TLSv1.2",)))
-    assert after[unlisted] == before[unlisted]  # untouched: not even its audited-at moved
-    assert len(after) == 101
+    for i in range(3, 7):  # untouched: not even their audited-at moved
+        unlisted = target_id(Target(f"o{i:03d}.origin.test", protocols=("TLSv1.2",)))
+        assert after[unlisted] == before[unlisted]
+    listed = target_id(Target("o000.origin.test", protocols=("TLSv1.2",)))
+    assert after[listed]["audited_at"] != before[listed]["audited_at"]  # what it saw, it recorded
+    assert len(after) == 7
 
     pages.on = False
     third = invoke(NOW + 120)
