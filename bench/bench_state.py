@@ -15,7 +15,15 @@ from __future__ import annotations
 import argparse
 import time
 
-from origin_auditor.model import AuditReport, DistributionReport, Finding, Severity, Target, TargetResult, Verdict
+from origin_auditor.model import (
+    AuditReport,
+    DistributionReport,
+    Finding,
+    Severity,
+    Target,
+    TargetResult,
+    Verdict,
+)
 from origin_auditor.notify import plan_changes
 from origin_auditor.rules import Code
 from origin_auditor.state import TargetState, probe_order, target_id

@@ -342,7 +342,8 @@ def test_probe_order_is_failing_then_warning_then_least_recently_audited() -> No
 
 
 def test_a_partial_run_says_so_with_how_much_and_why_in_every_channel() -> None:
-    unseen = (LISTING_STOPPED, *(Unseen(UnseenKind.DISTRIBUTION, f"E{i}", "AccessDenied: no") for i in range(7)))
+    unseen = (LISTING_STOPPED,
+              *(Unseen(UnseenKind.DISTRIBUTION, f"E{i}", "AccessDenied: no") for i in range(7)))
     rep = replace(report([BROKEN], {"E1": "LATENT"}), unseen=unseen)
     msg = build_message(rep, plan_changes(rep, {}, now=NOW))
     assert msg is not None

@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import boto3
-import pytest
 
 from origin_auditor.audit import AuditOptions, run_audit
 from origin_auditor.aws import client_config
