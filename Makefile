@@ -27,10 +27,11 @@ typecheck: $(STAMP)
 imports: $(STAMP)     ## the import rules in pyproject's [tool.importlinter] (layers; no lab in the runtime)
 	$(VENV)/bin/lint-imports
 
-bench: $(STAMP)       ## the three benchmarks; each prints its figures (see bench/README.md)
+bench: $(STAMP)       ## the four benchmarks; each prints its figures (see bench/README.md)
 	$(PY) bench/bench_check.py
 	$(PY) bench/bench_audit.py
 	$(PY) bench/bench_soak.py
+	$(PY) bench/bench_state.py
 
 clean:
 	rm -rf $(VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,7 @@ from . import aws
 from .assess import Thresholds, assess
 from .correlate import fetch_metrics
 from .discover import discover
-from .model import AuditReport
+from .model import AuditReport, Target
 from .options import CONCURRENCY, LOOKBACK, TIMEOUT, WARN_DAYS
 from .pipeline import check_targets, utcnow
 from .probe import Resolver, system_resolver
@@ -38,6 +38,10 @@ class AuditOptions:
     thresholds: what counts as elevated errors / idle.
     deadline: a ``time.monotonic()`` value after which no new probe starts (Lambda time budget).
     role_arn: assume this role for the CloudFront and CloudWatch clients (another account).
+    probe_order: called once after discovery, before any probe starts, with the discovered
+        targets; returns the same targets in the order to probe them (with a deadline the tail
+        may go unprobed). The handler reads the state table here, so everything it later writes
+        is newer than what it read. None: discovery order. The report keeps discovery order.
     """
 
     distribution_ids: tuple[str, ...] = ()
@@ -49,6 +53,7 @@ class AuditOptions:
     thresholds: Thresholds = field(default_factory=Thresholds)
     deadline: float | None = None
     role_arn: str | None = None
+    probe_order: Callable[[Sequence[Target]], Sequence[Target]] | None = None
 
     def __post_init__(self) -> None:
         # Raises options.OptionError (a ValueError) naming the option.
@@ -88,10 +93,13 @@ def run_audit(options: AuditOptions = AuditOptions(), *, cloudfront: Any = None,
             last_shown[0] = done // step
             say(f"probed {done}/{total} origins")
 
-    results = check_targets(
-        targets, resolver=resolver or system_resolver, trust=trust, timeout=options.timeout,
+    ordered = _ordered(targets, options.probe_order)
+    in_order = check_targets(
+        ordered, resolver=resolver or system_resolver, trust=trust, timeout=options.timeout,
         at=options.at, warn_days=options.warn_days, concurrency=options.concurrency,
         deadline=options.deadline, on_progress=probed)
+    by_key = {r.target.key: r for r in in_order}
+    results = [by_key[t.key] for t in targets]
     say("fetching CloudWatch metrics")
     readable = [d.id for d in discovery.distributions if d.error is None]
     metrics = fetch_metrics(cloudwatch, cloudfront, readable, end=utcnow(), lookback=options.lookback)
@@ -103,4 +111,17 @@ def run_audit(options: AuditOptions = AuditOptions(), *, cloudfront: Any = None,
     log.info("audit done: %d distributions, %d targets, AWS calls %s", len(distributions), len(results),
              api_calls)
     return AuditReport(generated_at=utcnow().isoformat(timespec="seconds").replace("+00:00", "Z"),
-                       results=tuple(results), distributions=distributions, notes=notes)
+                       results=tuple(results), distributions=distributions, notes=notes,
+                       unseen=discovery.unseen)
+
+
+def _ordered(targets: Sequence[Target],
+             order: Callable[[Sequence[Target]], Sequence[Target]] | None) -> list[Target]:
+    """``order(targets)``, checked to be a permutation of them (else discovery order)."""
+    if order is None:
+        return list(targets)
+    ordered = list(order(targets))
+    if sorted(t.key for t in ordered) != sorted(t.key for t in targets):
+        log.error("probe_order returned other targets than it was given; using discovery order")
+        return list(targets)
+    return ordered

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .aws import describe_error
-from .model import DEFAULT_PROTOCOLS, OriginFacts, OriginKind, Target
+from .model import DEFAULT_PROTOCOLS, OriginFacts, OriginKind, Target, Unseen, UnseenKind
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +85,21 @@ class Discovery:
     targets: distinct targets, merged across distributions by ``Target.key``, in first-seen order.
     notes: run-level remarks that degrade the report (throttled and gave up on X, ...).
     api_calls: operation name -> number of calls made (pages count as calls).
+    unseen: what was not read: the rest of a listing that stopped early, and each distribution
+        whose configuration (or a policy deciding which names its origins are reached by)
+        could not be read. Empty when the listing and every per-distribution read succeeded.
     """
 
     distributions: tuple[DistributionInfo, ...]
     targets: tuple[Target, ...]
     notes: tuple[str, ...] = ()
     api_calls: dict[str, int] = field(default_factory=dict)
+    unseen: tuple[Unseen, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """True when every distribution asked for was listed and read in full."""
+        return not self.unseen
 
 
 def _items(container: Any) -> list[Any]:
@@ -120,6 +129,7 @@ class _Policies:
         self._calls = calls
         self._notes = notes
         self._cache: dict[tuple[str, str], bool | None] = {}
+        self.failed: dict[str, str] = {}  # policy id -> why it could not be read
 
     def cache_policy(self, policy_id: str) -> bool | None:
         key = ("cache", policy_id)
@@ -142,6 +152,7 @@ class _Policies:
             headers = (resp["CachePolicy"]["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"]
                        .get("HeadersConfig", {}))
         except Exception as exc:  # any failure: unknown, noted, run goes on
+            self.failed[policy_id] = describe_error(exc)
             self._notes.append(f"Could not read cache policy {policy_id} ({describe_error(exc)}); "
                                "whether it forwards the Host header is unknown.")
             log.warning("get_cache_policy %s failed: %s", policy_id, describe_error(exc))
@@ -156,6 +167,7 @@ class _Policies:
             resp = self._cf.get_origin_request_policy(Id=policy_id)
             headers = resp["OriginRequestPolicy"]["OriginRequestPolicyConfig"].get("HeadersConfig", {})
         except Exception as exc:
+            self.failed[policy_id] = describe_error(exc)
             self._notes.append(f"Could not read origin request policy {policy_id} "
                                f"({describe_error(exc)}); whether it forwards the Host header is unknown.")
             log.warning("get_origin_request_policy %s failed: %s", policy_id, describe_error(exc))
@@ -332,6 +344,16 @@ def distribution_targets(dist_id: str, config: Mapping[str, Any], aliases: Seque
     return targets, kinds
 
 
+def _unread_policies(config: Mapping[str, Any], policies: _Policies) -> str:
+    """Why a distribution's alias targets are unknown: its policies that could not be read."""
+    behaviors = [config.get("DefaultCacheBehavior") or {}, *_items(config.get("CacheBehaviors"))]
+    ids = _unique(str(b.get(k) or "") for b in behaviors if isinstance(b, dict)
+                  for k in ("CachePolicyId", "OriginRequestPolicyId"))
+    why = [f"policy {i}: {policies.failed[i]}" for i in ids if i in policies.failed]
+    return ("; ".join(why) or "a policy could not be read") + \
+        "; the targets its alternate domain names reach are unknown"
+
+
 def _unique(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
@@ -375,7 +397,7 @@ def _info_from_summary(summary: Mapping[str, Any], origins: Sequence[tuple[str, 
         status=str(summary.get("Status", "")), origins=tuple(origins), error=error)
 
 
-def _list_all(cloudfront: Any, calls: _Calls, notes: list[str],
+def _list_all(cloudfront: Any, calls: _Calls, notes: list[str], unseen: list[Unseen],
               on_progress: Callable[[str], None] | None) -> list[dict[str, Any]]:
     summaries: list[dict[str, Any]] = []
     try:
@@ -391,6 +413,7 @@ def _list_all(cloudfront: Any, calls: _Calls, notes: list[str],
         notes.append(f"Listing distributions stopped after {len(summaries)} ({describe_error(exc)}); "
                      "distributions after those were not audited.")
         log.warning("list_distributions failed after %d: %s", len(summaries), describe_error(exc))
+        unseen.append(Unseen(UnseenKind.LISTING, "", describe_error(exc), seen=len(summaries)))
     return summaries
 
 
@@ -423,10 +446,11 @@ def discover(cloudfront: Any, *, distribution_ids: Sequence[str] = (),
     calls = _Calls()
     notes: list[str] = []
     failed: dict[str, str] = {}
+    unseen: list[Unseen] = []
     if distribution_ids:
         summaries = _get_some(cloudfront, distribution_ids, calls, notes, failed)
     else:
-        summaries = _list_all(cloudfront, calls, notes, on_progress)
+        summaries = _list_all(cloudfront, calls, notes, unseen, on_progress)
     policies = _Policies(cloudfront, calls, notes)
     infos: list[DistributionInfo] = []
     targets: list[Target] = []
@@ -434,6 +458,7 @@ def discover(cloudfront: Any, *, distribution_ids: Sequence[str] = (),
         dist_id = str(summary.get("Id", ""))
         if dist_id in failed:
             infos.append(DistributionInfo(id=dist_id, error=failed[dist_id]))
+            unseen.append(Unseen(UnseenKind.DISTRIBUTION, dist_id, failed[dist_id]))
             continue
         aliases = tuple(str(a) for a in _items(summary.get("Aliases")))
         try:
@@ -443,7 +468,12 @@ def discover(cloudfront: Any, *, distribution_ids: Sequence[str] = (),
             notes.append(f"Could not interpret distribution {dist_id} ({describe_error(exc)}); "
                          "its origins were not audited.")
             infos.append(_info_from_summary(summary, error=describe_error(exc)))
+            unseen.append(Unseen(UnseenKind.DISTRIBUTION, dist_id, describe_error(exc)))
             continue
+        if any(f.host_forwarding_unknown for t in found for f in t.origins):
+            # An unreadable policy hides whether the aliases reach an origin: targets named
+            # after them may exist that this run did not see.
+            unseen.append(Unseen(UnseenKind.DISTRIBUTION, dist_id, _unread_policies(summary, policies)))
         infos.append(_info_from_summary(summary, kinds))
         targets.extend(found)
     merged = merge_targets(targets)
@@ -452,4 +482,4 @@ def discover(cloudfront: Any, *, distribution_ids: Sequence[str] = (),
     log.info("discovered %d distributions, %d targets (%d before merging)", len(infos), len(merged),
              len(targets))
     return Discovery(distributions=tuple(infos), targets=merged, notes=tuple(dict.fromkeys(notes)),
-                     api_calls=dict(calls.counts))
+                     api_calls=dict(calls.counts), unseen=tuple(unseen))

@@ -15,6 +15,12 @@ Environment:
 Returns the JSON report (``AuditReport.to_json()``) plus a ``notification`` object saying what was
 published. A failed publish raises ``PublishFailed`` after logging the report, so Lambda's retries
 and the on-failure destination see it, and the state table does not advance.
+
+State (``state.py`` has the guarantees): a notifying run reads the table once, after discovery and
+before the first probe (``AuditOptions.probe_order``: previously failing, then least recently
+audited origins first), plans against that read, claims what it will announce, publishes what it
+claimed, then writes conditionally. A failed read writes nothing. ``notify: false`` never reads
+or writes the table.
 """
 
 from __future__ import annotations
@@ -23,8 +29,9 @@ import datetime as dt
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -34,10 +41,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from . import aws
 from .audit import AuditOptions, run_audit
 from .events import AuditRequest, EventError, parse_event
-from .model import AuditReport, Verdict
-from .notify import DIGEST_KEY, PublishFailed, build_message, plan_changes, publish
+from .model import AuditReport, Target, Verdict
+from .notify import DIGEST_KEY, Plan, PublishFailed, build_message, plan_changes, publish
 from .rules import Code
-from .state import StateStore, StateUnavailable, target_id
+from .state import CLAIM_SECONDS, StateStore, StateUnavailable, TargetState, probe_order, target_id
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +120,9 @@ def handle(event: object, context: Any, *, audit: AuditFn | None = None, sns: An
                                           "notify": request.notify})
 
     started = monotonic()
+    audited_at = clock()
+    reader = StateReader(settings.table_name, dynamodb, request.whole_account) \
+        if request.notify else None
     options = AuditOptions(
         distribution_ids=request.distribution_ids,
         lookback=dt.timedelta(minutes=request.lookback_minutes),
@@ -121,6 +131,7 @@ def handle(event: object, context: Any, *, audit: AuditFn | None = None, sns: An
         warn_days=request.warn_days,
         deadline=probe_deadline(context, started),
         role_arn=request.role_arn or settings.role_arn,
+        probe_order=reader.order if reader is not None else None,
     )
     report = (audit or _default_audit)(options)
     seconds = monotonic() - started
@@ -130,7 +141,9 @@ def handle(event: object, context: Any, *, audit: AuditFn | None = None, sns: An
     outcome: dict[str, object] = {"requested": request.notify, "published": False}
     if request.notify:
         assert settings.topic_arn is not None  # checked above
-        outcome = notify_changes(report, request, settings, sns=sns, dynamodb=dynamodb, now=clock())
+        assert reader is not None
+        outcome = notify_changes(report, request, settings, sns=sns, reader=reader, now=clock(),
+                                 audited_at=audited_at, run_id=uuid.uuid4().hex)
     result = report.to_json()
     result["notification"] = outcome
     return result
@@ -145,31 +158,76 @@ def probe_deadline(context: Any, now: float) -> float | None:
     return now + max(0.0, remaining - PROBE_SAFETY_SECONDS - PUBLISH_BUDGET_SECONDS)
 
 
-def notify_changes(report: AuditReport, request: AuditRequest, settings: Settings, *, sns: Any,
-                   dynamodb: Any, now: float) -> dict[str, object]:
-    """Publish what changed since the last successful publish, then advance the state."""
-    assert settings.topic_arn is not None
-    store: StateStore | None = None
-    previous = None
-    dedup_error = "STATE_TABLE_NAME is not set"
-    if settings.table_name:
+class StateReader:
+    """Reads the state table once for a notifying run: at ``order`` (after discovery, before
+    the first probe, so every later write is newer than what was read), or at ``load`` when the
+    audit never called ``order``. ``previous`` is None until read or when the read failed
+    (``error`` says why)."""
+
+    def __init__(self, table_name: str | None, dynamodb: Any, whole_account: bool) -> None:
+        self.table_name = table_name
+        self._dynamodb = dynamodb
+        self._whole_account = whole_account
+        self.store: StateStore | None = None
+        self.previous: dict[str, TargetState] | None = None
+        self.error = "STATE_TABLE_NAME is not set"
+        self._read = False
+
+    def order(self, targets: Sequence[Target]) -> list[Target]:
+        self.load(targets)
+        return probe_order(targets, self.previous or {})
+
+    def load(self, targets: Sequence[Target]) -> dict[str, TargetState] | None:
+        if self._read or not self.table_name:
+            return self.previous
+        self._read = True
         try:
-            store = StateStore(settings.table_name, dynamodb or _client("dynamodb"))
-            keys = None if request.whole_account else \
-                [target_id(r.target) for r in report.results] + [DIGEST_KEY]
-            previous = store.load(keys)
-            dedup_error = ""
+            self.store = StateStore(self.table_name, self._dynamodb or _client("dynamodb"))
+            # A whole-account run reads everything: it needs the items it no longer sees.
+            keys = None if self._whole_account else [target_id(t) for t in targets] + [DIGEST_KEY]
+            self.previous = self.store.load(keys)
+            self.error = ""
         except StateUnavailable as exc:
-            dedup_error = str(exc)
-            logger.warning("dedup unavailable, publishing every problem", extra={"error": dedup_error})
+            self.error = str(exc)
+            logger.warning("state unreadable: publishing without dedup, writing no state",
+                           extra={"error": self.error})
+        return self.previous
+
+
+def notify_changes(report: AuditReport, request: AuditRequest, settings: Settings, *, sns: Any,
+                   reader: StateReader, now: float, audited_at: float | None = None,
+                   run_id: str = "") -> dict[str, object]:
+    """Publish what changed since the last successful publish, then advance the state.
+
+    Announce once: the items to announce are claimed first (a conditional write); what another
+    run claimed or wrote since this run's read is left to it. Only what was claimed, or what
+    could not be claimed for a DynamoDB error (a possible duplicate, never a loss), is published.
+    """
+    assert settings.topic_arn is not None
+    previous = reader.load([r.target for r in report.results])
+    store = reader.store if previous is not None else None
     plan = plan_changes(report, previous, now=now, reminder_hours=settings.reminder_hours,
                         whole_account=request.whole_account,
-                        digest=settings.daily_digest and request.kind == "schedule")
+                        digest=settings.daily_digest and request.kind == "schedule",
+                        run_id=run_id, audited_at=audited_at)
+    claimed: dict[str, TargetState] = {}
+    lost: set[str] = set(plan.owned)
+    if store is not None and plan.changes:
+        assert previous is not None
+        to_claim = [previous.get(c.key) or TargetState(c.key, "", "", (), c.display) for c in plan.changes]
+        results = store.claim(to_claim, run_id=run_id, until=now + CLAIM_SECONDS)
+        for s in to_claim:
+            if results.get(s.key) == "claimed":
+                claimed[s.key] = replace(s, version=(s.version or 0) + 1)
+            elif results.get(s.key) == "owned":
+                lost.add(s.key)
+        plan = replace(plan, changes=tuple(c for c in plan.changes if c.key not in lost))
     message = build_message(report, plan, alarm=request.alarm, change=request.change)
     outcome: dict[str, object] = {"requested": True, "published": False, "changes": len(plan.changes),
-                                  "dedup_available": plan.dedup_available}
-    if dedup_error:
-        outcome["dedup_error"] = dedup_error
+                                  "dedup_available": plan.dedup_available,
+                                  "owned_by_other_runs": len(lost)}
+    if reader.error:
+        outcome["dedup_error"] = reader.error
     if message is not None:
         try:
             outcome["message_id"] = publish(message, settings.topic_arn, sns or _client("sns"))
@@ -177,20 +235,34 @@ def notify_changes(report: AuditReport, request: AuditRequest, settings: Setting
             # The report must not be lost with the failed message: log all of it, keep the
             # state as it was (the next run re-detects the same changes), and fail the invocation.
             logger.exception("publish failed; state not advanced", extra={"report": report.to_json()})
+            if store is not None and claimed:
+                store.release(list(claimed.values()))
             raise
         outcome.update(published=True, subject=message.subject, severity=message.severity,
                        classification=message.label, bytes=message.size_bytes,
                        changes_detailed=message.included)
-    if store is not None:
-        try:
-            store.save(plan.states, plan.delete, now=now)
-            outcome["state_saved"] = True
-        except StateUnavailable as exc:
-            # Published but not remembered: the next run repeats these changes (a duplicate,
-            # never a loss).
-            logger.error("state not saved", extra={"error": str(exc)})
-            outcome["state_saved"] = False
+    outcome["state_saved"] = _save(store, plan, previous or {}, claimed, lost, now=now) \
+        if store is not None else False
     return outcome
+
+
+def _save(store: StateStore, plan: Plan, previous: Mapping[str, TargetState],
+          claimed: Mapping[str, TargetState], lost: set[str], *, now: float) -> bool:
+    """Write the plan's states conditionally (at the claimed version for what this run
+    announced, else as read); True when every write went through or lost only to newer runs."""
+    states = [replace(s, version=claimed[s.key].version) if s.key in claimed else s
+              for s in plan.states if s.key not in lost]
+    delete = [claimed.get(k) or previous[k] for k in plan.delete if k not in lost]
+    out = store.write(states, delete, now=now)
+    owned = out.keys("owned")
+    if owned:
+        logger.info("state items owned by newer runs, left to them", extra={"count": len(owned)})
+    if out.errors:
+        # Announced but not remembered: the claim expires and the next run repeats these
+        # changes (a duplicate, never a loss).
+        logger.error("state not saved", extra={"errors": list(out.errors)})
+        return False
+    return True
 
 
 def record_metrics(metrics: Any, report: AuditReport, seconds: float) -> None:

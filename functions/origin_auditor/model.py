@@ -460,17 +460,50 @@ class DistributionReport:
         }
 
 
+class UnseenKind(StrEnum):
+    """What part of an account a run did not see."""
+
+    LISTING = "listing"  # the distribution list stopped early: everything after it is unknown
+    DISTRIBUTION = "distribution"  # one distribution's configuration (or a policy its routes need)
+
+
+@dataclass(frozen=True)
+class Unseen:
+    """A part of the account the run did not see, and why.
+
+    kind: ``UnseenKind``. id: the distribution id ("" for the listing).
+    seen: for the listing, how many distributions were listed before it stopped; else None.
+    reason: the error, in one line.
+    """
+
+    kind: UnseenKind
+    id: str
+    reason: str
+    seen: int | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"kind": str(self.kind), "id": self.id, "reason": self.reason, "seen": self.seen}
+
+
 @dataclass(frozen=True)
 class AuditReport:
     """The whole answer: results per target, distributions (empty for ``check``), notes.
 
     notes: run-level remarks that degrade the report (metrics unavailable, throttled, ...).
+    unseen: parts of the account discovery could not read; non-empty makes the run *partial*:
+        what it did not see keeps its state, and nothing is called resolved or removed for it.
     """
 
     generated_at: str
     results: tuple[TargetResult, ...]
     distributions: tuple[DistributionReport, ...] = ()
     notes: tuple[str, ...] = ()
+    unseen: tuple[Unseen, ...] = ()
+
+    @property
+    def partial(self) -> bool:
+        """True when some of the account was not seen (``unseen``)."""
+        return bool(self.unseen)
 
     @property
     def verdict(self) -> Verdict:
@@ -485,7 +518,8 @@ class AuditReport:
             key = str(d.classification)
             classes[key] = classes.get(key, 0) + 1
         return {"targets": len(self.results), "verdicts": counts, "classifications": classes,
-                "verdict": str(self.verdict), "notes": list(self.notes)}
+                "verdict": str(self.verdict), "notes": list(self.notes),
+                "partial": self.partial, "unseen": [u.to_json() for u in self.unseen]}
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .model import AuditReport, Classification, DistributionReport, Finding, Severity, TargetResult, Verdict
+from .present.partial import partial_line
 from .present.text import markdown, markdown_code, terminal
 from .rules import CODES, Code
 
@@ -152,6 +153,8 @@ def render_text(report: AuditReport) -> str:
         out.append(f"note: {finding.code} {_collapsed_line(finding, ids)}")
     for note in report.notes:
         out.append(f"note: {note}")
+    if report.partial:
+        out.append(partial_line(report))
     out.append(summary_line(report))
     # One pass over every line: outside text is in most of them, and a newline, ESC or bidi
     # override in it must not forge a line or move the cursor (our own words are printable).
@@ -190,6 +193,8 @@ def _target_markdown(r: TargetResult) -> list[str]:
 
 def render_markdown(report: AuditReport) -> str:
     out = ["# origin-auditor report", "", f"_{summary_line(report)}_ — generated {report.generated_at}", ""]
+    if report.partial:
+        out += [f"**{markdown(partial_line(report))}**", ""]
     if report.distributions:
         for d in report.distributions:
             out.append(f"## {d.classification}: {markdown_code(d.id)} "

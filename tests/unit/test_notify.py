@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from origin_auditor.events import AlarmContext
@@ -16,6 +17,8 @@ from origin_auditor.model import (
     Severity,
     Target,
     TargetResult,
+    Unseen,
+    UnseenKind,
     Verdict,
 )
 from origin_auditor.notify import (
@@ -27,7 +30,7 @@ from origin_auditor.notify import (
     target_label,
 )
 from origin_auditor.rules import Code
-from origin_auditor.state import TargetState, target_id
+from origin_auditor.state import TargetState, probe_order, target_id
 
 NOW = 1_750_000_000.0
 
@@ -296,3 +299,72 @@ def test_thousands_of_findings_stay_under_256_kb_with_a_count_of_the_rest() -> N
     assert machine["results_omitted"] == 3000 - len(machine["results"])
     assert machine["notification"]["changes_omitted"] == msg.omitted
     assert check_chat_payload(json.loads(msg.structure["https"])) == []
+
+
+# ---------------------------------------------------------------- issue 9: partial runs, owners
+
+LISTING_STOPPED = Unseen(UnseenKind.LISTING, "", "Throttling: Rate exceeded", seen=3)
+
+
+def test_a_partial_whole_account_run_removes_and_resolves_nothing_it_did_not_see() -> None:
+    before = state_of(report([BROKEN, FINE]))
+    partial = replace(report([FINE]), unseen=(LISTING_STOPPED,))
+    plan = plan_changes(partial, before, now=NOW, whole_account=True)
+    assert plan.changes == () and plan.delete == ()
+    assert [s.key for s in plan.states] == [target_id(FINE.target)]  # only what it saw
+
+
+def test_items_another_run_claimed_or_audited_later_are_left_to_it() -> None:
+    base = state_of(report([BROKEN]))
+    key = target_id(BROKEN.target)
+    fixed = report([result("a.test", Verdict.PASS)])
+    claimed = {key: replace(base[key], claimed_by="other", claimed_until=NOW + 60)}
+    plan = plan_changes(fixed, claimed, now=NOW, run_id="me")
+    assert plan.changes == () and plan.states == () and plan.owned == (key,)
+    expired = {key: replace(base[key], claimed_by="other", claimed_until=NOW - 1)}
+    assert kinds(plan_changes(fixed, expired, now=NOW, run_id="me")) == [("resolved", "a.test:443")]
+    newer = {key: replace(base[key], audited_at=NOW + 5)}
+    assert plan_changes(fixed, newer, now=NOW + 10, audited_at=NOW, run_id="me").owned == (key,)
+    # An item that only holds an expired claim was never notified: a failure there is new.
+    placeholder = {key: TargetState(key, "", "", (), "", version=1)}
+    plan = plan_changes(report([BROKEN]), placeholder, now=NOW)
+    assert kinds(plan) == [("new", "a.test:443")] and plan.states[0].version == 1
+
+
+def test_probe_order_is_failing_then_warning_then_least_recently_audited() -> None:
+    targets = [Target(h) for h in ("new.test", "old.test", "recent.test", "warn.test", "bad.test")]
+    prev = {target_id(Target("old.test")): TargetState("", "pass", "", (), "", audited_at=100.0),
+            target_id(Target("recent.test")): TargetState("", "pass", "", (), "", audited_at=200.0),
+            target_id(Target("warn.test")): TargetState("", "warn", "", (), "", audited_at=300.0),
+            target_id(Target("bad.test")): TargetState("", "fail", "", (), "", audited_at=400.0)}
+    assert [t.host for t in probe_order(targets, prev)] == \
+        ["bad.test", "warn.test", "new.test", "old.test", "recent.test"]
+
+
+def test_a_partial_run_says_so_with_how_much_and_why_in_every_channel() -> None:
+    unseen = (LISTING_STOPPED,
+              *(Unseen(UnseenKind.DISTRIBUTION, f"E{i}", "AccessDenied: no") for i in range(7)))
+    rep = replace(report([BROKEN], {"E1": "LATENT"}), unseen=unseen)
+    msg = build_message(rep, plan_changes(rep, {}, now=NOW))
+    assert msg is not None
+    line = ("PARTIAL RUN: the distribution listing stopped after 3 distribution(s) (Throttling: Rate "
+            "exceeded); distributions after those were not seen; 7 distribution(s) not fully read: "
+            "E0 (AccessDenied: no); E1 (AccessDenied: no); E2 (AccessDenied: no); E3 (AccessDenied: no); "
+            "E4 (AccessDenied: no); and 2 more.")
+    assert line in msg.structure["email"]
+    chat = json.loads(msg.structure["https"])["content"]["description"]
+    assert "PARTIAL RUN" in chat and "stopped after 3" in chat
+    machine = json.loads(msg.structure["sqs"])
+    assert machine["summary"]["partial"] is True and len(machine["summary"]["unseen"]) == 8
+    whole = build_message(report([BROKEN]), plan_changes(report([BROKEN]), {}, now=NOW))
+    assert whole is not None and "PARTIAL" not in whole.structure["email"]
+
+
+def test_the_text_and_markdown_reports_say_a_run_was_partial() -> None:
+    from origin_auditor.report import render_json, render_markdown, render_text
+    rep = replace(report([BROKEN]), unseen=(LISTING_STOPPED,))
+    assert "PARTIAL RUN: the distribution listing stopped after 3 distribution(s)" in render_text(rep)
+    assert "PARTIAL RUN" in render_markdown(rep)
+    assert json.loads(render_json(rep))["summary"]["unseen"] == [
+        {"kind": "listing", "id": "", "reason": "Throttling: Rate exceeded", "seen": 3}]
+    assert "PARTIAL" not in render_text(report([BROKEN])) + render_markdown(report([BROKEN]))

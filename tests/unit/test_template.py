@@ -27,7 +27,8 @@ STAR_ALLOWED = {
 CODE_ACTIONS = {"cloudfront:ListDistributions", "cloudfront:GetDistribution", "cloudfront:GetCachePolicy",
                 "cloudfront:GetOriginRequestPolicy", "cloudfront:GetMonitoringSubscription",
                 "cloudwatch:GetMetricData", "sns:Publish", "dynamodb:BatchGetItem",
-                "dynamodb:BatchWriteItem", "dynamodb:Scan", "sts:AssumeRole"}
+                "dynamodb:Scan", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                "sts:AssumeRole"}
 
 
 class _CfnLoader(yaml.SafeLoader):

@@ -5,7 +5,7 @@ The kinds of change and the rules that produce them are described in the package
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -76,15 +76,19 @@ class Plan:
     """What this run should say and, once said, remember.
 
     changes: what to notify, most urgent first; empty = publish nothing.
-    states: the items to write after a successful publish (or at once when nothing is published).
-    delete: state keys to delete (targets gone from a whole-account run).
+    states: the items to write after a successful publish (or at once when nothing is published);
+        each carries the version it was read at (``None``: not in the table), the write's condition.
+    delete: state keys to delete (targets a complete whole-account run shows are gone).
     dedup_available: False when the previous state could not be read (every problem is "new").
+    owned: keys left alone because another run owns them (a live claim, or state newer than
+        this run's observations).
     """
 
     changes: tuple[Change, ...]
     states: tuple[TargetState, ...]
     delete: tuple[str, ...] = ()
     dedup_available: bool = True
+    owned: tuple[str, ...] = ()
 
     @property
     def should_publish(self) -> bool:
@@ -93,14 +97,27 @@ class Plan:
 
 def target_label(report: AuditReport, index: int) -> str:
     """The label a target is notified under (see ``LABEL_RANK``)."""
-    result = report.results[index]
-    if result.verdict is Verdict.PASS:
-        return str(Classification.HEALTHY)
-    if result.verdict is Verdict.WARN:
-        return str(Classification.AT_RISK)
-    classes = [d.classification for d in report.distributions if index in d.results]
-    worst = max((c for c in classes if c.alerts), key=lambda c: c.rank, default=None)
-    return str(worst) if worst is not None else FAIL_LABEL
+    return _labels(report, [index])[index]
+
+
+def _labels(report: AuditReport, indexes: Iterable[int]) -> dict[int, str]:
+    """``target_label`` for each index, reading the distributions once (linear in the report)."""
+    worst: dict[int, Classification] = {}
+    for d in report.distributions:
+        if d.classification.alerts:
+            for i in d.results:
+                if i not in worst or d.classification.rank > worst[i].rank:
+                    worst[i] = d.classification
+    out: dict[int, str] = {}
+    for i in indexes:
+        verdict = report.results[i].verdict
+        if verdict is Verdict.PASS:
+            out[i] = str(Classification.HEALTHY)
+        elif verdict is Verdict.WARN:
+            out[i] = str(Classification.AT_RISK)
+        else:
+            out[i] = str(worst[i]) if i in worst else FAIL_LABEL
+    return out
 
 
 def _problem_codes(result: TargetResult) -> tuple[str, ...]:
@@ -115,21 +132,41 @@ def _not_probed(result: TargetResult) -> bool:
 
 def plan_changes(report: AuditReport, previous: Mapping[str, TargetState] | None, *, now: float,
                  reminder_hours: float = 24.0, whole_account: bool = False,
-                 digest: bool = False) -> Plan:
-    """Compare ``report`` with ``previous`` (None: state unavailable) and decide what to say."""
+                 digest: bool = False, run_id: str = "", audited_at: float | None = None) -> Plan:
+    """Compare ``report`` with ``previous`` (None: state unavailable) and decide what to say.
+
+    Linear in results + previous items (dicts and sets only). ``audited_at``: when this run's
+    audit started (default ``now``); an item audited later than that, or claimed by another run
+    (``run_id`` is this run's), is newer than this run's view and left alone (``Plan.owned``).
+    Removals only on a whole-account run whose report is not partial: a partial run did not see
+    what it did not list, and an unseen origin is neither resolved nor removed.
+    """
     prev = dict(previous or {})
+    started = now if audited_at is None else audited_at
     changes: list[Change] = []
     states: list[TargetState] = []
-    seen: set[str] = set()
+    owned: list[str] = []
+    seen: dict[str, int] = {}
+    unprobed: set[str] = set()
+    keyed: list[tuple[int, str]] = []
     for i, result in enumerate(report.results):
         key = target_id(result.target)
-        if key in seen:  # the audit merges equal targets; be safe if it did not
+        if key in seen or key in unprobed:  # the audit merges equal targets; be safe if it did not
             continue
-        seen.add(key)
         if _not_probed(result):
+            unprobed.add(key)
             continue
-        before = prev.get(key)
-        verdict, label, codes = str(result.verdict), target_label(report, i), _problem_codes(result)
+        seen[key] = i
+        keyed.append((i, key))
+    labels = _labels(report, (i for i, _ in keyed))
+    for i, key in keyed:
+        result = report.results[i]
+        read = prev.get(key)
+        if read is not None and _owned_elsewhere(read, run_id, now=now, started=started):
+            owned.append(key)
+            continue
+        before = read if read is not None and read.verdict else None  # "": claim-only, never notified
+        verdict, label, codes = str(result.verdict), labels[i], _problem_codes(result)
         kind = _classify(before, verdict, label, codes, now=now, reminder_hours=reminder_hours)
         notified = before.last_notified if before else None
         if kind is not None:
@@ -137,40 +174,46 @@ def plan_changes(report: AuditReport, previous: Mapping[str, TargetState] | None
                                   before.verdict if before else None, before.label if before else None,
                                   codes, i, result.target.distribution_ids))
             notified = now
-        states.append(TargetState(key, verdict, label, codes, result.target.display, notified))
+        states.append(TargetState(key, verdict, label, codes, result.target.display, notified,
+                                  audited_at=started, version=read.version if read else None))
 
     delete: list[str] = []
-    if whole_account and previous is not None:
+    if whole_account and previous is not None and not report.partial:
         for key, before in prev.items():
-            if key.startswith("t#") and key not in seen and not _unprobed_key(report, key):
-                delete.append(key)
-                if before.verdict != "pass":
-                    changes.append(Change(ChangeKind.REMOVED, key, before.display, None, None,
-                                          before.verdict, before.label, (), None))
+            if not key.startswith("t#") or key in seen or key in unprobed:
+                continue
+            if _owned_elsewhere(before, run_id, now=now, started=started):
+                owned.append(key)
+                continue
+            delete.append(key)
+            if before.verdict not in ("pass", ""):
+                changes.append(Change(ChangeKind.REMOVED, key, before.display, None, None,
+                                      before.verdict, before.label, (), None))
 
     if digest and not changes and previous is not None:
         last = prev.get(DIGEST_KEY)
-        if last is None or last.last_notified is None or now - last.last_notified >= 86400 - 300:
+        due = last is None or last.last_notified is None or now - last.last_notified >= 86400 - 300
+        if due and not (last is not None and _owned_elsewhere(last, run_id, now=now, started=started)):
             changes = [Change(ChangeKind.DIGEST, s.key, s.display, s.verdict, s.label, s.verdict,
-                              s.label, s.codes, _index_of(report, s.key))
+                              s.label, s.codes, seen.get(s.key))
                        for s in states if s.verdict != "pass"]
             if not changes:  # still say "all clear" once a day: silence is not proof it ran
                 changes = [Change(ChangeKind.DIGEST, DIGEST_KEY, "all origins", "pass",
                                   str(Classification.HEALTHY), None,
                                   None, (), None)]
-            states.append(TargetState(DIGEST_KEY, "", "", (), "daily digest", now))
+            states.append(TargetState(DIGEST_KEY, "", "", (), "daily digest", now,
+                                      version=last.version if last else None))
 
     changes.sort(key=lambda c: (c.kind not in ACTIVE, -LABEL_RANK.get(c.label or "", 0),
                                 _KIND_ORDER[c.kind], c.display))
-    return Plan(tuple(changes), tuple(states), tuple(delete), dedup_available=previous is not None)
+    return Plan(tuple(changes), tuple(states), tuple(delete), dedup_available=previous is not None,
+                owned=tuple(owned))
 
 
-def _index_of(report: AuditReport, key: str) -> int | None:
-    return next((i for i, r in enumerate(report.results) if target_id(r.target) == key), None)
-
-
-def _unprobed_key(report: AuditReport, key: str) -> bool:
-    return any(target_id(r.target) == key and _not_probed(r) for r in report.results)
+def _owned_elsewhere(read: TargetState, run_id: str, *, now: float, started: float) -> bool:
+    """Another run is announcing this item, or audited it after this run started."""
+    return read.claimed_by_other(run_id, now) or \
+        (read.audited_at is not None and read.audited_at > started)
 
 
 def _classify(before: TargetState | None, verdict: str, label: str, codes: tuple[str, ...], *,

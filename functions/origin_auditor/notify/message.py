@@ -19,6 +19,7 @@ from typing import Any
 
 from ..events import AlarmContext, ChangeContext
 from ..model import AuditReport, Classification, Severity
+from ..present.partial import partial_line
 from ..present.text import chat, chat_code, clip, email_line, email_subject
 from ..rules import CODES, Code
 from .changes import ACTIVE, DIGEST_KEY, FAIL_LABEL, LABEL_RANK, Change, ChangeKind, Plan
@@ -196,6 +197,8 @@ def _text(report: AuditReport, plan: Plan, shown: Sequence[Change], omitted: int
     if change is not None:
         lines.append(f"Triggered by {change.event_name} by {change.actor or 'unknown caller'}"
                      f" at {change.time or '?'}.")
+    if report.partial:
+        lines.append(clip(partial_line(report), 2000))
     if not plan.dedup_available:
         lines.append("NOTE: dedup unavailable (the state table could not be read): this lists every "
                      "origin that is not passing, not only what changed.")
@@ -265,6 +268,8 @@ def _chat(report: AuditReport, plan: Plan, subject: str, *, lead_word: str, seve
     if change is not None:
         actor = chat_code(change.actor or "unknown caller")
         intro.append(f"After {chat_code(change.event_name)} by {actor}.")
+    if report.partial:
+        intro.append(chat_code(clip(partial_line(report), 600)))
     if not plan.dedup_available:
         intro.append("_Dedup unavailable: listing every origin that is not passing._")
     if lead_word in _LABEL_WHY:

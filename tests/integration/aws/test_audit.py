@@ -185,3 +185,31 @@ def test_what_discovery_saw_is_among_each_results_findings(cf: Any, cw: Any, tru
                  f"OriginSslProtocols of origin old of distribution {did} allows TLSv1.1.")],
     }
     assert report.results[0].reproduce == ""  # not probed: nothing to reproduce
+
+
+def test_targets_are_probed_in_the_probe_order_and_reported_in_discovery_order(
+        cf: Any, cw: Any, trust: TrustStore, origins: dict[str, int]) -> None:
+    ids = account(cf, cw, origins)
+    resolved: list[str] = []
+
+    def recording(host: str, port: int) -> list[str]:
+        resolved.append(host)
+        return RESOLVER(host, port)
+
+    given: list[list[str]] = []
+
+    def backwards(targets: Any) -> list[Any]:
+        given.append([t.sni for t in targets])
+        return list(reversed(targets))
+
+    stub_client = boto3.client("cloudfront", region_name="us-east-1")
+    with Stubber(stub_client) as stubber:
+        subscriptions(stubber, dict.fromkeys(ids.values()))
+        rep = run_audit(AuditOptions(timeout=5.0, concurrency=1, probe_order=backwards),
+                        cloudfront=Split(cf, stub_client, ["get_monitoring_subscription"]),
+                        cloudwatch=cw, resolver=recording, trust=trust)
+    [discovered] = given  # called once, before any probe
+    assert [r.target.sni for r in rep.results] == discovered  # the report keeps discovery order
+    # concurrency 1: each target is resolved as it starts, so resolution order is probe order.
+    host_of = {r.target.sni: r.target.host for r in rep.results}
+    assert list(dict.fromkeys(resolved)) == list(dict.fromkeys(host_of[s] for s in reversed(discovered)))

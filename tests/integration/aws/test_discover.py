@@ -399,3 +399,82 @@ def test_merged_targets_keep_each_origins_facts_in_discovery_order(cf: Any) -> N
     assert [f.message for f in notes(shared)] == [  # each origin's own order, as configured
         f"OriginSslProtocols of origin o1 of distribution {d1} allows TLSv1, SSLv3.",
         f"OriginSslProtocols of origin o2 of distribution {d2} allows SSLv3, TLSv1."]
+
+
+# ---------------------------------------------------------------- completeness (issue 9 §1)
+
+class FailingPages:
+    """Makes every ListDistributions request after the first page (one with a Marker) answer
+    503 Throttling from moto's side of the wire, so botocore retries it and then gives up."""
+
+    def __init__(self, client: Any) -> None:
+        self.attempts = 0
+        client.meta.events.register("before-send.cloudfront.ListDistributions", self)
+
+    def __call__(self, request: Any, **_: Any) -> Any:
+        if "Marker=" not in (request.url or ""):
+            return None
+        self.attempts += 1
+        from botocore.awsrequest import AWSResponse
+        body = (b'<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>'
+                b"<Message>Rate exceeded</Message></Error></ErrorResponse>")
+        return AWSResponse(request.url, 503, {}, _Raw(body))
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
+
+    def read(self, *_: Any) -> bytes:
+        return self._body
+
+
+def test_a_complete_listing_is_complete(cf: Any) -> None:
+    create(cf, [custom_origin("o", "o.origin.test")])
+    d = discover(cf)
+    assert d.complete and d.unseen == ()
+
+
+def test_a_listing_page_failing_after_retries_makes_discovery_incomplete(mocked_aws: None) -> None:
+    import boto3
+
+    from origin_auditor.aws import client_config
+    from origin_auditor.model import Unseen, UnseenKind
+    cf = boto3.client("cloudfront", region_name="us-east-1",
+                      config=client_config("cloudfront", max_attempts=2, mode="standard"))
+    for i in range(4):
+        create(cf, [custom_origin("o", f"o{i}.origin.test")])
+    cf.meta.events.register("before-parameter-build.cloudfront.ListDistributions",
+                            lambda params, **_: params.setdefault("MaxItems", "3"))  # pages of 3
+    pages = FailingPages(cf)
+    d = discover(cf)
+    assert pages.attempts == 2  # retried, then given up
+    assert len(d.distributions) == 3
+    assert not d.complete
+    (unseen,) = d.unseen
+    assert unseen.kind is UnseenKind.LISTING and unseen.seen == 3 and "Throttling" in unseen.reason
+    assert isinstance(unseen, Unseen)
+
+
+def test_an_unreadable_distribution_or_policy_leaves_that_distribution_unseen(
+        cf: Any, stub_cf: tuple[Any, Stubber]) -> None:
+    from origin_auditor.model import UnseenKind
+    client, stubber = stub_cf
+    secret = create(cf, [custom_origin("o", "o.origin.test")], aliases=["www.example.test"],
+                    default=behavior("o", cache_policy="cp-secret"))
+    plain = create(cf, [custom_origin("o", "plain.origin.test")])
+    stubber.add_client_error("get_cache_policy", "AccessDenied", "not allowed", 403)
+    d = discover(Split(cf, client, ["get_cache_policy"]))
+    # The listing was whole, but whether ``secret`` routes its aliases to the origin is unknown:
+    # alias targets may exist that this run did not see.
+    assert not d.complete
+    assert [(u.kind, u.id) for u in d.unseen] == [(UnseenKind.DISTRIBUTION, secret)]
+    assert "policy cp-secret: AccessDenied" in d.unseen[0].reason
+    assert plain not in {u.id for u in d.unseen}
+
+    scoped = discover(cf, distribution_ids=[plain, "EDOESNOTEXIST"])
+    assert [(u.kind, u.id) for u in scoped.unseen] == [(UnseenKind.DISTRIBUTION, "EDOESNOTEXIST")]
+    assert "NoSuchDistribution" in scoped.unseen[0].reason

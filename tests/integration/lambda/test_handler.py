@@ -24,6 +24,7 @@ from origin_auditor.model import (
 )
 from origin_auditor.notify import PublishFailed
 from origin_auditor.rules import Code
+from origin_auditor.state import StateStore
 
 from .conftest import Aws, Context, load_event
 
@@ -99,12 +100,15 @@ def test_failed_publish_leaves_state_unchanged_and_fails_the_invocation(aws: Aws
     world = World(www=BROKEN, api=FIXED)
     run(aws, world)
     aws.published()
-    before = aws.state()
+    store = StateStore(aws.table_name, aws.dynamodb)
+    before = store.load()
     world.origins["api"] = BROKEN
     aws.sns.delete_topic(TopicArn=aws.topic_arn)  # a real SNS error: NotFound
     with pytest.raises(PublishFailed, match="NotFound"):
         run(aws, world, now=NOW + 60)
-    assert aws.state() == before
+    # What was notified is as it was, and the claim this run took on "api" is released.
+    after = store.load()
+    assert after == before and all(s.claimed_by is None for s in after.values())
 
     # The topic comes back: the next run still reports the change that was not delivered.
     topic = aws.sns.create_topic(Name="findings")["TopicArn"]
