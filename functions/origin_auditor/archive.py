@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import re
 import uuid
 from collections.abc import Mapping
@@ -28,8 +27,6 @@ from typing import Any
 from urllib.parse import quote
 
 from . import aws
-
-logger = logging.getLogger(__name__)
 
 PREFIX = "reports/"
 BUCKET_ENV = "REPORTS_BUCKET_NAME"
@@ -88,7 +85,8 @@ def archive_report(document: Mapping[str, Any], *, bucket: str, run: str, now: f
     """Write ``document`` (the JSON report) as one object; never raises for an AWS failure.
 
     ``client`` is a boto3 S3 client (injected), default ``aws.client("s3")``. The failure is
-    logged here (bucket, key, error: one bounded line) and returned for the message.
+    returned for the caller to say (the handler logs it, the CLI prints it; both put it in the
+    message).
     """
     key = report_key(run, now)
     region: str | None = None
@@ -99,8 +97,5 @@ def archive_report(document: Mapping[str, Any], *, bucket: str, run: str, now: f
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
         client.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
     except Exception as exc:  # botocore errors, credentials, endpoint: all said, none raised
-        error = aws.describe_error(exc)
-        logger.error("report not archived", extra={"bucket": bucket, "key": key, "error": error})
-        return Archive(bucket, key, region, error)
-    logger.info("report archived", extra={"uri": f"s3://{bucket}/{key}", "bytes": len(body)})
+        return Archive(bucket, key, region, aws.describe_error(exc))
     return Archive(bucket, key, region)

@@ -181,7 +181,13 @@ def keep_report(report: AuditReport, request: AuditRequest, settings: Settings, 
     if plan is not None:
         document["notification"] = {"dedup_available": plan.dedup_available,
                                     "changes": [c.to_json() for c in plan.changes]}
-    return archive_report(document, bucket=settings.reports_bucket, run=run, now=now, client=s3)
+    archived = archive_report(document, bucket=settings.reports_bucket, run=run, now=now, client=s3)
+    if archived.written:
+        logger.info("report archived", extra={"uri": archived.uri})
+    else:
+        logger.error("report not archived", extra={"bucket": archived.bucket, "key": archived.key,
+                                                   "error": archived.error})
+    return archived
 
 
 def notify_changes(report: AuditReport, request: AuditRequest, settings: Settings, *, sns: Any,
@@ -222,7 +228,7 @@ def notify_changes(report: AuditReport, request: AuditRequest, settings: Setting
             # Keep the state as it was (the next run re-detects the same changes) and fail.
             logger.exception("publish failed; state not advanced", extra={
                 "report": _archive_outcome(archived), "summary": log_summary(report),
-                "changes": len(plan.changes), **_log_list("subjects", [message.subject])})
+                "changes": len(plan.changes), "subject": message.subject})
             raise
         outcome.update(published=True, subject=message.subject, severity=message.severity,
                        classification=message.label, bytes=message.size_bytes,

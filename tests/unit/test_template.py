@@ -120,7 +120,8 @@ def test_iam_checker_catches_s3_grants_wider_than_put_on_the_archive_prefix() ->
     whole = {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ReportsBucket}/*"}
     assert problems("s3:PutObject", prefix) == []
     assert problems("s3:PutObject", whole) == [f"S3 resource {whole!r} is not the archive prefix reports/*"]
-    assert problems(["s3:PutObject", "s3:GetObject"], prefix) == ["S3 actions beyond s3:PutObject: ['s3:GetObject']"]
+    assert problems(["s3:PutObject", "s3:GetObject"], prefix) == [
+        "S3 actions beyond s3:PutObject: ['s3:GetObject']"]
 
 
 def test_reports_bucket_is_encrypted_private_expiring_and_tls_only() -> None:

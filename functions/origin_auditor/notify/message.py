@@ -111,13 +111,10 @@ def build_message(report: AuditReport, plan: Plan, *, alarm: AlarmContext | None
     if whole is not None:
         return whole
     floor = min(_MIN_DETAIL, total)
-    # The most detail with every other change still named ...
-    best = _largest(lambda d: fitting(d, total - d), floor, total)
-    if best is not None:
-        return best
-    # ... else the minimum of detail and as many names as fit, else less detail.
-    return (_largest(lambda n: fitting(floor, n), 0, total - floor)
-            or _largest(lambda d: fitting(d, 0), 0, floor)
+    return (_largest(lambda d: fitting(d, total - d), floor, total)  # most detail, all others named
+            or _largest(lambda n: fitting(floor, n), 0, total - floor)  # the floor, names that fit
+            or _largest(lambda d: fitting(d, total - d), 0, floor)  # less detail, all named
+            or _largest(lambda n: fitting(0, n), 0, total)  # names that fit
             or _bare(parts))
 
 
