@@ -37,6 +37,7 @@ from .report import FORMATS, render, worst_at_or_above
 from .rules import ORIGIN_SSL_PROTOCOLS
 
 if TYPE_CHECKING:  # imported lazily at run time: `--help` starts without cryptography
+    from .archive import Archive
     from .trust import TrustStore
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -300,19 +301,41 @@ def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise UsageError(f"cannot audit: {e}") from None
         raise
     status = _emit(report, args.format, args.fail_on, out)
+    archived, archive_status = _archive(report, args.archive_bucket, err)
+    status = max(status, archive_status)
     if args.publish:
-        status = max(status, _publish(report, err))
+        status = max(status, _publish(report, err, archived))
     return status
 
 
-def _publish(report: AuditReport, err: TextIO) -> int:
+def _archive(report: AuditReport, bucket: str | None, err: TextIO) -> tuple[Archive | None, int]:
+    """Write the full report to the reports bucket (``--archive-bucket`` or REPORTS_BUCKET_NAME),
+    as the Lambda does; a failure is said on stderr and in the published message, exit 2."""
+    import time
+    import uuid
+
+    from .archive import BUCKET_ENV, archive_report
+
+    bucket = bucket or os.environ.get(BUCKET_ENV) or None
+    if not bucket:
+        return None, EXIT_OK
+    archived = archive_report(report.to_json(), bucket=bucket, run=f"cli-{uuid.uuid4().hex[:12]}",
+                              now=time.time())
+    if not archived.written:
+        err.write(f"origin-auditor: report not archived to {archived.uri}: {archived.error}\n")
+        return archived, EXIT_USAGE
+    err.write(f"origin-auditor: report archived to {archived.uri}\n")
+    return archived, EXIT_OK
+
+
+def _publish(report: AuditReport, err: TextIO, archived: Archive | None = None) -> int:
     from .notify import publish_report
 
     topic = os.environ.get("FINDINGS_TOPIC_ARN")
     if not topic:
         raise UsageError("--publish needs FINDINGS_TOPIC_ARN in the environment")
     try:
-        publish_report(report, topic_arn=topic)
+        publish_report(report, topic_arn=topic, archive=archived)
     except Exception as e:
         say(err, f"origin-auditor: publish to {topic} failed: {e}")
         return EXIT_USAGE
@@ -417,6 +440,9 @@ def build_parser(out: TextIO | None = None, err: TextIO | None = None) -> argpar
     p.add_argument("--role-arn", help="assume this role first (audit another account)")
     p.add_argument("--publish", action="store_true",
                    help="publish the report to the SNS topic in FINDINGS_TOPIC_ARN")
+    p.add_argument("--archive-bucket", metavar="BUCKET",
+                   help="write the full JSON report to s3://BUCKET/reports/YYYY/MM/DD/ (default: "
+                        "REPORTS_BUCKET_NAME, the stack's ReportsBucketName); --publish links it")
     _common(p)
     p.set_defaults(func=cmd_audit)
 

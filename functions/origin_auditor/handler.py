@@ -10,11 +10,19 @@ Environment:
   ORIGIN_AUDITOR_CA_BUNDLE  replace the Mozilla roots (read by ``trust``)
   AUDIT_ROLE_ARN         role to assume for the audited account (an event's role_arn wins)
   REMINDER_HOURS         remind about targets still failing this often (default 24)
+  REPORTS_BUCKET_NAME    S3 bucket for every run's full JSON report (``archive``); without it the
+                         message says the report was not archived
   DAILY_DIGEST           "true": a daily list of everything not passing when nothing changed
 
 Returns the JSON report (``AuditReport.to_json()``) plus a ``notification`` object saying what was
-published. A failed publish raises ``PublishFailed`` after logging the report, so Lambda's retries
-and the on-failure destination see it, and the state table does not advance.
+published and an ``archive`` object saying where the full report was written (or why not). A
+failed publish raises ``PublishFailed`` after logging where the archived report is, so Lambda's
+retries and the on-failure destination see it, and the state table does not advance.
+
+Sizes: the message fits SNS (``notify.message`` trims it with exact totals); every log event
+stays under ``LOG_EVENT_MAX_BYTES`` (CloudWatch Logs takes 256 KB per event), naming the archived
+report instead of carrying it; the return value stays under ``RETURN_MAX_BYTES`` (Lambda's 6 MB
+response limit for synchronous invocations), dropping per-origin detail that the archive has.
 
 State (``state.py`` has the guarantees): a notifying run reads the table once, after discovery and
 before the first probe (``AuditOptions.probe_order``: previously failing, then least recently
@@ -26,6 +34,7 @@ or writes the table.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import time
@@ -38,11 +47,14 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
+from . import archive as archive_mod
 from . import aws
+from .archive import Archive, archive_report
 from .audit import AuditOptions, run_audit
 from .events import AuditRequest, EventError, parse_event
 from .model import AuditReport, Target, Verdict
 from .notify import DIGEST_KEY, Plan, PublishFailed, build_message, plan_changes, publish
+from .present.text import clip
 from .rules import Code
 from .state import CLAIM_SECONDS, StateStore, StateUnavailable, TargetState, probe_order, target_id
 
@@ -60,6 +72,13 @@ AuditFn = Callable[[AuditOptions], AuditReport]
 
 __all__ = ["ConfigError", "EventError", "PublishFailed", "Settings", "handle", "lambda_handler"]
 
+# CloudWatch Logs takes 256 KB per event; what the handler logs is bounded well below that (lists
+# cut to _LOG_ITEMS entries, texts clipped), and a test holds every line under this bound.
+LOG_EVENT_MAX_BYTES = 16_384
+_LOG_ITEMS = 20
+# Lambda returns at most 6 MB to a synchronous caller; above this the per-origin detail is left
+# to the archived report.
+RETURN_MAX_BYTES = 5_000_000
 
 class ConfigError(ValueError):
     """The function's environment is wrong (e.g. notify requested without a topic)."""
@@ -69,8 +88,8 @@ class ConfigError(ValueError):
 class Settings:
     """The function's configuration from its environment (see the module docstring).
 
-    topic_arn / table_name: None when unset. reminder_hours: > 0. daily_digest: bool.
-    role_arn: default role to assume, None for the function's own account.
+    topic_arn / table_name / reports_bucket: None when unset. reminder_hours: > 0.
+    daily_digest: bool. role_arn: default role to assume, None for the function's own account.
     """
 
     topic_arn: str | None
@@ -78,6 +97,7 @@ class Settings:
     reminder_hours: float = 24.0
     daily_digest: bool = False
     role_arn: str | None = None
+    reports_bucket: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -98,11 +118,12 @@ class Settings:
         return cls(topic_arn=env.get("FINDINGS_TOPIC_ARN") or None,
                    table_name=env.get("STATE_TABLE_NAME") or None,
                    reminder_hours=hours, daily_digest=digest_raw in ("true", "1", "yes"),
-                   role_arn=env.get("AUDIT_ROLE_ARN") or None)
+                   role_arn=env.get("AUDIT_ROLE_ARN") or None,
+                   reports_bucket=env.get(archive_mod.BUCKET_ENV) or None)
 
 
 def handle(event: object, context: Any, *, audit: AuditFn | None = None, sns: Any = None,
-           dynamodb: Any = None, env: Mapping[str, str] | None = None, metrics: Any = None,
+           dynamodb: Any = None, s3: Any = None, env: Mapping[str, str] | None = None, metrics: Any = None,
            clock: Callable[[], float] = time.time,
            monotonic: Callable[[], float] = time.monotonic) -> dict[str, object]:
     """Run one invocation. Raises ``EventError``/``ConfigError`` before auditing anything when the
@@ -116,8 +137,8 @@ def handle(event: object, context: Any, *, audit: AuditFn | None = None, sns: An
     settings = Settings.from_env(os.environ if env is None else env)
     if request.notify and not settings.topic_arn:
         raise ConfigError("the event asks to notify but FINDINGS_TOPIC_ARN is not set")
-    logger.info("audit requested", extra={"kind": request.kind, "distribution_ids": request.distribution_ids,
-                                          "notify": request.notify})
+    logger.info("audit requested", extra={"kind": request.kind, "notify": request.notify,
+                                          **_log_list("distribution_ids", request.distribution_ids)})
 
     started = monotonic()
     audited_at = clock()
@@ -136,17 +157,24 @@ def handle(event: object, context: Any, *, audit: AuditFn | None = None, sns: An
     report = (audit or _default_audit)(options)
     seconds = monotonic() - started
     record_metrics(metrics, report, seconds)
-    logger.info("audit done", extra={"summary": report.summary(), "seconds": round(seconds, 3)})
+    logger.info("audit done", extra={"summary": log_summary(report), "seconds": round(seconds, 3)})
 
+    run = archive_mod.run_id(getattr(context, "aws_request_id", None))
     outcome: dict[str, object] = {"requested": request.notify, "published": False}
     if request.notify:
         assert settings.topic_arn is not None  # checked above
         assert reader is not None
-        outcome = notify_changes(report, request, settings, sns=sns, reader=reader, now=clock(),
-                                 audited_at=audited_at, run_id=uuid.uuid4().hex)
+        # The claim id is fresh per attempt (a Lambda retry reuses the request id, and must not
+        # take the failed attempt's claims for its own); the archive key uses the request id.
+        outcome, archived = notify_changes(report, request, settings, sns=sns, reader=reader, s3=s3,
+                                           now=clock(), audited_at=audited_at, run_id=uuid.uuid4().hex,
+                                           run=run)
+    else:
+        archived = keep_report(report, request, settings, s3=s3, now=clock(), run=run)
     result = report.to_json()
     result["notification"] = outcome
-    return result
+    result["archive"] = _archive_outcome(archived)
+    return bounded_result(result)
 
 
 def probe_deadline(context: Any, now: float) -> float | None:
@@ -194,10 +222,36 @@ class StateReader:
         return self.previous
 
 
+def keep_report(report: AuditReport, request: AuditRequest, settings: Settings, *, s3: Any, now: float,
+                run: str, plan: Plan | None = None) -> Archive | None:
+    """Archive the full report (with every planned change, when notifying); None without a bucket.
+
+    A failed write is returned, not raised: the message and the return value say so.
+    """
+    if not settings.reports_bucket:
+        logger.warning("report not archived", extra={"error": f"{archive_mod.BUCKET_ENV} is not set"})
+        return None
+    document = report.to_json()
+    document["run"] = {"id": run, "kind": request.kind, "notify": request.notify}
+    if plan is not None:
+        document["notification"] = {"dedup_available": plan.dedup_available,
+                                    "changes": [c.to_json() for c in plan.changes]}
+    archived = archive_report(document, bucket=settings.reports_bucket, run=run, now=now, client=s3)
+    if archived.written:
+        logger.info("report archived", extra={"uri": archived.uri})
+    else:
+        logger.error("report not archived", extra={"bucket": archived.bucket, "key": archived.key,
+                                                   "error": archived.error})
+    return archived
+
+
 def notify_changes(report: AuditReport, request: AuditRequest, settings: Settings, *, sns: Any,
                    reader: StateReader, now: float, audited_at: float | None = None,
-                   run_id: str = "") -> dict[str, object]:
-    """Publish what changed since the last successful publish, then advance the state.
+                   run_id: str = "", s3: Any = None,
+                   run: str = "") -> tuple[dict[str, object], Archive | None]:
+    """Archive the report, publish what changed since the last successful publish, then advance
+    the state of what the message told (``Message.withheld_keys`` keep their state and claims are
+    released, so the next run reports them).
 
     Announce once: the items to announce are claimed first (a conditional write); what another
     run claimed or wrote since this run's read is left to it. Only what was claimed, or what
@@ -222,7 +276,9 @@ def notify_changes(report: AuditReport, request: AuditRequest, settings: Setting
             elif results.get(s.key) == "owned":
                 lost.add(s.key)
         plan = replace(plan, changes=tuple(c for c in plan.changes if c.key not in lost))
-    message = build_message(report, plan, alarm=request.alarm, change=request.change)
+    archived = keep_report(report, request, settings, s3=s3, now=now, run=run or archive_mod.run_id(None),
+                           plan=plan)
+    message = build_message(report, plan, alarm=request.alarm, change=request.change, archive=archived)
     outcome: dict[str, object] = {"requested": True, "published": False, "changes": len(plan.changes),
                                   "dedup_available": plan.dedup_available,
                                   "owned_by_other_runs": len(lost)}
@@ -232,18 +288,60 @@ def notify_changes(report: AuditReport, request: AuditRequest, settings: Setting
         try:
             outcome["message_id"] = publish(message, settings.topic_arn, sns or _client("sns"))
         except PublishFailed:
-            # The report must not be lost with the failed message: log all of it, keep the
-            # state as it was (the next run re-detects the same changes), and fail the invocation.
-            logger.exception("publish failed; state not advanced", extra={"report": report.to_json()})
+            # The report is not lost with the failed message: it is in the archive, which the log
+            # names (the report itself would be one multi-MB log line, over CloudWatch's 256 KB).
+            # Keep the state as it was (the next run re-detects the same changes), release the
+            # claims so that run may announce them, and fail the invocation.
+            logger.exception("publish failed; state not advanced", extra={
+                "report": _archive_outcome(archived), "summary": log_summary(report),
+                "changes": len(plan.changes), "subject": message.subject})
             if store is not None and claimed:
                 store.release(list(claimed.values()))
             raise
         outcome.update(published=True, subject=message.subject, severity=message.severity,
                        classification=message.label, bytes=message.size_bytes,
-                       changes_detailed=message.included)
-    outcome["state_saved"] = _save(store, plan, previous or {}, claimed, lost, now=now) \
+                       changes_detailed=message.included, changes_named=message.named,
+                       changes_withheld=message.counted)
+    # Only what the message told is remembered: a change it could only count (SNS's size limit)
+    # keeps its previous state and its claim is released, so the next run reports it again.
+    withheld = set(message.withheld_keys) if message is not None else set()
+    if store is not None and withheld:
+        store.release([claimed.pop(k) for k in sorted(withheld) if k in claimed])
+    outcome["state_saved"] = _save(store, plan, previous or {}, claimed, lost | withheld, now=now) \
         if store is not None else False
-    return outcome
+    return outcome, archived
+
+
+def _archive_outcome(archived: Archive | None) -> dict[str, object]:
+    if archived is None:
+        return {"written": False, "error": f"{archive_mod.BUCKET_ENV} is not set"}
+    return archived.to_json()
+
+
+def _log_list(name: str, items: Sequence[object]) -> dict[str, object]:
+    """``{name: first _LOG_ITEMS items (clipped), name_total: n}`` for a log event's extra."""
+    return {name: [clip(str(i), 300) for i in items[:_LOG_ITEMS]], f"{name}_total": len(items)}
+
+
+def log_summary(report: AuditReport) -> dict[str, object]:
+    """``report.summary()`` bounded for a log event: the first notes, clipped, and their count
+    (a run can have thousands; all are in the archived report)."""
+    summary = report.summary()
+    summary.update(_log_list("notes", list(report.notes)))
+    return summary
+
+
+def bounded_result(result: dict[str, object]) -> dict[str, object]:
+    """``result`` if it fits Lambda's synchronous response; else without per-origin detail,
+    which the archived report has (``truncated`` says what was left out)."""
+    size = len(json.dumps(result, ensure_ascii=False).encode())
+    if size <= RETURN_MAX_BYTES:
+        return result
+    out = {k: v for k, v in result.items() if k not in ("results", "distributions")}
+    out["truncated"] = {"bytes": size, "results": len(result.get("results") or []),  # type: ignore[arg-type]
+                        "distributions": len(result.get("distributions") or []),  # type: ignore[arg-type]
+                        "reason": "over Lambda's response limit; every result is in the archived report"}
+    return out
 
 
 def _save(store: StateStore, plan: Plan, previous: Mapping[str, TargetState],

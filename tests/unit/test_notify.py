@@ -294,7 +294,8 @@ def test_thousands_of_findings_stay_under_256_kb_with_a_count_of_the_rest() -> N
                      for k, v in kwargs["MessageAttributes"].items())
     assert len(kwargs["Message"].encode()) + attr_bytes < MAX_MESSAGE_BYTES
     assert msg.omitted > 0 and msg.included + msg.omitted == 3000
-    assert f"and {msg.omitted} more change(s)" in msg.structure["default"]
+    assert msg.included + msg.named + msg.counted == 3000
+    assert f"… and {msg.counted:,} more not named here ({msg.counted:,} new)" in msg.structure["default"]
     machine = json.loads(msg.structure["sqs"])
     assert machine["results_omitted"] == 3000 - len(machine["results"])
     assert machine["notification"]["changes_omitted"] == msg.omitted
@@ -368,3 +369,146 @@ def test_the_text_and_markdown_reports_say_a_run_was_partial() -> None:
     assert json.loads(render_json(rep))["summary"]["unseen"] == [
         {"kind": "listing", "id": "", "reason": "Throttling: Rate exceeded", "seen": 3}]
     assert "PARTIAL" not in render_text(report([BROKEN])) + render_markdown(report([BROKEN]))
+
+# ---------------------------------------------------------------- size: never raise, never lie
+
+def many_failures(n: int, notes: Sequence[str] = ()) -> AuditReport:
+    codes = [Code.CHAIN_INCOMPLETE, Code.CHAIN_WRONG_ORDER, Code.CERT_EXPIRED, Code.HOSTNAME_MISMATCH]
+    rep = report([result(f"origin-{i:05d}.example.com", Verdict.FAIL, codes, dists=[f"E{i:06d}"])
+                  for i in range(n)], {f"E{i:06d}": "LATENT" for i in range(n)})
+    return AuditReport(rep.generated_at, rep.results, rep.distributions, tuple(notes))
+
+
+def fits_sns(msg: Any) -> bool:
+    kwargs = msg.publish_kwargs("arn:aws:sns:us-east-1:123456789012:t")
+    attr_bytes = sum(len(k) + len(v["DataType"]) + len(v["StringValue"].encode())
+                     for k, v in kwargs["MessageAttributes"].items())
+    return bool(len(kwargs["Message"].encode()) + attr_bytes < MAX_MESSAGE_BYTES)
+
+
+def test_a_thousand_run_notes_make_a_trimmed_message_instead_of_an_error() -> None:
+    # Before: 1,200 throttling notes (one per distribution) made build_message raise ValueError
+    # after the audit, so nothing was published, logged or remembered.
+    notes = [f"GetMonitoringSubscription for E{i:06d} failed: Throttling: Rate exceeded " + "x" * 200
+             for i in range(1200)]
+    rep = many_failures(1, notes)
+    msg = build_message(rep, plan_changes(rep, {}, now=NOW))
+    assert msg is not None and fits_sns(msg)
+    assert msg.included == 1 and msg.counted == 0  # the one change is still detailed
+    text = msg.structure["email"]
+    assert "… and 1,180 more notes, all in the full report" in text
+    machine = json.loads(msg.structure["sqs"])
+    assert len(machine["summary"]["notes"]) == 20 and machine["summary"]["notes_total"] == 1200
+
+
+def test_changes_beyond_the_detail_are_named_then_counted_by_kind_with_exact_totals() -> None:
+    rep = many_failures(3000)
+    # 100 origins that were failing and now pass.
+    fixed = [result(f"fixed-{i:03d}.example.com", Verdict.PASS, dists=[f"F{i:03d}"]) for i in range(100)]
+    was_failing = report([result(f"fixed-{i:03d}.example.com", Verdict.FAIL, [Code.CERT_EXPIRED],
+                                 dists=[f"F{i:03d}"]) for i in range(100)])
+    rep = AuditReport(rep.generated_at, rep.results + tuple(fixed),
+                      rep.distributions + report(fixed).distributions)
+    plan = plan_changes(rep, state_of(was_failing), now=NOW)
+    assert len(plan.changes) == 3100
+    msg = build_message(rep, plan)
+    assert msg is not None and fits_sns(msg)
+    assert msg.included >= 20 and msg.named > 0 and msg.counted > 0
+    assert msg.included + msg.named + msg.counted == 3100
+    detailed, named = plan.changes[:msg.included], plan.changes[msg.included:msg.included + msg.named]
+    counted = plan.changes[msg.included + msg.named:]
+    assert msg.announced_keys == {c.key for c in (*detailed, *named)}
+    assert msg.withheld_keys == {c.key for c in counted}
+    text = msg.structure["email"]
+    assert text.startswith("CloudFront origin auditor, run 2025-06-01T12:00:00Z: 3,000 new, 100 resolved.")
+    for c in named:  # each named change has its own line, by name
+        assert f"\n{'NEW' if c.kind is ChangeKind.NEW else 'RESOLVED'} [" in text and c.display in text
+    kinds_counted = {"new": sum(c.kind is ChangeKind.NEW for c in counted),
+                     "resolved": sum(c.kind is ChangeKind.RESOLVED for c in counted)}
+    tally = ", ".join(f"{n:,} {k}" for k, n in kinds_counted.items() if n)
+    assert f"… and {msg.counted:,} more not named here ({tally})" in text
+    assert "not marked notified, so the next run reports them again" in text
+    for c in counted:
+        assert c.display not in text
+    note = json.loads(msg.structure["sqs"])["notification"]
+    assert [c["key"] for c in note["changes"]] == [c.key for c in detailed]
+    assert [c["key"] for c in note["changes_named"]] == [c.key for c in named]
+    assert note["changes_counted"] == {k: n for k, n in kinds_counted.items() if n}
+    assert note["changes_total"] == 3100
+
+
+def test_withheld_changes_are_announced_by_the_next_run_until_none_is_left() -> None:
+    # What the handler does: save the plan's states except the withheld keys. Every change is
+    # then announced exactly once, over as many runs as SNS's size limit needs.
+    # (A 40 KB budget stands in for SNS's 256 KB so that a few hundred origins need several runs.)
+    rep = many_failures(400)
+    state: dict[str, TargetState] = {}
+    announced: list[str] = []
+    for run in range(20):
+        plan = plan_changes(rep, state, now=NOW + run * 3600)
+        msg = build_message(rep, plan, max_bytes=40_000)
+        if msg is None:
+            break
+        assert msg.size_bytes <= 40_000 and msg.included + msg.named > 0
+        announced += sorted(msg.announced_keys)
+        state.update({s.key: s for s in plan.states if s.key not in msg.withheld_keys})
+    else:
+        raise AssertionError("the backlog never drained")
+    assert run >= 3  # it did take several messages
+    assert sorted(announced) == sorted({target_id(r.target) for r in rep.results})
+    assert len(announced) == 400  # none twice
+
+
+def test_the_message_names_the_archived_report_or_says_why_there_is_none() -> None:
+    from origin_auditor.archive import Archive
+
+    rep = many_failures(2)
+    plan = plan_changes(rep, {}, now=NOW)
+    ok = Archive("audit-reports", "reports/2025/06/01/120000Z-req-1.json", "eu-west-1")
+    msg = build_message(rep, plan, archive=ok)
+    assert msg is not None
+    link = ("https://s3.console.aws.amazon.com/s3/object/audit-reports?region=eu-west-1"
+            "&prefix=reports/2025/06/01/120000Z-req-1.json")
+    assert ok.console_url == link
+    assert f"Full report: {link}" in msg.structure["email"]
+    assert "s3://audit-reports/reports/2025/06/01/120000Z-req-1.json" in msg.structure["email"]
+    assert link in json.loads(msg.structure["https"])["content"]["description"]
+    assert json.loads(msg.structure["sqs"])["notification"]["report"] == ok.to_json()
+
+    failed = Archive("audit-reports", "reports/x.json", "eu-west-1", error="AccessDenied: no")
+    msg = build_message(rep, plan, archive=failed)
+    assert msg is not None
+    assert ("NOTE: the full report could not be archived to s3://audit-reports/reports/x.json "
+            "(AccessDenied: no)") in msg.structure["email"]
+    assert json.loads(msg.structure["sqs"])["notification"]["report"]["written"] is False
+
+    msg = build_message(rep, plan)
+    assert msg is not None and "NOTE: the full report was not archived (no reports bucket configured)" \
+        in msg.structure["email"]
+
+
+def test_pathological_sizes_never_raise_and_still_fit() -> None:
+    # Everything at once: long notes, thousands of changes, an alarm reason the size of a message.
+    notes = ["n" * 5000] * 1000
+    rep = many_failures(2000, notes)
+    alarm = AlarmContext("a" * 300_000, "ALARM", "OK", "r" * 300_000, "5xxErrorRate", None, None)
+    msg = build_message(rep, plan_changes(rep, {}, now=NOW), alarm=alarm)
+    assert msg is not None and fits_sns(msg)
+    assert msg.included + msg.named + msg.counted == 2000
+    assert msg.announced_keys.isdisjoint(msg.withheld_keys)
+
+
+def test_a_budget_too_small_for_anything_still_gives_a_message_that_withholds_everything() -> None:
+    rep = many_failures(30)
+    msg = build_message(rep, plan_changes(rep, {}, now=NOW), max_bytes=1000)
+    assert msg is not None and msg.included == msg.named == 0 and msg.counted == 30
+    assert msg.announced_keys == frozenset() and len(msg.withheld_keys) == 30
+    assert "none is marked notified, so the next run reports them again" in msg.structure["email"]
+    assert json.loads(msg.structure["sqs"])["notification"]["changes_counted"] == {"new": 30}
+
+
+def test_few_changes_with_long_details_are_named_rather_than_only_counted() -> None:
+    rep = many_failures(20)
+    msg = build_message(rep, plan_changes(rep, {}, now=NOW), max_bytes=20_000)
+    assert msg is not None and msg.size_bytes <= 20_000
+    assert msg.included < 20 and msg.included + msg.named == 20 and msg.counted == 0

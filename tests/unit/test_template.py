@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from origin_auditor.archive import BUCKET_ENV, PREFIX
 from origin_auditor.events import DISTRIBUTION_CHANGE_EVENTS, TENANT_CHANGE_EVENTS, EventError, parse_event
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
@@ -23,12 +24,13 @@ STAR_ALLOWED = {
     "cloudfront:GetCachePolicy": "managed cache policies are AWS-owned, not in the account's ARN space",
     "cloudfront:GetOriginRequestPolicy": "managed origin request policies are AWS-owned",
 }
-# What the code calls (discover.py, correlate.py, notify.py, state.py): nothing more may be granted.
+# What the code calls (discover.py, correlate.py, notify/, state.py, archive.py): nothing more may
+# be granted.
 CODE_ACTIONS = {"cloudfront:ListDistributions", "cloudfront:GetDistribution", "cloudfront:GetCachePolicy",
                 "cloudfront:GetOriginRequestPolicy", "cloudfront:GetMonitoringSubscription",
                 "cloudwatch:GetMetricData", "sns:Publish", "dynamodb:BatchGetItem",
                 "dynamodb:Scan", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                "sts:AssumeRole"}
+                "sts:AssumeRole", "s3:PutObject"}
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -93,11 +95,62 @@ def iam_problems(template: dict[str, Any]) -> list[str]:
                     problems.append(f"Resource '*' for {wide}, which support resource scoping")
         if "NotAction" in st or "NotResource" in st:
             problems.append("NotAction/NotResource grants more than it says")
+        if any(a.startswith("s3:") for a in actions):
+            problems += s3_problems(st)
+    return problems
+
+
+def s3_problems(st: dict[str, Any]) -> list[str]:
+    """S3 grants: only s3:PutObject, only on the reports bucket's archive prefix (archive.PREFIX),
+    so the function can neither read old reports nor write anywhere else in the bucket."""
+    problems = []
+    extra = [a for a in as_list(st["Action"]) if a != "s3:PutObject"]
+    if extra:
+        problems.append(f"S3 actions beyond s3:PutObject: {extra}")
+    want = {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ReportsBucket}/" + PREFIX + "*"}
+    for r in as_list(st["Resource"]):
+        if r != want:
+            problems.append(f"S3 resource {r!r} is not the archive prefix {PREFIX}*")
     return problems
 
 
 def test_template_iam_has_no_wildcard_actions_or_needless_star_resources() -> None:
     assert iam_problems(load_template()) == []
+
+
+def test_iam_checker_catches_s3_grants_wider_than_put_on_the_archive_prefix() -> None:
+    def problems(action: Any, resource: Any) -> list[str]:
+        return iam_problems({"Resources": {"F": {"Type": "AWS::Serverless::Function", "Properties": {
+            "Policies": [{"Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]}]}}}})
+    prefix = {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ReportsBucket}/reports/*"}
+    whole = {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ReportsBucket}/*"}
+    assert problems("s3:PutObject", prefix) == []
+    assert problems("s3:PutObject", whole) == [f"S3 resource {whole!r} is not the archive prefix reports/*"]
+    assert problems(["s3:PutObject", "s3:GetObject"], prefix) == [
+        "S3 actions beyond s3:PutObject: ['s3:GetObject']"]
+
+
+def test_reports_bucket_is_encrypted_private_expiring_and_tls_only() -> None:
+    res = load_template()["Resources"]
+    props = res["ReportsBucket"]["Properties"]
+    [sse] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True}
+    assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    [rule] = props["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["Prefix"] == PREFIX
+    assert rule["ExpirationInDays"] == {"Ref": "ReportRetentionDays"}
+    assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] >= 1
+    # Kept when the stack goes (the reports are the record of what was announced).
+    assert res["ReportsBucket"]["DeletionPolicy"] == "Retain"
+    [deny] = res["ReportsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    env = res["OriginAuditorFunction"]["Properties"]["Environment"]["Variables"]
+    assert env[BUCKET_ENV] == {"Ref": "ReportsBucket"}
+    puts = [st for st in statements(load_template()) if "s3:PutObject" in as_list(st["Action"])]
+    assert len(puts) == 1 and s3_problems(puts[0]) == []
 
 
 def test_iam_checker_catches_wildcards_and_wide_resources() -> None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..archive import Archive
 from ..events import AlarmContext, ChangeContext
 from ..model import AuditReport, Classification, Severity
 from ..present.partial import partial_line
@@ -30,6 +31,9 @@ SUBJECT_MAX = 99  # SNS: "less than 100 characters", ASCII, no line breaks
 _CHAT_DESCRIPTION_MAX = 3500  # chat clients truncate long cards; the email has the details
 _CHAT_CHANGES_MAX = 10
 _FINDINGS_PER_TARGET = 8
+_MIN_DETAIL = 20  # changes kept detailed, while the rest can at least be named
+_NOTES_SHOWN = 20  # run notes quoted; all of them are in the full report
+_NOT_ARCHIVED = "no reports bucket configured"
 
 _LABEL_WHY = {
     Classification.OUTAGE: "CloudFront cannot connect to this origin and viewers are getting 502s now.",
@@ -52,7 +56,15 @@ _SUBJECT_TEXT = {
 @dataclass(frozen=True)
 class Message:
     """One SNS publish: ``Subject``, the per-protocol ``Message`` (MessageStructure=json) and
-    ``MessageAttributes``. ``included``/``omitted``: changes detailed vs. only counted."""
+    ``MessageAttributes``.
+
+    How much of the plan it says, in plan order (most urgent first): ``included`` changes are
+    detailed (findings, why, fix, verify), the next ``named`` get one line each, the last
+    ``counted`` only an exact total per kind. ``omitted`` = named + counted (not detailed).
+    announced_keys: the state keys of the detailed and named changes: these were told.
+    withheld_keys: the keys of the counted ones: told only as a number, so they must not be
+    marked notified (the handler does not save their state, and the next run reports them).
+    """
 
     subject: str
     structure: dict[str, str]
@@ -62,6 +74,10 @@ class Message:
     severity: str = "info"
     label: str = "RESOLVED"
     extra: dict[str, object] = field(default_factory=dict)
+    named: int = 0
+    counted: int = 0
+    announced_keys: frozenset[str] = frozenset()
+    withheld_keys: frozenset[str] = frozenset()
 
     @property
     def body(self) -> str:
@@ -79,60 +95,151 @@ class Message:
 
 
 def build_message(report: AuditReport, plan: Plan, *, alarm: AlarmContext | None = None,
-                  change: ChangeContext | None = None, max_bytes: int = _BUDGET_BYTES) -> Message | None:
-    """The message for ``plan``, or None when there is nothing to say. Always < ``max_bytes``:
-    detail is dropped from the end (least urgent first) and summarised with a count."""
+                  change: ChangeContext | None = None, archive: Archive | None = None,
+                  max_bytes: int = _BUDGET_BYTES) -> Message | None:
+    """The message for ``plan``, or None when there is nothing to say. Never raises for size:
+    always <= ``max_bytes``.
+
+    ``archive``: where the full report went (None: no bucket configured); the message links it.
+    Trimming, in order, while the message is too large: the machine payload keeps only the
+    results of detailed changes and the first notes; then the least urgent changes lose their
+    detail but keep a line naming them (at least ``_MIN_DETAIL`` stay detailed while names
+    fit); then the least urgent lose their name and are counted per kind with exact totals.
+    """
     if not plan.changes:
         return None
+    parts = _Parts(report, plan, alarm, change, archive)
     total = len(plan.changes)
-    detail = total
-    slim_report = False
-    while True:
-        msg = _render(report, plan, detail, slim_report, alarm=alarm, change=change)
-        if msg.size_bytes <= max_bytes:
-            return msg
-        if not slim_report:
-            slim_report = True  # first drop unchanged results from the machine payload
-            continue
-        if detail == 0:
-            # Cannot happen with sane inputs (counts only); fail loudly rather than publish junk.
-            raise ValueError(f"notification does not fit in {max_bytes} bytes even without detail")
-        detail = detail // 2 if detail > 1 else 0
+
+    def fitting(detail: int, named: int, slim: bool = True) -> Message | None:
+        msg = _render(parts, detail, named, slim)
+        return msg if msg.size_bytes <= max_bytes else None
+
+    whole = fitting(total, 0, slim=False)
+    if whole is not None:
+        return whole
+    floor = min(_MIN_DETAIL, total)
+    return (_largest(lambda d: fitting(d, total - d), floor, total)  # most detail, all others named
+            or _largest(lambda n: fitting(floor, n), 0, total - floor)  # the floor, names that fit
+            or _largest(lambda d: fitting(d, total - d), 0, floor)  # less detail, all named
+            or _largest(lambda n: fitting(0, n), 0, total)  # names that fit
+            or _bare(parts))
 
 
-def _render(report: AuditReport, plan: Plan, detail: int, slim_report: bool, *,
-            alarm: AlarmContext | None, change: ChangeContext | None) -> Message:
-    changes = plan.changes
-    shown, omitted = changes[:detail], len(changes) - detail
-    active = [c for c in changes if c.kind in ACTIVE]
-    lead = max((c.label or FAIL_LABEL for c in active), key=lambda lab: LABEL_RANK.get(lab, 0),
-               default="RESOLVED")
-    lead_word = "DIGEST" if active and all(c.kind is ChangeKind.DIGEST for c in active) else lead
-    severity = "info"
-    if active:
-        severity = "fail" if any(c.verdict == "fail" for c in active) else \
-            "warn" if any(c.verdict == "warn" for c in active) else "info"
-    subject = _subject(changes, lead, lead_word)
-    text = _text(report, plan, shown, omitted, alarm=alarm, change=change)
-    chat = _chat(report, plan, subject, lead_word=lead_word, severity=severity, alarm=alarm, change=change)
-    machine = _machine(report, plan, shown, omitted, slim=slim_report, subject=subject, severity=severity,
-                       lead_word=lead_word)
-    codes = sorted({code for c in active for code in c.codes})
-    attributes = {
-        "severity": {"DataType": "String", "StringValue": severity},
-        "classification": {"DataType": "String", "StringValue": lead_word},
-        "event": {"DataType": "String",
-                  "StringValue": "change" if any(c.kind in (ChangeKind.NEW, ChangeKind.ESCALATED)
-                                                 for c in changes)
-                  else "digest" if lead_word == "DIGEST"
-                  else "reminder" if active else "resolution"},
-    }
-    if codes:
-        attributes["codes"] = {"DataType": "String.Array", "StringValue": json.dumps(codes)}
-    structure = {"default": text, "email": text, "https": json.dumps(chat, ensure_ascii=False),
-                 "sqs": machine, "lambda": machine}
-    return Message(subject, structure, attributes, included=len(shown), omitted=omitted,
-                   severity=severity, label=lead_word)
+def _largest(attempt: Callable[[int], Message | None], lo: int, hi: int) -> Message | None:
+    """The message of the largest x in [lo, hi] for which ``attempt`` fits, if x = lo fits.
+
+    Size grows with x (more detail, more names), so a binary search: O(log n) renders.
+    """
+    top = attempt(hi)
+    if top is not None:
+        return top
+    best = attempt(lo) if lo < hi else None
+    if best is None:
+        return None
+    while hi - lo > 1:  # attempt(lo) fits, attempt(hi) does not
+        mid = (lo + hi) // 2
+        msg = attempt(mid)
+        if msg is None:
+            hi = mid
+        else:
+            lo, best = mid, msg
+    return best
+
+
+class _Parts:
+    """What every trial render of one message shares, computed once: the subject, the
+    classification and severity, the chat card, the report as JSON and each change's lines."""
+
+    def __init__(self, report: AuditReport, plan: Plan, alarm: AlarmContext | None,
+                 change: ChangeContext | None, archive: Archive | None) -> None:
+        self.report, self.plan, self.alarm, self.change, self.archive = report, plan, alarm, change, archive
+        changes = plan.changes
+        active = [c for c in changes if c.kind in ACTIVE]
+        lead = max((c.label or FAIL_LABEL for c in active), key=lambda lab: LABEL_RANK.get(lab, 0),
+                   default="RESOLVED")
+        self.lead_word = "DIGEST" if active and all(c.kind is ChangeKind.DIGEST for c in active) else lead
+        self.severity = "info"
+        if active:
+            self.severity = "fail" if any(c.verdict == "fail" for c in active) else \
+                "warn" if any(c.verdict == "warn" for c in active) else "info"
+        self.subject = _subject(changes, lead, self.lead_word)
+        self.chat = json.dumps(_chat(report, plan, self.subject, lead_word=self.lead_word,
+                                     severity=self.severity, alarm=alarm, change=change, archive=archive),
+                               ensure_ascii=False)
+        codes = sorted({code for c in active for code in c.codes})
+        self.attributes = {
+            "severity": {"DataType": "String", "StringValue": self.severity},
+            "classification": {"DataType": "String", "StringValue": self.lead_word},
+            "event": {"DataType": "String",
+                      "StringValue": "change" if any(c.kind in (ChangeKind.NEW, ChangeKind.ESCALATED)
+                                                     for c in changes)
+                      else "digest" if self.lead_word == "DIGEST"
+                      else "reminder" if active else "resolution"},
+        }
+        if codes:
+            self.attributes["codes"] = {"DataType": "String.Array", "StringValue": json.dumps(codes)}
+        self.report_json = report.to_json()
+        self.head = _text_head(report, plan, alarm=alarm, change=change, archive=archive)
+        self._detail: dict[int, str] = {}
+        self._named: dict[int, str] = {}
+
+    def detail_text(self, i: int) -> str:
+        if i not in self._detail:
+            self._detail[i] = "\n".join(_change_text(self.report, self.plan.changes[i]))
+        return self._detail[i]
+
+    def named_text(self, i: int) -> str:
+        if i not in self._named:
+            self._named[i] = _named_line(self.plan.changes[i])
+        return self._named[i]
+
+
+def _render(parts: _Parts, detail: int, named: int, slim: bool) -> Message:
+    changes = parts.plan.changes
+    shown, listed, counted = changes[:detail], changes[detail:detail + named], changes[detail + named:]
+    text = _text(parts, detail, named)
+    machine = _machine(parts, shown, listed, counted, slim=slim)
+    structure = {"default": text, "email": text, "https": parts.chat, "sqs": machine, "lambda": machine}
+    return Message(parts.subject, structure, dict(parts.attributes), included=len(shown),
+                   omitted=len(changes) - len(shown), severity=parts.severity, label=parts.lead_word,
+                   named=len(listed), counted=len(counted),
+                   announced_keys=frozenset(c.key for c in (*shown, *listed)),
+                   withheld_keys=frozenset(c.key for c in counted))
+
+
+def _bare(parts: _Parts) -> Message:
+    """The last resort when not even the counts fit (inputs no audit produces): the subject, the
+    totals and the archive, nothing marked notified."""
+    changes = parts.plan.changes
+    text = "\n".join([*parts.head[:1], *(line for line in parts.head if line.startswith("Full report")),
+                      "This run's changes could not be told within SNS's size limit; none is marked "
+                      "notified, so the next run reports them again."])
+    machine = json.dumps({"schema": parts.report_json["schema"], "generated_at": parts.report.generated_at,
+                          "notification": {"subject": parts.subject, "changes": [],
+                                           "changes_counted": _tally(changes, machine=True),
+                                           "changes_omitted": len(changes), "changes_total": len(changes),
+                                           "report": _archive_json(parts.archive)}},
+                         ensure_ascii=False, separators=(",", ":"))
+    return Message(parts.subject, {"default": text, "email": text, "https": json.dumps(
+        {"version": "1.0", "source": "custom", "content": {"description": clip(text, 3000)}}),
+        "sqs": machine, "lambda": machine}, dict(parts.attributes), included=0, omitted=len(changes),
+        severity=parts.severity, label=parts.lead_word, counted=len(changes),
+        withheld_keys=frozenset(c.key for c in changes))
+
+
+def _tally(changes: Sequence[Change], *, machine: bool = False) -> dict[str, int]:
+    """Changes per kind, in ChangeKind order: the kind's value (machine) or its heading (text)."""
+    out: dict[str, int] = {}
+    for kind in ChangeKind:
+        n = sum(1 for c in changes if c.kind is kind)
+        if n:
+            out[str(kind) if machine else _KIND_HEADING[kind].lower()] = n
+    return out
+
+
+def _archive_json(archive: Archive | None) -> dict[str, object]:
+    return archive.to_json() if archive is not None else {"written": False, "error": _NOT_ARCHIVED}
 
 
 def _plural(n: int) -> dict[str, str]:
@@ -177,46 +284,70 @@ _KIND_HEADING = {
 }
 
 
-def _text(report: AuditReport, plan: Plan, shown: Sequence[Change], omitted: int, *,
-          alarm: AlarmContext | None, change: ChangeContext | None) -> str:
-    counts: dict[str, int] = {}
-    for c in plan.changes:
-        counts[_KIND_HEADING[c.kind].lower()] = counts.get(_KIND_HEADING[c.kind].lower(), 0) + 1
+def _text_head(report: AuditReport, plan: Plan, *, alarm: AlarmContext | None,
+               change: ChangeContext | None, archive: Archive | None) -> list[str]:
+    counts = _tally(plan.changes)
     lines = [f"CloudFront origin auditor, run {report.generated_at}: "
-             + ", ".join(f"{n} {k}" for k, n in counts.items()) + "."]
+             + ", ".join(f"{n:,} {k}" for k, n in counts.items()) + "."]
     if alarm is not None and alarm.recovered:
         # A recovery is not a fix: the alarm's metric can drop because the cache masks a broken
         # origin (LATENT). The re-audit confirms only what it saw passing.
-        lines.append(f"Re-audit after CloudWatch alarm {alarm.name!r} returned to OK "
-                     f"({alarm.previous_state or '?'} -> {alarm.state}, {alarm.metric}). It confirms "
-                     "only what it saw: origins listed as RESOLVED were seen passing; an origin still "
-                     "failing stays failing whatever the alarm says.")
+        lines.append(clip(f"Re-audit after CloudWatch alarm {alarm.name!r} returned to OK "
+                          f"({alarm.previous_state or '?'} -> {alarm.state}, {alarm.metric}). It confirms "
+                          "only what it saw: origins listed as RESOLVED were seen passing; an origin still "
+                          "failing stays failing whatever the alarm says.", 1000))
     elif alarm is not None:
-        lines.append(f"Triggered by CloudWatch alarm {alarm.name!r} ({alarm.previous_state or '?'} -> "
-                     f"{alarm.state}, {alarm.metric}): {alarm.reason}")
+        lines.append(clip(f"Triggered by CloudWatch alarm {alarm.name!r} ({alarm.previous_state or '?'} -> "
+                          f"{alarm.state}, {alarm.metric}): {alarm.reason}"))
     if change is not None:
-        lines.append(f"Triggered by {change.event_name} by {change.actor or 'unknown caller'}"
-                     f" at {change.time or '?'}.")
+        lines.append(clip(f"Triggered by {change.event_name} by {change.actor or 'unknown caller'}"
+                          f" at {change.time or '?'}."))
     if report.partial:
         lines.append(clip(partial_line(report), 2000))
+    if archive is None:
+        lines.append(f"NOTE: the full report was not archived ({_NOT_ARCHIVED}).")
+    elif archive.written:
+        lines.append(f"Full report: {archive.console_url} ({archive.uri})")
+    else:
+        lines.append(f"NOTE: the full report could not be archived to {archive.uri} ({archive.error}); "
+                     "what this message leaves out of it is not kept anywhere for this run.")
     if not plan.dedup_available:
         lines.append("NOTE: dedup unavailable (the state table could not be read): this lists every "
                      "origin that is not passing, not only what changed.")
-    lines += [f"NOTE: {clip(n)}" for n in report.notes[:20]]
-    if len(report.notes) > 20:
-        lines.append(f"NOTE: ... {len(report.notes) - 20} more note(s) in the JSON report")
-    lines.append("")
-    for c in shown:
-        lines += _change_text(report, c)
-    if omitted:
-        lines.append(f"... and {omitted} more change(s) not detailed here to stay within SNS's size "
-                     "limit; run the auditor manually or read the JSON report for all of them.")
-    lines.append("")
+    lines += [f"NOTE: {clip(n)}" for n in report.notes[:_NOTES_SHOWN]]
+    if len(report.notes) > _NOTES_SHOWN:
+        lines.append(f"NOTE: … and {len(report.notes) - _NOTES_SHOWN:,} more notes, all in the full report.")
+    return lines
+
+
+def _text(parts: _Parts, detail: int, named: int) -> str:
+    changes = parts.plan.changes
+    lines = [*parts.head, ""]
+    lines += [parts.detail_text(i) for i in range(detail)]
+    if named:
+        lines.append(f"Also changed ({named:,}, named here without detail to stay within SNS's size limit):")
+        lines += [parts.named_text(i) for i in range(detail, detail + named)]
+        lines.append("")
+    counted = changes[detail + named:]
+    if counted:
+        tally = ", ".join(f"{n:,} {k}" for k, n in _tally(counted).items())
+        lines.append(f"… and {len(counted):,} more not named here ({tally}) to stay within SNS's size "
+                     "limit: all are in the full report, and they are not marked notified, so the next "
+                     "run reports them again.")
+        lines.append("")
     lines.append("Browsers fetch missing intermediates and build chains in any order; CloudFront does "
                  "neither, so a site can work in a browser and still fail behind CloudFront.")
     # Outside text is in many of these lines: a newline in an alarm name or a certificate CN
     # must not start a line of its own ("RESOLVED ..."), nor a control character reach the reader.
     return "\n".join(email_line(line) for line in lines)
+
+
+def _named_line(c: Change) -> str:
+    head = f"{_KIND_HEADING[c.kind]} [{c.label or c.previous_label or '-'}] {c.display}"
+    if c.distribution_ids:
+        more = f", +{len(c.distribution_ids) - 3:,}" if len(c.distribution_ids) > 3 else ""
+        head += f" ({', '.join(c.distribution_ids[:3])}{more})"
+    return clip(head, 300)
 
 
 def _change_text(report: AuditReport, c: Change) -> list[str]:
@@ -250,7 +381,8 @@ def _change_text(report: AuditReport, c: Change) -> list[str]:
 
 
 def _chat(report: AuditReport, plan: Plan, subject: str, *, lead_word: str, severity: str,
-          alarm: AlarmContext | None, change: ChangeContext | None) -> dict[str, object]:
+          alarm: AlarmContext | None, change: ChangeContext | None,
+          archive: Archive | None = None) -> dict[str, object]:
     """Amazon Q Developer in chat applications custom notification (rules doc §5)."""
     bullets: list[str] = []
     for c in plan.changes[:_CHAT_CHANGES_MAX]:
@@ -258,8 +390,12 @@ def _chat(report: AuditReport, plan: Plan, subject: str, *, lead_word: str, seve
         dists = f" ({chat(', '.join(c.distribution_ids[:3]))})" if c.distribution_ids else ""
         bullets.append(f"• *{_KIND_HEADING[c.kind]}* {chat_code(c.display)}{dists}: {codes}")
     if len(plan.changes) > _CHAT_CHANGES_MAX:
-        bullets.append(f"… and {len(plan.changes) - _CHAT_CHANGES_MAX} more (see the email/JSON report)")
+        bullets.append(f"… and {len(plan.changes) - _CHAT_CHANGES_MAX:,} more, all in the full report")
     intro = []
+    if archive is not None and archive.written:
+        intro.append(f"Full report: {archive.console_url}")
+    elif archive is not None:
+        intro.append(f"_The full report could not be archived:_ {chat_code(clip(archive.error or '?', 300))}")
     if alarm is not None and alarm.recovered:
         intro.append(f"Alarm {chat_code(alarm.name)} returned to OK: re-audited to confirm. Only origins "
                      "seen passing are resolved.")
@@ -313,29 +449,42 @@ def _chat(report: AuditReport, plan: Plan, subject: str, *, lead_word: str, seve
     }
 
 
-def _machine(report: AuditReport, plan: Plan, shown: Sequence[Change], omitted: int, *, slim: bool,
-             subject: str, severity: str, lead_word: str) -> str:
-    data = report.to_json()
+def _machine(parts: _Parts, shown: Sequence[Change], listed: Sequence[Change],
+             counted: Sequence[Change], *, slim: bool) -> str:
+    report, data = parts.report, dict(parts.report_json)
+    index = {i: i for i in range(len(report.results))}
     if slim:
         keep = sorted({c.result_index for c in shown if c.result_index is not None})
-        new_index = {old: new for new, old in enumerate(keep)}
+        index = {old: new for new, old in enumerate(keep)}
         results = data["results"]
         assert isinstance(results, list)
         data["results"] = [results[i] for i in keep]
         # Only the distributions of the kept results: thousands of healthy distributions would
         # otherwise fill the message on their own.
-        dists = [{**d, "results": [new_index[i] for i in d["results"] if i in new_index]}
+        dists = [{**d, "results": [index[i] for i in d["results"] if i in index]}
                  for d in data["distributions"]]  # type: ignore[attr-defined]
         kept = [d for d in dists if d["results"]]
         data["distributions"] = kept
         data["results_omitted"] = len(report.results) - len(keep)
         data["distributions_omitted"] = len(dists) - len(kept)
+        summary = dict(data["summary"])  # type: ignore[call-overload]
+        summary["notes"] = [clip(n) for n in report.notes[:_NOTES_SHOWN]]
+        summary["notes_total"] = len(report.notes)
+        data["summary"] = summary
+
+    def detailed(c: Change) -> dict[str, object]:
+        entry = c.to_json()
+        entry["result"] = None if c.result_index is None else index.get(c.result_index)
+        return entry
+
     data["notification"] = {
-        "subject": subject, "severity": severity, "classification": lead_word,
-        "dedup_available": plan.dedup_available,
-        "changes": [c.to_json() for c in shown], "changes_omitted": omitted,
+        "subject": parts.subject, "severity": parts.severity, "classification": parts.lead_word,
+        "dedup_available": parts.plan.dedup_available,
+        "changes": [detailed(c) for c in shown],
+        "changes_named": [{"kind": str(c.kind), "target": c.display, "key": c.key, "verdict": c.verdict,
+                           "classification": c.label} for c in listed],
+        "changes_counted": _tally(counted, machine=True),
+        "changes_omitted": len(listed) + len(counted), "changes_total": len(parts.plan.changes),
+        "report": _archive_json(parts.archive),
     }
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-
-
-# ---------------------------------------------------------------- publishing

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from .. import aws
+from ..archive import Archive
 from ..model import AuditReport
 from .changes import plan_changes
 from .message import Message, build_message
@@ -28,10 +29,11 @@ def publish(message: Message, topic_arn: str, client: Any = None) -> str:
 
 
 def publish_report(report: AuditReport, *, topic_arn: str, client: Any = None,
-                   now: float | None = None) -> str | None:
+                   now: float | None = None, archive: Archive | None = None) -> str | None:
     """Publish every problem in ``report`` (no state, no dedup: the CLI's ``audit --publish``).
+    ``archive``: where the full report was written, for the message to link.
     Returns the MessageId, or None when nothing warns or fails."""
     plan = plan_changes(report, None, now=time.time() if now is None else now)
     # No state table by design here, so "dedup unavailable" would be misleading.
-    message = build_message(report, replace(plan, dedup_available=True))
+    message = build_message(report, replace(plan, dedup_available=True), archive=archive)
     return None if message is None else publish(message, topic_arn, client)

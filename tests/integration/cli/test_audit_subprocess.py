@@ -103,7 +103,8 @@ def account(loopback_aliases: None, tmp_path_factory: pytest.TempPathFactory) ->
         endpoint = f"http://127.0.0.1:{port}"
         kw = {"endpoint_url": endpoint, "region_name": REGION, "aws_access_key_id": "testing",
               "aws_secret_access_key": "testing"}
-        clients = {name: boto3.client(name, **kw) for name in ("cloudfront", "cloudwatch", "sns", "sqs")}
+        clients = {name: boto3.client(name, **kw)
+                   for name in ("cloudfront", "cloudwatch", "sns", "sqs", "s3")}
         with TlsServer(chains[HEALTHY_IP], host=list(chains), address_chains=chains) as tls:
             distribution_of = {}
             for ip in chains:
@@ -204,6 +205,38 @@ def test_audit_publish_sends_the_report_to_the_topic(account: Account) -> None:
     body = json.loads(messages[0]["Body"])
     assert body["TopicArn"] == topic
     assert "CHAIN_INCOMPLETE" in body["Message"]
+
+
+def test_audit_publish_archives_the_report_in_the_stacks_bucket_and_links_it(account: Account) -> None:
+    sns, sqs, s3 = account.clients["sns"], account.clients["sqs"], account.clients["s3"]
+    topic = sns.create_topic(Name="cli-archive")["TopicArn"]
+    queue = sqs.create_queue(QueueName="cli-archive")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=attributes["QueueArn"])
+    s3.create_bucket(Bucket="cli-reports")
+    env = {**account.env, "FINDINGS_TOPIC_ARN": topic, "REPORTS_BUCKET_NAME": "cli-reports"}
+
+    proc = origin_auditor("audit", "--publish", "--format", "json", env=env)
+
+    assert proc.returncode == 1, proc.stderr
+    [key] = [o["Key"] for o in s3.list_objects_v2(Bucket="cli-reports")["Contents"]]
+    assert re.fullmatch(r"reports/\d{4}/\d{2}/\d{2}/\d{6}Z-cli-[0-9a-f]{12}\.json", key)
+    assert f"report archived to s3://cli-reports/{key}" in proc.stderr
+    archived = json.loads(s3.get_object(Bucket="cli-reports", Key=key)["Body"].read())
+    assert archived["results"] == json.loads(proc.stdout)["results"]
+    [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    machine = json.loads(json.loads(message["Body"])["Message"])
+    assert machine["notification"]["report"]["uri"] == f"s3://cli-reports/{key}"
+
+    # --archive-bucket wins over the environment; a bucket that is not there is said, exit 2,
+    # and the message still goes, saying so.
+    proc = origin_auditor("audit", "--publish", "--archive-bucket", "no-such-bucket", env=env)
+    assert proc.returncode == 2
+    assert "report not archived to s3://no-such-bucket/reports/" in proc.stderr
+    assert "NoSuchBucket" in proc.stderr and f"published to {topic}" in proc.stderr
+    [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    machine = json.loads(json.loads(message["Body"])["Message"])
+    assert machine["notification"]["report"]["written"] is False
 
 
 def test_audit_publish_without_a_topic_is_a_usage_error(account: Account) -> None:

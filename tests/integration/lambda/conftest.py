@@ -1,6 +1,6 @@
 """Fixtures for the Lambda tests: moto SNS topic with an SQS subscriber that captures what is
 published (raw delivery off, as a chat subscription needs), the state table created from
-template.yaml's own definition, and a Lambda context."""
+template.yaml's own definition, the reports bucket, and a Lambda context."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def state_table_definition() -> dict[str, Any]:
 def _fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "FINDINGS_TOPIC_ARN",
               "STATE_TABLE_NAME", "AUDIT_ROLE_ARN", "REMINDER_HOURS", "DAILY_DIGEST",
-              "ORIGIN_AUDITOR_CA_BUNDLE"):
+              "ORIGIN_AUDITOR_CA_BUNDLE", "REPORTS_BUCKET_NAME"):
         monkeypatch.delenv(k, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -54,10 +54,19 @@ class Aws:
     topic_arn: str
     queue_url: str
     table_name: str
+    s3: Any = None
+    bucket: str = "reports"
 
     @property
     def env(self) -> dict[str, str]:
-        return {"FINDINGS_TOPIC_ARN": self.topic_arn, "STATE_TABLE_NAME": self.table_name}
+        return {"FINDINGS_TOPIC_ARN": self.topic_arn, "STATE_TABLE_NAME": self.table_name,
+                "REPORTS_BUCKET_NAME": self.bucket}
+
+    def archived(self) -> dict[str, Any]:
+        """Every object in the reports bucket: key -> parsed JSON."""
+        listed = self.s3.list_objects_v2(Bucket=self.bucket).get("Contents", [])
+        return {o["Key"]: json.loads(self.s3.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read())
+                for o in listed}
 
     def published(self) -> list[dict[str, Any]]:
         """Every SNS notification delivered to the SQS subscriber since the last call."""
@@ -94,7 +103,9 @@ def aws() -> Iterator[Aws]:
                          KeySchema=table["KeySchema"], BillingMode=table["BillingMode"])
         ttl = table["TimeToLiveSpecification"]
         ddb.update_time_to_live(TableName="state", TimeToLiveSpecification=ttl)
-        yield Aws(sns, sqs, ddb, topic, queue_url, "state")
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="reports")
+        yield Aws(sns, sqs, ddb, topic, queue_url, "state", s3, "reports")
 
 
 @dataclass

@@ -57,7 +57,8 @@ class World:
 def run(aws: Aws, world: World, event: dict[str, Any] | None = None, *, now: float = NOW,
         env: dict[str, str] | None = None, context: Context | None = None) -> dict[str, Any]:
     return handle(load_event("schedule.json") if event is None else event, context or Context(),
-                  audit=world, sns=aws.sns, dynamodb=aws.dynamodb, env=env or aws.env, clock=lambda: now)
+                  audit=world, sns=aws.sns, dynamodb=aws.dynamodb, s3=aws.s3, env=env or aws.env,
+                  clock=lambda: now)
 
 
 BROKEN = (Verdict.FAIL, [Code.CHAIN_INCOMPLETE])
