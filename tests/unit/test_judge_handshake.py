@@ -102,8 +102,10 @@ def test_oversized_certificate_message_fails_but_only_our_own_cap_warns() -> Non
 
 def test_internal_error_and_unofferable_protocols() -> None:
     [bug] = address_findings(TARGET, AddressProbe(address="192.0.2.1", internal_error="ValueError: x"))
+    # A bug in the auditor says nothing about the origin: not audited (info), never a failure.
+    assert (bug.code, bug.severity) == (Code.ORIGIN_NOT_PROBED, Severity.INFO)
     assert bug.message == ("The probe of 192.0.2.1:8443 failed with an internal error: ValueError: x. "
-                           "The result for this address is unknown.")
+                           "This address was not audited; its result is unknown.")
     [ssl3] = address_findings(Target("o.test", protocols=("SSLv3",)), AddressProbe(address="192.0.2.1",
                                                                                     offered=()))
     assert ssl3.code == Code.NO_COMMON_PROTOCOL and "allows only SSLv3" in ssl3.message
