@@ -36,7 +36,10 @@ class AuditOptions:
     at: the moment certificate validity is judged at (None: now). Metrics always end now.
     warn_days: expiry horizon for CERT_EXPIRING_SOON.
     thresholds: what counts as elevated errors / idle.
-    deadline: a ``time.monotonic()`` value after which no new probe starts (Lambda time budget).
+    deadline: a ``time.monotonic()`` value by which probing is over (Lambda time budget): every
+        handshake attempt ends by it; what it cut is not audited (``probe.probe_targets``).
+    metrics_deadline: a ``time.monotonic()`` value by which the CloudWatch reads are over
+        (``correlate.fetch_metrics``); None: no bound.
     role_arn: assume this role for the CloudFront and CloudWatch clients (another account).
     """
 
@@ -48,6 +51,7 @@ class AuditOptions:
     warn_days: int = WARN_DAYS.default
     thresholds: Thresholds = field(default_factory=Thresholds)
     deadline: float | None = None
+    metrics_deadline: float | None = None
     role_arn: str | None = None
 
     def __post_init__(self) -> None:
@@ -94,7 +98,8 @@ def run_audit(options: AuditOptions = AuditOptions(), *, cloudfront: Any = None,
         deadline=options.deadline, on_progress=probed)
     say("fetching CloudWatch metrics")
     readable = [d.id for d in discovery.distributions if d.error is None]
-    metrics = fetch_metrics(cloudwatch, cloudfront, readable, end=utcnow(), lookback=options.lookback)
+    metrics = fetch_metrics(cloudwatch, cloudfront, readable, end=utcnow(), lookback=options.lookback,
+                            deadline=options.metrics_deadline)
     distributions = assess(discovery, results, metrics, options.thresholds)
     notes = tuple(dict.fromkeys((*discovery.notes, *metrics.notes)))
     api_calls = {**discovery.api_calls}
