@@ -280,7 +280,7 @@ class HandshakeOutcome(StrEnum):
 class NotProbed(StrEnum):
     """Why a target (or some of its addresses) was not probed at all."""
 
-    TIME_BUDGET = "time_budget"  # the run's deadline passed before its turn
+    TIME_BUDGET = "time_budget"  # the run's deadline passed before its handshake completed
     INTERNAL_ERROR = "internal_error"  # the probe lost the target (a bug)
 
 

@@ -121,12 +121,13 @@ def test_target_facts_in_order_cap_then_partial_time_budget() -> None:
     assert [f.message for f in target_findings(result)] == [
         "origin.test resolved to 20 addresses; the first 16 were probed and 4 skipped.",
         "15 of 16 addresses of origin.test:8443 were not probed: the run's time budget ran out "
-        "before their turn."]
+        "before their handshakes could complete."]
 
 
 def test_target_not_probed_and_dns_failures() -> None:
     [late] = target_findings(ProbeResult(TARGET, not_probed=NotProbed.TIME_BUDGET))
-    assert late.message == "origin.test:8443 was not probed: the run's time budget ran out before its turn."
+    assert late.message == ("origin.test:8443 was not probed: the run's time budget ran out before its "
+                            "handshake could complete.")
     [nx] = target_findings(ProbeResult(TARGET, dns_error="Name or service not known"))
     assert nx.message == ("origin.test does not resolve (Name or service not known). CloudFront returns "
                           "502 (NonS3OriginDnsError).")

@@ -25,7 +25,7 @@ from ..tls.wire import ALERTS, OPENSSL_MAX_CERT_LIST
 from .findings import finding
 
 _NOT_PROBED_WHY = {
-    NotProbed.TIME_BUDGET: "the run's time budget ran out before its turn",
+    NotProbed.TIME_BUDGET: "the run's time budget ran out before its handshake could complete",
     NotProbed.INTERNAL_ERROR: "the probe lost it to an internal error",
 }
 
@@ -88,7 +88,7 @@ def target_findings(result: ProbeResult) -> list[Finding]:
         out.append(finding(
             Code.ORIGIN_NOT_PROBED,
             f"{result.time_budget_skipped} of {total} addresses of {target.display} were not "
-            "probed: the run's time budget ran out before their turn."))
+            "probed: the run's time budget ran out before their handshakes could complete."))
     return out
 
 
