@@ -12,7 +12,12 @@ Classifications (``model.Classification``), worst first:
   an outage, and calling it anything milder would hide it.
 - ``UNKNOWN``: the distribution's configuration could not be read; nothing is known about its
   origins (an addition to the contract's list; reported with the reason).
-- ``ERRORS_NOT_TLS``: errors are elevated while every probed origin passes: look at the other
+- ``NOT_AUDITED``: nothing failing was seen, but an origin (or some of its addresses) was not
+  audited: the time budget ran out, the probe hit an internal error, or it cannot be reached
+  from here (VPC origin, unrecognised configuration). Unprobed is never healthy. Above
+  ``ERRORS_NOT_TLS`` (which claims every origin passes: not claimable here; an elevated rate
+  goes into the reason) and the classifications of origins all known to work today.
+- ``ERRORS_NOT_TLS``: errors are elevated while every origin passes: look at the other
   documented 502/5xx causes.
 - ``AT_RISK``: only warnings (expiry inside the horizon, legacy protocols, ...), whatever the
   traffic: an idle distribution with an expiring certificate is still at risk.
@@ -28,6 +33,7 @@ from dataclasses import dataclass
 from .correlate import Metrics
 from .discover import Discovery, DistributionInfo
 from .judge.findings import finding
+from .judge.handshake import not_audited_reason
 from .model import Classification, DistributionReport, Finding, Severity, TargetResult, Verdict
 from .rules import CODES, Code
 
@@ -63,6 +69,42 @@ def _names(results: Sequence[TargetResult], verdict: Verdict) -> tuple[str, str]
     return shown, ", ".join(codes)
 
 
+def not_audited(result: TargetResult) -> str | None:
+    """Why ``result``'s origin was not audited in full (``judge.handshake.NOT_AUDITED_REASONS``:
+    "time budget", "internal error", "VPC origin", ...), or None when every selected address was
+    probed (http-only origins count as audited: there is no TLS to audit)."""
+    return not_audited_reason(result.findings)
+
+
+def unaudited_counts(results: Sequence[TargetResult]) -> dict[str, int]:
+    """Reason -> how many origins nothing was seen failing or warning on, and that were not
+    audited in full: what the summary counts as "not audited" rather than "pass"."""
+    counts: dict[str, int] = {}
+    for r in results:
+        why = not_audited(r) if r.verdict is Verdict.PASS else None
+        if why is not None:
+            counts[why] = counts.get(why, 0) + 1
+    return counts
+
+
+def unaudited_summary(results: Sequence[TargetResult]) -> str:
+    """'2 origin(s) not audited (time budget: 1, VPC origin: 1)', or "" when there are none.
+    The reports and every message say it the same way."""
+    counts = unaudited_counts(results)
+    if not counts:
+        return ""
+    reasons = ", ".join(f"{why}: {n}" for why, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"{sum(counts.values())} origin(s) not audited ({reasons})"
+
+
+def _unaudited_words(results: Sequence[TargetResult]) -> tuple[int, str]:
+    """(how many, "a:443 (time budget), b:443 (VPC origin) and 3 more") of the unaudited results."""
+    chosen = [(r, why) for r in results if (why := not_audited(r)) is not None]
+    shown = ", ".join(f"{r.target.display} ({why})" for r, why in chosen[:3]) + (
+        f" and {len(chosen) - 3} more" if len(chosen) > 3 else "")
+    return len(chosen), shown
+
+
 def classify(results: Sequence[TargetResult], metrics: Mapping[str, float | None], *,
              additional: bool | None, thresholds: Thresholds = Thresholds()) -> tuple[Classification, str]:
     """(classification, one-paragraph reason) for one distribution; see the module docstring."""
@@ -74,13 +116,16 @@ def classify(results: Sequence[TargetResult], metrics: Mapping[str, float | None
     idle = requests is not None and requests < thresholds.min_requests
     failing = any(r.verdict is Verdict.FAIL for r in results)
     warning = any(r.verdict is Verdict.WARN for r in results)
+    unaudited, unaudited_who = _unaudited_words(results)
+    unaudited_note = (f" {unaudited} of {len(results)} origins were not audited: {unaudited_who}."
+                      if unaudited else "")
 
     if failing:
         who, codes = _names(results, Verdict.FAIL)
         if elevated and rate is not None:
             return Classification.OUTAGE, (
                 f"OUTAGE: {who} fails CloudFront's TLS rules ({codes}) and {rate_name} is "
-                f"{_fmt_rate(rate)} over the window: CloudFront is failing viewers now.")
+                f"{_fmt_rate(rate)} over the window: CloudFront is failing viewers now." + unaudited_note)
         why = ("CloudWatch metrics were unavailable, so this cannot be ruled an outage or masked; "
                "treat it as one waiting to happen" if requests is None and rate is None else
                "there were no requests in the window; the first request that reaches the origin will fail"
@@ -90,29 +135,41 @@ def classify(results: Sequence[TargetResult], metrics: Mapping[str, float | None
         return Classification.LATENT, (
             f"LATENT OUTAGE: {who} fails CloudFront's TLS rules ({codes}) but {why}. The next "
             "cache miss (a deploy with new asset URLs, an invalidation, a TTL expiry) turns "
-            "this into 502s for viewers. Fix the origin now.")
+            "this into 502s for viewers. Fix the origin now." + unaudited_note)
+    metrics_note = " (CloudWatch metrics unavailable.)" if requests is None and rate is None else ""
+    if unaudited:
+        extra = ""
+        if elevated and rate is not None:
+            extra += (f" {rate_name} is {_fmt_rate(rate)}: the origin not audited may be the "
+                      "cause; the other 502 causes are not ruled out either.")
+        if warning:
+            who, codes = _names(results, Verdict.WARN)
+            extra += f" Warnings on {who} ({codes})."
+        return Classification.NOT_AUDITED, (
+            f"{unaudited} of {len(results)} origins were not audited: {unaudited_who}. Nothing is "
+            "known about their TLS, so this distribution is not called healthy; no failure was "
+            f"seen on what was audited.{extra}{metrics_note}")
     if elevated and rate is not None:
         extra = ""
         if warning:
             who, codes = _names(results, Verdict.WARN)
             extra = f" Warnings on {who} ({codes}) may explain part of it."
         return Classification.ERRORS_NOT_TLS, (
-            f"{rate_name} is {_fmt_rate(rate)} while every probed origin passes the TLS checks: look at "
+            f"{rate_name} is {_fmt_rate(rate)} while every origin passes the TLS checks: look at "
             "the other causes: origin DNS (NonS3OriginDnsError), security groups or firewalls closed to "
             "CloudFront's origin-facing prefix list, origin read/keep-alive timeouts, errors the origin "
             "itself returns, Lambda@Edge / CloudFront Functions validation errors." + extra)
-    metrics_note = " (CloudWatch metrics unavailable.)" if requests is None and rate is None else ""
     if warning:
         who, codes = _names(results, Verdict.WARN)
         return Classification.AT_RISK, (
             f"{who} works today but has warnings ({codes}): fix them before they become "
             f"failures.{metrics_note}")
     if idle:
-        return Classification.IDLE, "No requests in the window; every probed origin passes."
+        return Classification.IDLE, "No requests in the window; every origin passes."
     if not results:
         return Classification.HEALTHY, ("No origin with TLS to check (S3 or http-only origins only)."
                                         + metrics_note)
-    return Classification.HEALTHY, "Every probed origin passes CloudFront's TLS checks." + metrics_note
+    return Classification.HEALTHY, "Every origin passes CloudFront's TLS checks." + metrics_note
 
 
 def _worst_first_key(report: DistributionReport, fails: int) -> tuple[int, int, float, str]:

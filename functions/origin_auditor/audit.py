@@ -36,7 +36,10 @@ class AuditOptions:
     at: the moment certificate validity is judged at (None: now). Metrics always end now.
     warn_days: expiry horizon for CERT_EXPIRING_SOON.
     thresholds: what counts as elevated errors / idle.
-    deadline: a ``time.monotonic()`` value after which no new probe starts (Lambda time budget).
+    deadline: a ``time.monotonic()`` value by which probing is over (Lambda time budget): every
+        handshake attempt ends by it; what it cut is not audited (``probe.probe_targets``).
+    metrics_deadline: a ``time.monotonic()`` value by which the CloudWatch reads are over
+        (``correlate.fetch_metrics``); None: no bound.
     role_arn: assume this role for the CloudFront and CloudWatch clients (another account).
     probe_order: called once after discovery, before any probe starts, with the discovered
         targets; returns the same targets in the order to probe them (with a deadline the tail
@@ -52,6 +55,7 @@ class AuditOptions:
     warn_days: int = WARN_DAYS.default
     thresholds: Thresholds = field(default_factory=Thresholds)
     deadline: float | None = None
+    metrics_deadline: float | None = None
     role_arn: str | None = None
     probe_order: Callable[[Sequence[Target]], Sequence[Target]] | None = None
 
@@ -102,7 +106,8 @@ def run_audit(options: AuditOptions = AuditOptions(), *, cloudfront: Any = None,
     results = [by_key[t.key] for t in targets]
     say("fetching CloudWatch metrics")
     readable = [d.id for d in discovery.distributions if d.error is None]
-    metrics = fetch_metrics(cloudwatch, cloudfront, readable, end=utcnow(), lookback=options.lookback)
+    metrics = fetch_metrics(cloudwatch, cloudfront, readable, end=utcnow(), lookback=options.lookback,
+                            deadline=options.metrics_deadline)
     distributions = assess(discovery, results, metrics, options.thresholds)
     notes = tuple(dict.fromkeys((*discovery.notes, *metrics.notes)))
     api_calls = {**discovery.api_calls}

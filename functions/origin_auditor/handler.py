@@ -60,10 +60,18 @@ from .state import CLAIM_SECONDS, StateStore, StateUnavailable, TargetState, pro
 
 logger = logging.getLogger(__name__)
 
-# Stop starting probes this long before the Lambda timeout: a started probe may still need its
-# full connect + handshake timeout, then the state read, SNS publish and state write need time.
-PROBE_SAFETY_SECONDS = 60.0
-PUBLISH_BUDGET_SECONDS = 30.0
+# The time budget: everything after the probes fits a reserve before the Lambda timeout.
+# Probing is over RESERVE_SECONDS before it: every handshake attempt (the diagnostic ladder's
+# included) is bounded by that deadline, and what it cut is reported NOT_AUDITED (time budget).
+# The reserve, in the order it is spent:
+JUDGE_BUDGET_SECONDS = 15.0  # judging every probe result and assessing (CPU; ~5,000 targets)
+METRICS_BUDGET_SECONDS = 20.0  # monitoring subscriptions (parallel) + GetMetricData: correlate
+#                                returns by its deadline, what it did not read is unknown (noted)
+PUBLISH_BUDGET_SECONDS = 30.0  # state read, archive, SNS publish, state write (each call bounded
+#                                by aws.SERVICES' attempts and timeouts)
+SAFETY_SECONDS = 5.0  # a DNS lookup in flight at the probe deadline (probe.DEADLINE_GRACE_SECONDS),
+#                       logging, the return value
+RESERVE_SECONDS = JUDGE_BUDGET_SECONDS + METRICS_BUDGET_SECONDS + PUBLISH_BUDGET_SECONDS + SAFETY_SECONDS
 
 _PROBE_ERROR_CODES = frozenset({Code.DNS_RESOLUTION_FAILED, Code.CONNECT_FAILED, Code.CONNECT_TIMEOUT,
                                 Code.HANDSHAKE_FAILED, Code.HANDSHAKE_TIMEOUT})
@@ -144,13 +152,15 @@ def handle(event: object, context: Any, *, audit: AuditFn | None = None, sns: An
     audited_at = clock()
     reader = StateReader(settings.table_name, dynamodb, request.whole_account) \
         if request.notify else None
+    budget = Budget.of(context, started)
     options = AuditOptions(
         distribution_ids=request.distribution_ids,
         lookback=dt.timedelta(minutes=request.lookback_minutes),
         timeout=request.timeout,
         concurrency=request.concurrency,
         warn_days=request.warn_days,
-        deadline=probe_deadline(context, started),
+        deadline=budget.probes_end,
+        metrics_deadline=budget.metrics_end,
         role_arn=request.role_arn or settings.role_arn,
         probe_order=reader.order if reader is not None else None,
     )
@@ -177,13 +187,32 @@ def handle(event: object, context: Any, *, audit: AuditFn | None = None, sns: An
     return bounded_result(result)
 
 
+@dataclass(frozen=True)
+class Budget:
+    """This invocation's deadlines (``time.monotonic()`` values; None: no Lambda context, no bound).
+
+    probes_end: probing is over (``RESERVE_SECONDS`` before the Lambda timeout; now, when less
+        than that is left: then nothing is probed and every origin is NOT_AUDITED).
+    metrics_end: correlate returns by then (``PUBLISH_BUDGET_SECONDS + SAFETY_SECONDS`` before
+        the timeout), leaving the publish budget whatever judging took.
+    """
+
+    probes_end: float | None
+    metrics_end: float | None
+
+    @classmethod
+    def of(cls, context: Any, now: float) -> Budget:
+        remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+        if remaining_ms is None:
+            return cls(None, None)
+        end = now + float(remaining_ms()) / 1000
+        probes_end = max(now, end - RESERVE_SECONDS)
+        return cls(probes_end, max(probes_end, end - PUBLISH_BUDGET_SECONDS - SAFETY_SECONDS))
+
+
 def probe_deadline(context: Any, now: float) -> float | None:
-    """``time.monotonic()`` after which no probe starts, from the Lambda's remaining time."""
-    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
-    if remaining_ms is None:
-        return None
-    remaining = float(remaining_ms()) / 1000
-    return now + max(0.0, remaining - PROBE_SAFETY_SECONDS - PUBLISH_BUDGET_SECONDS)
+    """``time.monotonic()`` by which probing is over (``Budget.probes_end``)."""
+    return Budget.of(context, now).probes_end
 
 
 class StateReader:

@@ -59,6 +59,12 @@ class Classification(StrEnum):
     OUTAGE = "OUTAGE"
     LATENT = "LATENT"
     UNKNOWN = "UNKNOWN"
+    # NOT_AUDITED: below UNKNOWN (there, no origin of the distribution is known; here, some
+    # are) and above ERRORS_NOT_TLS, which claims every origin passes the TLS checks (not
+    # claimable while one was not looked at; elevated errors with an unaudited origin are
+    # NOT_AUDITED, the rate in the reason), and above AT_RISK / HEALTHY / IDLE, whose origins
+    # are all known to work today. Below what is seen failing: a failure seen wins.
+    NOT_AUDITED = "NOT_AUDITED"
     ERRORS_NOT_TLS = "ERRORS_NOT_TLS"
     AT_RISK = "AT_RISK"
     HEALTHY = "HEALTHY"
@@ -93,6 +99,9 @@ _CLASSIFICATION_HEADLINE = {
                            "cache miss (deploy, invalidation, TTL expiry) becomes an outage",
     Classification.UNKNOWN: "the distribution's configuration could not be read: its origins were not "
                             "audited",
+    Classification.NOT_AUDITED: "an origin was not audited (time budget, probe error, VPC origin): "
+                                "nothing is known about its TLS, so the distribution is not called "
+                                "healthy",
     Classification.ERRORS_NOT_TLS: "5xx elevated but every origin passes the TLS checks: look at the "
                                    "other 502 causes",
     Classification.AT_RISK: "works today, will break (expiry, legacy protocol, ...)",
@@ -271,7 +280,7 @@ class HandshakeOutcome(StrEnum):
 class NotProbed(StrEnum):
     """Why a target (or some of its addresses) was not probed at all."""
 
-    TIME_BUDGET = "time_budget"  # the run's deadline passed before its turn
+    TIME_BUDGET = "time_budget"  # the run's deadline passed before its handshake completed
     INTERNAL_ERROR = "internal_error"  # the probe lost the target (a bug)
 
 
@@ -305,6 +314,9 @@ class AddressProbe:
     certificate_length: the declared length of its Certificate message; ``None`` if none began.
     diagnostic_outcome / diagnostic_protocol / diagnostic_cipher: the diagnostic attempt.
     tls13_outcome: how the TLS-1.3-only attempt ended.
+    diagnostics_skipped: the diagnostic / TLS-1.3 attempts the ladder called for were not made,
+        or the run's deadline stopped one before its own timeout, for this reason (the time
+        budget); what is reported rests on the attempts that finished. ``None``: none skipped.
     connect_timeout / timeout: the bounds applied to each TCP connect and each handshake (s).
     internal_error: ``"ExceptionType: text"`` when the probe itself failed on this address.
     elapsed: seconds spent on this address.
@@ -328,6 +340,7 @@ class AddressProbe:
     diagnostic_protocol: str | None = None
     diagnostic_cipher: str | None = None
     tls13_outcome: HandshakeOutcome | None = None
+    diagnostics_skipped: NotProbed | None = None
     connect_timeout: float | None = None
     timeout: float | None = None
     internal_error: str | None = None

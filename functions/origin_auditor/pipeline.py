@@ -32,8 +32,8 @@ def check_targets(
 ) -> list[TargetResult]:
     """Probe every target as CloudFront would and judge what it presented.
 
-    Results come back in input order. ``deadline`` is a ``time.monotonic()`` value after which
-    no new probe starts (those targets get ORIGIN_NOT_PROBED). ``at`` is the moment validity
+    Results come back in input order. ``deadline`` is a ``time.monotonic()`` value by which
+    probing is over (what it cut gets ORIGIN_NOT_PROBED: not audited). ``at`` is the moment validity
     is judged at (default: now). ``on_progress(done, total)`` is called as probes finish.
     """
     trust = trust or load_trust_store()

@@ -29,6 +29,11 @@ from .x509.names import ip_literal
 
 logger = logging.getLogger(__name__)
 
+# How long past its deadline probe_targets waits for work still running before it returns
+# without it. Every handshake attempt ends by the deadline; only a DNS lookup in flight can run
+# on (getaddrinfo has no timeout of its own).
+DEADLINE_GRACE_SECONDS = 1.0
+
 Resolver = Callable[[str, int], list[str]]
 """(host, port) -> IP address strings in resolver order; may raise OSError (socket.gaierror)."""
 
@@ -101,31 +106,45 @@ def _resolve(target: Target, resolver: Resolver) -> _Resolution:
 # One address
 
 
-def probe_address(target: Target, address: str, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> AddressProbe:
-    """Probe one resolved address of ``target``. Never raises for anything a server does."""
+def probe_address(target: Target, address: str, *, timeout: float = DEFAULT_TIMEOUT_SECONDS,
+                  deadline: float | None = None) -> AddressProbe | None:
+    """Probe one resolved address of ``target``. Never raises for anything a server does.
+
+    ``deadline`` (``time.monotonic()``): the whole ladder ends by then. Each attempt gets
+    min(its timeout, what is left) and none starts after it. ``None`` when the deadline left no
+    time to finish the CloudFront-like attempt: nothing is known about the address (the caller
+    reports it as not probed). Diagnostics it cut are in ``AddressProbe.diagnostics_skipped``.
+    """
     started = time.monotonic()
     try:
-        probe = _probe_address(target, address, timeout)
+        probe = _probe_address(target, address, timeout, deadline)
     except Exception as exc:  # a bug must cost one address, not the run
         logger.exception("probe of %s (%s) failed unexpectedly", target.display, address)
         probe = AddressProbe(address=address, internal_error=f"{type(exc).__name__}: {exc}")
-    return replace(probe, elapsed=time.monotonic() - started)
+    return None if probe is None else replace(probe, elapsed=time.monotonic() - started)
 
 
-def _probe_address(target: Target, address: str, timeout: float) -> AddressProbe:
+def _probe_address(target: Target, address: str, timeout: float,
+                   deadline: float | None = None) -> AddressProbe | None:
     """The diagnostic ladder for one address: CloudFront's offer first; only when that fails
-    before the server committed to anything, a broad TLS 1.0-1.2 offer, then TLS 1.3 only."""
+    before the server committed to anything, a broad TLS 1.0-1.2 offer, then TLS 1.3 only.
+    The run's ``deadline`` bounds every attempt (see ``probe_address``)."""
     sni = None if ip_literal(target.sni) is not None else target.sni.rstrip(".")
     connect_timeout = min(timeout, target.connect_timeout) if target.connect_timeout else timeout
     offered = offerable(target.protocols)
     if not offered:
         return AddressProbe(address=address, offered=(), connect_timeout=connect_timeout, timeout=timeout)
 
-    def hs(kind: Kind) -> Attempt:
-        return attempt(address, target.port, sni, client_context(kind, offered),
-                       connect_timeout=connect_timeout, timeout=timeout)
+    def hs(kind: Kind) -> Attempt | None:
+        """The attempt, or None when the deadline cut it (or left no time to start it): what
+        it would have shown is unknown, and a timeout it hit is the run's, not the server's."""
+        made = attempt(address, target.port, sni, client_context(kind, offered),
+                       connect_timeout=connect_timeout, timeout=timeout, deadline=deadline)
+        return None if made.cut else made
 
     first = hs("cloudfront")
+    if first is None:
+        return None
     cert_req: bool | None = None
     if first.certificate_request:
         cert_req = True
@@ -133,7 +152,7 @@ def _probe_address(target: Target, address: str, timeout: float) -> AddressProbe
         cert_req = False
 
     def seen(chain: Sequence[bytes] = (), source: str | None = None, *, diag: Attempt | None = None,
-             tls13: Attempt | None = None) -> AddressProbe:
+             tls13: Attempt | None = None, skipped: bool = False) -> AddressProbe:
         return AddressProbe(
             address=address, protocol=first.protocol, cipher=first.cipher, chain=tuple(chain),
             chain_source=source if chain else None, chain_truncated=first.truncated,
@@ -145,6 +164,7 @@ def _probe_address(target: Target, address: str, timeout: float) -> AddressProbe
             diagnostic_protocol=diag.protocol if diag else None,
             diagnostic_cipher=diag.cipher if diag else None,
             tls13_outcome=tls13.outcome if tls13 else None,
+            diagnostics_skipped=NotProbed.TIME_BUDGET if skipped else None,
             connect_timeout=connect_timeout, timeout=timeout)
 
     if first.outcome in (Outcome.REFUSED, Outcome.CONNECT_TIMEOUT, Outcome.NOT_TLS):
@@ -159,11 +179,16 @@ def _probe_address(target: Target, address: str, timeout: float) -> AddressProbe
 
     # The CloudFront-like handshake failed before the server committed to anything: find out why.
     diag = hs("diagnostic")
+    if diag is None:  # out of time: report CloudFront's attempt alone, and say so
+        return seen(first.chain, "cloudfront", skipped=True)
     if diag.outcome is Outcome.OK:
         return seen(diag.chain, "diagnostic", diag=diag)
     if diag.outcome in (Outcome.REFUSED, Outcome.CONNECT_TIMEOUT, Outcome.TIMEOUT):
         return seen(first.chain, "cloudfront", diag=diag)
     tls13 = hs("tls13")
+    if tls13 is None:
+        chain, source = (first.chain, "cloudfront") if first.chain else (diag.chain, "diagnostic")
+        return seen(chain, source, diag=diag, skipped=True)
     if tls13.outcome is Outcome.OK:
         return seen(tls13.chain, "diagnostic", diag=diag, tls13=tls13)
     chain, source = (first.chain, "cloudfront") if first.chain else (diag.chain, "diagnostic")
@@ -180,8 +205,8 @@ def probe_target(target: Target, *, resolver: Resolver = system_resolver,
     if target.skip_probe:
         return ProbeResult(target=target)
     resolution = _resolve(target, resolver)
-    return resolution.result(target, tuple(probe_address(target, a, timeout=timeout)
-                                           for a in resolution.addresses))
+    probes = (probe_address(target, a, timeout=timeout) for a in resolution.addresses)
+    return resolution.result(target, tuple(p for p in probes if p is not None))  # no deadline: never None
 
 
 def probe_targets(
@@ -196,10 +221,13 @@ def probe_targets(
     """Probe many targets with a bounded pool; results in input order.
 
     Work items are (target, address) pairs, so one name with many slow addresses does not hold
-    up one worker for addresses x timeout. ``deadline`` (a ``time.monotonic()`` value): targets
-    and addresses not started by then are not probed (``ProbeResult.not_probed`` /
-    ``time_budget_skipped`` say so). ``on_done(index, result)`` is called once per target as it
-    finishes, from a worker thread.
+    up one worker for addresses x timeout. ``deadline`` (a ``time.monotonic()`` value): probing
+    is over by then. Every attempt is bounded by it (``probe_address``); targets and addresses
+    not started, or whose CloudFront-like attempt it cut, are not probed
+    (``ProbeResult.not_probed`` / ``time_budget_skipped`` say so). Only a DNS lookup can outlive
+    it (``getaddrinfo`` has no timeout): this returns ``DEADLINE_GRACE_SECONDS`` after the
+    deadline at the latest, and a target still resolving is not probed (time budget).
+    ``on_done(index, result)`` is called once per target as it finishes, from a worker thread.
     """
     n = len(targets)
     results: list[ProbeResult | None] = [None] * n
@@ -230,7 +258,7 @@ def probe_targets(
         # Resolution of every target is queued before their addresses, so the deadline is
         # checked again here: no connection starts after it.
         late = deadline is not None and time.monotonic() >= deadline
-        probe = None if late else probe_address(target, address, timeout=timeout)
+        probe = None if late else probe_address(target, address, timeout=timeout, deadline=deadline)
         with lock:
             slots = pending[index]
             slots[slot] = probe if probe is not None else False
@@ -264,9 +292,24 @@ def probe_targets(
             logger.exception("probe of target %d failed unexpectedly", index)
             finish(index, ProbeResult(target=target, internal_error=f"{type(exc).__name__}: {exc}"))
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="probe") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="probe")
+    try:
         for i in range(n):
             pool.submit(target_task, i, pool)
-        all_done.wait()
-    return [r if r is not None else ProbeResult(target=targets[i], not_probed=NotProbed.INTERNAL_ERROR)
-            for i, r in enumerate(results)]
+        if deadline is None:
+            all_done.wait()
+            finished_in_time = True
+        else:
+            finished_in_time = all_done.wait(max(0.0, deadline - time.monotonic()) + DEADLINE_GRACE_SECONDS)
+    finally:
+        # Out of time: leave the stragglers (DNS lookups) to finish on their own; their results
+        # are no longer read. Otherwise every worker is idle and joins at once.
+        pool.shutdown(wait=deadline is None or finished_in_time, cancel_futures=True)
+    with lock:
+        got = list(results)
+    if not finished_in_time:
+        logger.warning("probing passed its deadline; %d of %d targets unfinished (DNS)",
+                       sum(r is None for r in got), n)
+    lost = NotProbed.INTERNAL_ERROR if finished_in_time else NotProbed.TIME_BUDGET
+    return [r if r is not None else ProbeResult(target=targets[i], not_probed=lost)
+            for i, r in enumerate(got)]

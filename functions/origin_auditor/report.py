@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from .assess import unaudited_counts, unaudited_summary
 from .model import AuditReport, Classification, DistributionReport, Finding, Severity, TargetResult, Verdict
 from .present.partial import partial_line
 from .present.text import markdown, markdown_code, terminal
@@ -155,18 +156,32 @@ def render_text(report: AuditReport) -> str:
         out.append(f"note: {note}")
     if report.partial:
         out.append(partial_line(report))
+    if unaudited := unaudited_note(report):
+        out.append(f"note: {unaudited}")
     out.append(summary_line(report))
     # One pass over every line: outside text is in most of them, and a newline, ESC or bidi
     # override in it must not forge a line or move the cursor (our own words are printable).
     return "\n".join(terminal(line) for line in out)
 
 
+def unaudited_note(report: AuditReport) -> str:
+    """The count and reasons of origins not audited, and what that means; "" when none."""
+    counts = unaudited_summary(report.results)
+    if not counts:
+        return ""
+    where = "; their distributions are NOT_AUDITED, never HEALTHY" if report.distributions else ""
+    return f"{counts}: nothing is known about their TLS (each says why in ORIGIN_NOT_PROBED){where}."
+
+
 def summary_line(report: AuditReport) -> str:
     s = report.summary()
     verdicts = s["verdicts"]
     assert isinstance(verdicts, dict)
+    # An origin nothing was seen failing on but that was not audited is not a "pass": counted
+    # apart, so the four numbers add up to the total.
+    unaudited = sum(unaudited_counts(report.results).values())
     parts = [f"{len(report.results)} origin(s): {verdicts['fail']} fail, {verdicts['warn']} warn, "
-             f"{verdicts['pass']} pass"]
+             f"{verdicts['pass'] - unaudited} pass" + (f", {unaudited} not audited" if unaudited else "")]
     if report.distributions:
         classes = s["classifications"]
         assert isinstance(classes, dict)
@@ -214,6 +229,8 @@ def render_markdown(report: AuditReport) -> str:
         out.append(f"> note: `{finding.code}` {markdown(_collapsed_line(finding, ids))}")
     for note in report.notes:
         out.append(f"> note: {markdown(note)}")
+    if unaudited := unaudited_note(report):
+        out.append(f"> note: {markdown(unaudited)}")
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -187,7 +187,8 @@ CODES: dict[Code, CodeInfo] = {
         "info", "D", "The origin protocol policy is http-only: no TLS between CloudFront and origin.",
         "Consider https-only to encrypt CloudFront-to-origin traffic."),
     Code.ORIGIN_NOT_PROBED: CodeInfo(
-        "info", "I", "The origin was not probed (VPC origin, out of time, excluded); reason given.",
+        "info", "I", "The origin, or some of its addresses, was not audited (VPC origin, out of "
+        "time, a probe error); reason given. Its distribution is NOT_AUDITED, never HEALTHY.",
         "Run the auditor where it can reach the origin, or with a longer timeout."),
     Code.HOST_REWRITE_UNVERIFIABLE: CodeInfo(
         "info", "I", "A Lambda@Edge function or CloudFront Function on the route may rewrite the Host "

@@ -102,8 +102,10 @@ def test_oversized_certificate_message_fails_but_only_our_own_cap_warns() -> Non
 
 def test_internal_error_and_unofferable_protocols() -> None:
     [bug] = address_findings(TARGET, AddressProbe(address="192.0.2.1", internal_error="ValueError: x"))
+    # A bug in the auditor says nothing about the origin: not audited (info), never a failure.
+    assert (bug.code, bug.severity) == (Code.ORIGIN_NOT_PROBED, Severity.INFO)
     assert bug.message == ("The probe of 192.0.2.1:8443 failed with an internal error: ValueError: x. "
-                           "The result for this address is unknown.")
+                           "This address was not audited; its result is unknown.")
     [ssl3] = address_findings(Target("o.test", protocols=("SSLv3",)), AddressProbe(address="192.0.2.1",
                                                                                     offered=()))
     assert ssl3.code == Code.NO_COMMON_PROTOCOL and "allows only SSLv3" in ssl3.message
@@ -119,12 +121,13 @@ def test_target_facts_in_order_cap_then_partial_time_budget() -> None:
     assert [f.message for f in target_findings(result)] == [
         "origin.test resolved to 20 addresses; the first 16 were probed and 4 skipped.",
         "15 of 16 addresses of origin.test:8443 were not probed: the run's time budget ran out "
-        "before their turn."]
+        "before their handshakes could complete."]
 
 
 def test_target_not_probed_and_dns_failures() -> None:
     [late] = target_findings(ProbeResult(TARGET, not_probed=NotProbed.TIME_BUDGET))
-    assert late.message == "origin.test:8443 was not probed: the run's time budget ran out before its turn."
+    assert late.message == ("origin.test:8443 was not probed: the run's time budget ran out before its "
+                            "handshake could complete.")
     [nx] = target_findings(ProbeResult(TARGET, dns_error="Name or service not known"))
     assert nx.message == ("origin.test does not resolve (Name or service not known). CloudFront returns "
                           "502 (NonS3OriginDnsError).")

@@ -103,7 +103,7 @@ def test_labels_rank_alerting_classifications_over_a_plain_fail() -> None:
     # in a distribution that does not alert (IDLE, UNKNOWN, ...) it is a plain FAIL.
     shared = result("a.test", Verdict.FAIL, [Code.CHAIN_INCOMPLETE], dists=("E1", "E2"))
     assert target_label(report([shared], {"E1": "LATENT", "E2": "OUTAGE"}), 0) == "OUTAGE"
-    for quiet in ("IDLE", "UNKNOWN", "ERRORS_NOT_TLS", "HEALTHY"):
+    for quiet in ("IDLE", "UNKNOWN", "NOT_AUDITED", "ERRORS_NOT_TLS", "HEALTHY"):
         assert target_label(report([shared], {"E1": quiet, "E2": quiet}), 0) == "FAIL"
     assert target_label(report([result("b.test", Verdict.WARN, [Code.CERT_EXPIRING_SOON])]), 0) == "AT_RISK"
     assert target_label(report([FINE]), 0) == "HEALTHY"

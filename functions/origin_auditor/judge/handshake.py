@@ -7,6 +7,8 @@ CloudFront's next connection. No I/O. The certificates themselves are judged in 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..model import AddressProbe, Finding, NotProbed, ProbeResult, Severity, Target
 from ..model import HandshakeOutcome as Outcome
 from ..present.reproduce import openssl_command
@@ -23,9 +25,35 @@ from ..tls.wire import ALERTS, OPENSSL_MAX_CERT_LIST
 from .findings import finding
 
 _NOT_PROBED_WHY = {
-    NotProbed.TIME_BUDGET: "the run's time budget ran out before its turn",
+    NotProbed.TIME_BUDGET: "the run's time budget ran out before its handshake could complete",
+    NotProbed.INTERNAL_ERROR: "the probe lost it to an internal error",
+}
+
+# Why an origin (or some of its addresses) was not audited, as the short reasons reports count
+# by: (what the ORIGIN_NOT_PROBED message says, the reason). This module and
+# ``judge.discovery`` write those messages; ``not_audited_reason`` reads them back.
+NOT_AUDITED_REASONS: tuple[tuple[str, str], ...] = (
+    ("time budget", "time budget"),
+    ("internal error", "internal error"),
+    ("VPC origin", "VPC origin"),
+    ("no origin configuration the auditor recognises", "unrecognised origin configuration"),
+)
+
+
+def not_audited_reason(findings: Iterable[Finding]) -> str | None:
+    """The short reason (``NOT_AUDITED_REASONS``) the first ORIGIN_NOT_PROBED finding gives, or
+    None when the target was audited in full (every selected address probed)."""
+    for f in findings:
+        if f.code is Code.ORIGIN_NOT_PROBED:
+            return next((why for needle, why in NOT_AUDITED_REASONS if needle in f.message), "not probed")
+    return None
+
+
+_SKIPPED_WHY = {
+    NotProbed.TIME_BUDGET: "the run's time budget ran out",
     NotProbed.INTERNAL_ERROR: "internal error",
 }
+_BUG_HINT = "Re-run the check; report the error if it persists."
 
 
 def target_findings(result: ProbeResult) -> list[Finding]:
@@ -48,9 +76,10 @@ def target_findings(result: ProbeResult) -> list[Finding]:
             f"{target.host} resolved to {result.resolved} addresses; the first {result.capped_at} "
             f"were probed and {result.resolved - result.capped_at} skipped."))
     if result.internal_error is not None:
+        # A bug in the auditor says nothing about the origin: not audited, never "failing".
         out.append(finding(
-            Code.HANDSHAKE_FAILED, f"The probe of {target.display} failed with an internal "
-            f"error: {result.internal_error}.", hint="Re-run the check."))
+            Code.ORIGIN_NOT_PROBED, f"{target.display} was not audited: the probe failed with an "
+            f"internal error ({result.internal_error}).", hint=_BUG_HINT))
     if result.not_probed is not None:
         out.append(finding(Code.ORIGIN_NOT_PROBED,
                            f"{target.display} was not probed: {_NOT_PROBED_WHY[result.not_probed]}."))
@@ -59,7 +88,7 @@ def target_findings(result: ProbeResult) -> list[Finding]:
         out.append(finding(
             Code.ORIGIN_NOT_PROBED,
             f"{result.time_budget_skipped} of {total} addresses of {target.display} were not "
-            "probed: the run's time budget ran out before their turn."))
+            "probed: the run's time budget ran out before their handshakes could complete."))
     return out
 
 
@@ -69,10 +98,10 @@ def address_findings(target: Target, probe: AddressProbe) -> list[Finding]:
     address = probe.address
     if probe.internal_error is not None:
         return [finding(
-            Code.HANDSHAKE_FAILED,
+            Code.ORIGIN_NOT_PROBED,
             f"The probe of {address}:{target.port} failed with an internal error: "
-            f"{probe.internal_error}. The result for this address is unknown.",
-            address, hint="Re-run the check; report the error if it persists.")]
+            f"{probe.internal_error}. This address was not audited; its result is unknown.",
+            address, hint=_BUG_HINT)]
     if probe.offered == ():
         return [finding(
             Code.NO_COMMON_PROTOCOL,
@@ -198,9 +227,17 @@ def _handshake_failed(target: Target, probe: AddressProbe, where: str) -> Findin
         reason = probe.detail or str(probe.outcome)
     if "ASN1" in probe.detail or "ASN1" in reason:
         reason += " - a certificate the server sent does not parse as X.509 DER"
+    skipped = ""
+    if probe.diagnostics_skipped is not None:
+        # CloudFront's own offer failed: that is known. Why (no common protocol or cipher, TLS
+        # 1.3 only) is what the skipped attempts would have told.
+        skipped = (f" Diagnostics skipped: {_SKIPPED_WHY[probe.diagnostics_skipped]}, so whether "
+                   "the origin lacks CloudFront's protocols or ciphers or speaks only TLS 1.3 was "
+                   "not determined.")
     return finding(
         Code.HANDSHAKE_FAILED,
-        f"The TLS handshake with {where} failed: {reason}. CloudFront drops the connection (502).",
+        f"The TLS handshake with {where} failed: {reason}. CloudFront drops the connection (502)."
+        + skipped,
         probe.address,
         hint=f"{CODES[Code.HANDSHAKE_FAILED].fix} Reproduce: {openssl_command(target, probe.address)}")
 

@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..assess import not_audited
 from ..model import AuditReport, Classification, Severity, TargetResult, Verdict
-from ..rules import Code
 from ..state import TargetState, target_id
 
 DIGEST_KEY = "meta#digest"
@@ -125,9 +125,9 @@ def _problem_codes(result: TargetResult) -> tuple[str, ...]:
 
 
 def _not_probed(result: TargetResult) -> bool:
-    # Out of time (or unreachable VPC origin): nothing was learned, so nothing changed.
-    return not result.addresses and any(f.code is Code.ORIGIN_NOT_PROBED for f in result.findings) \
-        and result.verdict is Verdict.PASS
+    # Out of time, a probe error or an unreachable VPC origin, for the whole origin or some of
+    # its addresses, and nothing seen failing: a pass here is not a resolution, so keep the state.
+    return result.verdict is Verdict.PASS and not_audited(result) is not None
 
 
 def plan_changes(report: AuditReport, previous: Mapping[str, TargetState] | None, *, now: float,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..archive import Archive
+from ..assess import unaudited_summary
 from ..events import AlarmContext, ChangeContext
 from ..model import AuditReport, Classification, Severity
 from ..present.partial import partial_line
@@ -43,6 +44,9 @@ _LABEL_WHY = {
     FAIL_LABEL: "CloudFront will reject this origin's TLS setup on its next connection (502).",
     Classification.AT_RISK: "Works today, but will break or is outside what CloudFront documents.",
 }
+# What a count of origins not audited means for the reader (the count and reasons come first).
+_UNAUDITED_MEANS = ("nothing is known about their TLS, their last known state is kept and nothing "
+                    "is announced resolved for them.")
 _SUBJECT_TEXT = {
     Classification.OUTAGE: "{n} CloudFront origin{s} failing TLS now, viewers get 502",
     Classification.LATENT: "{n} CloudFront origin{s} will fail on next cache miss",
@@ -314,6 +318,8 @@ def _text_head(report: AuditReport, plan: Plan, *, alarm: AlarmContext | None,
     if not plan.dedup_available:
         lines.append("NOTE: dedup unavailable (the state table could not be read): this lists every "
                      "origin that is not passing, not only what changed.")
+    if unaudited := unaudited_summary(report.results):
+        lines.append(f"NOTE: {unaudited}: {_UNAUDITED_MEANS}")
     lines += [f"NOTE: {clip(n)}" for n in report.notes[:_NOTES_SHOWN]]
     if len(report.notes) > _NOTES_SHOWN:
         lines.append(f"NOTE: … and {len(report.notes) - _NOTES_SHOWN:,} more notes, all in the full report.")
@@ -410,6 +416,8 @@ def _chat(report: AuditReport, plan: Plan, subject: str, *, lead_word: str, seve
         intro.append("_Dedup unavailable: listing every origin that is not passing._")
     if lead_word in _LABEL_WHY:
         intro.append(_LABEL_WHY[lead_word])
+    if unaudited := unaudited_summary(report.results):
+        intro.append(f"_{unaudited}: {_UNAUDITED_MEANS}_")
     description = "\n".join([*intro, *bullets])
     if len(description) > _CHAT_DESCRIPTION_MAX:
         description = description[: _CHAT_DESCRIPTION_MAX - 1] + "…"

@@ -4,8 +4,9 @@ How a handshake is driven, and why:
 
 - The TLS engine is the stdlib ``ssl`` module over ``MemoryBIO`` pairs, fed from a non-blocking
   socket by this module. That gives a hard monotonic deadline for connect and handshake each (a
-  server that stalls or drips a byte a second costs at most ``timeout``), a cap on bytes read, and
-  a copy of every byte the server sent.
+  server that stalls or drips a byte a second costs at most ``timeout``), bounded again by the
+  run's own deadline when the caller passes one, a cap on bytes read, and a copy of every byte
+  the server sent.
 - For TLS <= 1.2 the server's Certificate message is plaintext, so the chain is parsed from those
   raw bytes (``wire.ServerFlight``): exactly as sent, order kept, even when OpenSSL later rejects
   the handshake or a certificate does not parse. For TLS 1.3 (encrypted Certificate) the chain
@@ -24,7 +25,7 @@ import threading
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ..model import HandshakeOutcome as Outcome
@@ -134,6 +135,9 @@ class Attempt:
     certificate_length: the declared length of the Certificate message; ``None`` if none began.
     truncated: the probe stopped reading the Certificate message at its cap.
     certificate_request / hello_done: CertificateRequest / ServerHelloDone were seen.
+    cut: the caller's ``deadline``, not this attempt's own timeout, ended it (or it was not
+        started because the deadline had passed): a timeout outcome then says nothing about
+        the server, only that the run's time ran out.
     """
 
     outcome: Outcome
@@ -149,6 +153,7 @@ class Attempt:
     truncated: bool = False
     certificate_request: bool = False
     hello_done: bool = False
+    cut: bool = False
 
     @staticmethod
     def of(outcome: Outcome, flight: ServerFlight, detail: str = "", *,
@@ -168,17 +173,39 @@ class _Timeout(Exception):
 
 
 def attempt(address: str, port: int, sni: str | None, ctx: ssl.SSLContext, *,
-            connect_timeout: float, timeout: float) -> Attempt:
+            connect_timeout: float, timeout: float, deadline: float | None = None) -> Attempt:
     """Connect to ``address``:``port`` within ``connect_timeout`` s, then handshake with ``ctx``
     (sending ``sni`` unless None) within ``timeout`` s more. Never raises for anything a server
-    does; every byte read is bounded by ``wire.MAX_HANDSHAKE_BYTES``."""
-    sock, failed = _connect(address, port, connect_timeout)
+    does; every byte read is bounded by ``wire.MAX_HANDSHAKE_BYTES``.
+
+    ``deadline`` (a ``time.monotonic()`` value, the run's): neither phase waits past it. An
+    attempt the deadline ended before its own timeout is ``cut`` (so is one not started because
+    the deadline had passed: no connection is made then)."""
+    if deadline is not None and time.monotonic() >= deadline:
+        return Attempt(Outcome.CONNECT_TIMEOUT, "not started: the deadline had passed", cut=True)
+    connect_until = _until(connect_timeout, deadline)
+    sock, failed = _connect(address, port, connect_until[0])
     if failed is not None or sock is None:
-        return failed or Attempt(Outcome.REFUSED)
+        failed = failed or Attempt(Outcome.REFUSED)
+        if failed.outcome is Outcome.CONNECT_TIMEOUT and connect_until[1]:
+            return replace(failed, cut=True)
+        return failed
     try:
-        return _drive(sock, ctx, sni, timeout)
+        until, by_deadline = _until(timeout, deadline)
+        result = _drive(sock, ctx, sni, until)
+        if result.outcome is Outcome.TIMEOUT and by_deadline:
+            return replace(result, cut=True)
+        return result
     finally:
         sock.close()
+
+
+def _until(timeout: float, deadline: float | None) -> tuple[float, bool]:
+    """(the monotonic instant a phase with ``timeout`` ends, whether ``deadline`` set it)."""
+    own = time.monotonic() + timeout
+    if deadline is not None and deadline < own:
+        return deadline, True
+    return own, False
 
 
 def _wait(sock: socket.socket, events: int, deadline: float) -> None:
@@ -207,7 +234,7 @@ def _send_all(sock: socket.socket, data: bytes, deadline: float) -> None:
         view = view[sent:]
 
 
-def _connect(address: str, port: int, connect_timeout: float) -> tuple[socket.socket | None, Attempt | None]:
+def _connect(address: str, port: int, until: float) -> tuple[socket.socket | None, Attempt | None]:
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -218,7 +245,7 @@ def _connect(address: str, port: int, connect_timeout: float) -> tuple[socket.so
             return None, Attempt(Outcome.REFUSED, _strerror(err))
         if err != 0:
             try:
-                _wait(sock, select.POLLOUT, time.monotonic() + connect_timeout)
+                _wait(sock, select.POLLOUT, until)
             except _Timeout:
                 sock.close()
                 return None, Attempt(Outcome.CONNECT_TIMEOUT)
@@ -236,8 +263,7 @@ def _strerror(err: int) -> str:
     return f"{os.strerror(err)} [{errno.errorcode.get(err, err)}]"
 
 
-def _drive(sock: socket.socket, ctx: ssl.SSLContext, sni: str | None, timeout: float) -> Attempt:
-    deadline = time.monotonic() + timeout
+def _drive(sock: socket.socket, ctx: ssl.SSLContext, sni: str | None, deadline: float) -> Attempt:
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     sslobj = ctx.wrap_bio(incoming, outgoing, server_side=False, server_hostname=sni)
     flight = ServerFlight()

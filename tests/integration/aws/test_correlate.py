@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from typing import Any
 
 import boto3
@@ -224,3 +225,59 @@ def test_the_paginators_the_auditor_relies_on_exist_and_page_on_moto(mocked_aws:
         kw = {}
     pages = list(client.get_paginator(operation).paginate(**kw))
     assert len(pages) == 1
+
+
+# ------------------------------------------------------------------ the deadline
+# Stalled calls are released when the test ends (the Event), so no thread outlives it for long.
+SOON = 0.5  # the deadline, seconds from now
+BOUND = 5.0  # generous: proves fetch_metrics returned without the stalled calls, not how fast
+
+
+def test_subscription_reads_unfinished_at_the_deadline_are_unknown_and_noted(cw: Any) -> None:
+    release = threading.Event()
+    stalled = {"ESLOW1", "ESLOW2"}
+    cf = MonitoringSubscriptions({"EFAST": "Enabled", "ESLOW1": "Enabled", "ESLOW2": "Enabled"},
+                                 gate=lambda d: release.wait(WAIT) if d in stalled else None)
+    put(cw, "ESLOW1", "Requests", [5])
+    try:
+        started = time.monotonic()
+        m = fetch_metrics(cw, cf, ["EFAST", "ESLOW1", "ESLOW2"], end=NOW, deadline=started + SOON)
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
+    assert elapsed < BOUND
+    assert m.additional_enabled == {"EFAST": True, "ESLOW1": None, "ESLOW2": None}
+    # The base metrics are still fetched for the ones whose subscription is unknown.
+    assert m.values["ESLOW1"]["Requests"] == 5.0
+    [note] = [n for n in m.notes if "monitoring subscription" in n]
+    assert note == ("The monitoring subscription of ESLOW1, ESLOW2 was not read within the time "
+                    "budget; only Requests and 5xxErrorRate were fetched for them.")
+
+
+def test_get_metric_data_unfinished_at_the_deadline_gives_no_metrics_and_says_so() -> None:
+    release = threading.Event()
+
+    class StalledCloudWatch:
+        def get_paginator(self, _name: str) -> Any:
+            return self
+
+        def paginate(self, **_kw: Any) -> Any:
+            release.wait(WAIT)
+            return iter([])
+
+    cf = MonitoringSubscriptions({"EONE": "Disabled"})
+    try:
+        started = time.monotonic()
+        m = fetch_metrics(StalledCloudWatch(), cf, ["EONE"], end=NOW, deadline=started + SOON)
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
+    assert elapsed < BOUND
+    assert m.values == {"EONE": {"Requests": None, "5xxErrorRate": None}}
+    assert any("not fetched within the time budget" in n and "no metrics" in n for n in m.notes)
+
+
+def test_no_deadline_waits_for_every_call_as_before(cw: Any) -> None:
+    cf = MonitoringSubscriptions({"EONE": "Enabled"}, gate=lambda _d: time.sleep(0.05))
+    m = fetch_metrics(cw, cf, ["EONE"], end=NOW)
+    assert m.additional_enabled == {"EONE": True} and m.notes == ()

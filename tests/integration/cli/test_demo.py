@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from origin_auditor.cli import main
+from origin_auditor.model import Classification
 from origin_auditor_lab.demo import run_demo
 
 from .conftest import Run
@@ -40,7 +41,7 @@ def sections(text: str) -> dict[str, str]:
     """Distribution blocks of the text report keyed by alias (a block ends at a blank line)."""
     blocks: dict[str, str] = {}
     for block in text.split("\n\n"):
-        m = re.match(r"^(OUTAGE|LATENT|AT_RISK|HEALTHY|IDLE|ERRORS_NOT_TLS|UNKNOWN)\s+\S+\s+(\S+)", block)
+        m = re.match(rf"^({'|'.join(Classification)})\s+\S+\s+(\S+)", block)
         if m:
             blocks[m.group(2)] = block
     return blocks

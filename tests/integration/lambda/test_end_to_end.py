@@ -4,6 +4,7 @@ incident) -> run_audit -> handler -> SNS -> the SQS subscriber; and the Powertoo
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +18,7 @@ from origin_auditor.model import AuditReport
 from origin_auditor.probe import static_resolver
 from origin_auditor.trust import TrustStore
 from origin_auditor_lab.pki import Pki
-from origin_auditor_lab.servers import TlsServer
+from origin_auditor_lab.servers import TlsServer, stall_server
 
 from .conftest import Aws, Context, load_event
 
@@ -37,11 +38,11 @@ def leaf_only(pki: Pki) -> Iterator[TlsServer]:
         server.close()
 
 
-def distribution(cf: Any, port: int) -> str:
+def distribution(cf: Any, port: int, domain: str = "origin.test", ref: str = "e2e") -> str:
     config = {
-        "CallerReference": "e2e", "Comment": "", "Enabled": True,
+        "CallerReference": ref, "Comment": "", "Enabled": True,
         "Origins": {"Quantity": 1, "Items": [{
-            "Id": "web", "DomainName": "origin.test",
+            "Id": "web", "DomainName": domain,
             "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": port, "OriginProtocolPolicy": "https-only",
                                    "OriginSslProtocols": {"Quantity": 1, "Items": ["TLSv1.2"]}}}]},
         "DefaultCacheBehavior": {"TargetOriginId": "web", "ViewerProtocolPolicy": "redirect-to-https",
@@ -98,3 +99,39 @@ def test_powertools_entry_point_logs_and_emits_emf_metrics(aws: Aws, capsys: pyt
     assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "OriginAuditor"
     counts = (metrics["OriginsAudited"], metrics["OriginsFailing"], metrics["ProbeErrors"])
     assert counts == ([1.0], [1.0], [1.0])
+
+
+def test_short_remaining_time_returns_in_time_with_the_unprobed_origin_not_audited(
+        aws: Aws, pki: Pki, leaf_only: TlsServer) -> None:
+    # Given a Lambda with only the reserve and 1.5 s left, a broken origin that answers at once
+    # and one that stalls every handshake (the per-attempt timeout is the event's default, 10 s),
+    cf = boto3.client("cloudfront", region_name="us-east-1")
+    cw = boto3.client("cloudwatch", region_name="us-east-1")
+    with stall_server() as stalled:
+        broken = distribution(cf, leaf_only.port)
+        slow = distribution(cf, stalled.port, domain="slow.test", ref="slow")
+        trust = TrustStore.from_certificates([pki.root.cert], "test root")
+        resolver = static_resolver({"origin.test": ["127.0.0.1"], "slow.test": ["127.0.0.1"]})
+
+        def audit(options: AuditOptions) -> AuditReport:
+            return run_audit(options, cloudfront=cf, cloudwatch=cw, trust=trust, resolver=resolver)
+
+        context = Context(remaining_ms=int((handler_module.RESERVE_SECONDS + 1.5) * 1000))
+        started = time.monotonic()
+        # when the scheduled audit runs,
+        out = handle(load_event("schedule.json"), context, audit=audit, sns=aws.sns,
+                     dynamodb=aws.dynamodb, env=aws.env)
+        elapsed = time.monotonic() - started
+    # then it returns before one handshake's own timeout (generous: the deadline is 1.5 s away),
+    assert elapsed < 9.0
+    # the origin it saw is judged, the one it could not finish is NOT_AUDITED, never HEALTHY,
+    classes = {d["id"]: d["classification"] for d in out["distributions"]}
+    assert classes == {broken: "LATENT", slow: "NOT_AUDITED"}
+    [slow_result] = [r for r in out["results"] if r["target"]["host"] == "slow.test"]
+    assert [f["code"] for f in slow_result["findings"]] == ["ORIGIN_NOT_PROBED"]
+    assert "time budget" in slow_result["findings"][0]["message"]
+    # and the message published says so; only what was seen is remembered.
+    [note] = aws.published()
+    body = json.loads(note["Message"])
+    assert {d["id"]: d["classification"] for d in body["distributions"]}[slow] == "NOT_AUDITED"
+    assert {i["display"]["S"] for i in aws.state().values()} == {f"origin.test:{leaf_only.port}"}

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from origin_auditor import handler as handler_module
 from origin_auditor.audit import AuditOptions
 from origin_auditor.events import EventError
 from origin_auditor.handler import ConfigError, handle
@@ -195,17 +196,29 @@ def test_notify_without_a_topic_is_a_configuration_error_before_auditing(aws: Aw
     assert world.calls == []
 
 
-def test_probe_deadline_leaves_time_to_publish_before_the_lambda_timeout(aws: Aws) -> None:
+def test_probe_and_metrics_deadlines_leave_the_reserve_before_the_lambda_timeout(aws: Aws) -> None:
     world = World(www=BROKEN)
     before = time.monotonic()
     run(aws, world, context=Context(remaining_ms=300_000))
-    deadline = world.calls[0].deadline
-    assert deadline is not None
-    # 300 s left: probes stop starting 90 s (safety + publish budget) before the end.
-    assert before + 300 - 90 - 5 <= deadline <= time.monotonic() + 300 - 90
+    probes_end, metrics_end = world.calls[0].deadline, world.calls[0].metrics_deadline
+    assert probes_end is not None and metrics_end is not None
+    # 300 s left: probing is over RESERVE_SECONDS before the end (judging, metrics, publish and
+    # a margin), the CloudWatch reads the publish budget and the margin before it.
+    reserve = handler_module.RESERVE_SECONDS
+    assert reserve == (handler_module.JUDGE_BUDGET_SECONDS + handler_module.METRICS_BUDGET_SECONDS
+                       + handler_module.PUBLISH_BUDGET_SECONDS + handler_module.SAFETY_SECONDS)
+    assert before + 300 - reserve - 5 <= probes_end <= time.monotonic() + 300 - reserve
+    tail = handler_module.PUBLISH_BUDGET_SECONDS + handler_module.SAFETY_SECONDS
+    assert before + 300 - tail - 5 <= metrics_end <= time.monotonic() + 300 - tail
     run(aws, world, context=Context(remaining_ms=30_000))
     late = world.calls[1].deadline
-    assert late is not None and late <= time.monotonic()  # too little time: start no probe
+    assert late is not None and late <= time.monotonic()  # too little time: probe nothing
+    assert world.calls[1].metrics_deadline is not None and world.calls[1].metrics_deadline >= late
+
+
+def test_without_a_lambda_context_nothing_is_bounded() -> None:
+    budget = handler_module.Budget.of(object(), time.monotonic())
+    assert (budget.probes_end, budget.metrics_end) == (None, None)
 
 
 def test_role_from_environment_unless_the_event_names_one(aws: Aws) -> None:
