@@ -16,7 +16,7 @@ from .assess import Thresholds, assess
 from .correlate import fetch_metrics
 from .discover import discover
 from .model import AuditReport
-from .options import CONCURRENCY, LOOKBACK, TIMEOUT, WARN_DAYS
+from .options import CONCURRENCY, LOOKBACK, TIMEOUT, WARN_DAYS, Networks
 from .pipeline import check_targets, utcnow
 from .probe import Resolver, system_resolver
 from .trust import TrustStore
@@ -38,6 +38,8 @@ class AuditOptions:
     thresholds: what counts as elevated errors / idle.
     deadline: a ``time.monotonic()`` value after which no new probe starts (Lambda time budget).
     role_arn: assume this role for the CloudFront and CloudWatch clients (another account).
+    allow_addresses: address ranges probed although CloudFront cannot reach them (a lab's
+        loopback: ``options.ALLOW_ADDRESSES``); empty, the default, probes what CloudFront can.
     """
 
     distribution_ids: tuple[str, ...] = ()
@@ -49,6 +51,7 @@ class AuditOptions:
     thresholds: Thresholds = field(default_factory=Thresholds)
     deadline: float | None = None
     role_arn: str | None = None
+    allow_addresses: Networks = ()
 
     def __post_init__(self) -> None:
         # Raises options.OptionError (a ValueError) naming the option.
@@ -91,7 +94,7 @@ def run_audit(options: AuditOptions = AuditOptions(), *, cloudfront: Any = None,
     results = check_targets(
         targets, resolver=resolver or system_resolver, trust=trust, timeout=options.timeout,
         at=options.at, warn_days=options.warn_days, concurrency=options.concurrency,
-        deadline=options.deadline, on_progress=probed)
+        deadline=options.deadline, on_progress=probed, allow=options.allow_addresses)
     say("fetching CloudWatch metrics")
     readable = [d.id for d in discovery.distributions if d.error is None]
     metrics = fetch_metrics(cloudwatch, cloudfront, readable, end=utcnow(), lookback=options.lookback)

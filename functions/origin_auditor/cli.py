@@ -10,15 +10,26 @@ import argparse
 import contextlib
 import datetime as dt
 import io
+import ipaddress
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from . import __version__
 from .model import AuditReport, Target
-from .options import CONCURRENCY, LOOKBACK, TIMEOUT, WARN_DAYS, Limit, OptionError, TextOption
+from .options import (
+    ALLOW_ADDRESSES,
+    CONCURRENCY,
+    LOOKBACK,
+    TIMEOUT,
+    WARN_DAYS,
+    Limit,
+    Networks,
+    OptionError,
+    TextOption,
+)
 from .report import FORMATS, render, worst_at_or_above
 from .rules import ORIGIN_SSL_PROTOCOLS
 
@@ -129,6 +140,17 @@ def parse_resolve(values: Sequence[str]) -> dict[str, list[str]]:
     return mapping
 
 
+def allowed_addresses(flag_value: str | None, env: Mapping[str, str]) -> Networks:
+    """The ranges opened for probing: ``--allow-addresses`` when given (``""`` opens none),
+    else ORIGIN_AUDITOR_ALLOW_ADDRESSES, as ``--ca-bundle`` replaces ORIGIN_AUDITOR_CA_BUNDLE."""
+    if flag_value is not None:
+        return parse_limited(ALLOW_ADDRESSES, flag_value)
+    try:
+        return ALLOW_ADDRESSES.from_env(env)
+    except OptionError as e:
+        raise UsageError(f"{ALLOW_ADDRESSES.env}: {e.problem}") from None
+
+
 def argparse_type(limit: Limit[int]) -> Callable[[str], int]:
     """``type=`` for a bounded count: argparse reports it (usage line, then
     ``argument --FLAG: <the options model's words>``), exit 2."""
@@ -176,6 +198,7 @@ def _emit(report: AuditReport, fmt: str, fail_on: str, out: TextIO) -> int:
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .pipeline import check_report, check_targets
     from .probe import Resolver, system_resolver
+    from .x509.names import ip_literal
 
     protocols = parse_protocols(args.protocols)
     timeout = _timeout(args)
@@ -185,6 +208,12 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for spec in args.origins:
         host, port = parse_host_port(spec)
         targets.append(Target(host=host, port=port, server_name=args.server_name, protocols=protocols))
+    # An address the user typed (an IP-literal origin, a --resolve answer) is their own choice:
+    # probed whatever range it is in, for this run. What DNS answers is judged as CloudFront sees it.
+    named = [a for ips in mapping.values() for a in ips]
+    named += [str(ip) for ip in map(ip_literal, (t.host for t in targets)) if ip is not None]
+    allow = tuple(dict.fromkeys((*allowed_addresses(args.allow_addresses, os.environ),
+                                 *(ipaddress.ip_network(a.split("%", 1)[0]) for a in named))))
     trust = _trust(args.ca_bundle)
 
     resolver: Resolver = system_resolver
@@ -194,7 +223,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     results = check_targets(targets, resolver=resolver, trust=trust, timeout=timeout, at=at,
                             warn_days=args.warn_days, concurrency=args.concurrency,
-                            on_progress=_progress_printer(err))
+                            on_progress=_progress_printer(err), allow=allow)
     return _emit(check_report(results), args.format, args.fail_on, out)
 
 
@@ -249,6 +278,7 @@ def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.publish and not os.environ.get("FINDINGS_TOPIC_ARN"):
         raise UsageError("--publish needs FINDINGS_TOPIC_ARN in the environment")
+    allow = allowed_addresses(args.allow_addresses, os.environ)
     trust = _trust(args.ca_bundle)
     options = AuditOptions(
         distribution_ids=tuple(args.distribution_id or ()),
@@ -258,6 +288,7 @@ def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         at=parse_at(args.at) if args.at else None,
         warn_days=args.warn_days,
         role_arn=args.role_arn,
+        allow_addresses=allow,
     )
     show = (lambda msg: (err.write(f"{msg}\n"), err.flush())) if err.isatty() else None
     try:
@@ -336,6 +367,10 @@ def _common(p: argparse.ArgumentParser, *, net: bool = True) -> None:
         p.add_argument(CONCURRENCY.flag, type=argparse_type(CONCURRENCY), default=CONCURRENCY.default,
                        metavar="N", help=f"handshakes in flight at once, {CONCURRENCY.range_text} "
                                          f"(default {CONCURRENCY.default})")
+        p.add_argument(ALLOW_ADDRESSES.flag, default=None, metavar="CIDR[,CIDR]",
+                       help="probe DNS answers in these ranges although CloudFront cannot reach them "
+                            "(loopback, private, link-local...: a lab); otherwise such an answer is "
+                            f"ADDRESS_NOT_PUBLIC and not connected to (also {ALLOW_ADDRESSES.env})")
 
 
 def build_parser(out: TextIO | None = None, err: TextIO | None = None) -> argparse.ArgumentParser:

@@ -11,6 +11,8 @@ Environment:
   AUDIT_ROLE_ARN         role to assume for the audited account (an event's role_arn wins)
   REMINDER_HOURS         remind about targets still failing this often (default 24)
   DAILY_DIGEST           "true": a daily list of everything not passing when nothing changed
+  ORIGIN_AUDITOR_ALLOW_ADDRESSES  CIDRs probed although CloudFront cannot reach them (a lab; default
+                         none). Read from the environment only, never from an event.
 
 Returns the JSON report (``AuditReport.to_json()``) plus a ``notification`` object saying what was
 published. A failed publish raises ``PublishFailed`` after logging the report, so Lambda's retries
@@ -36,6 +38,7 @@ from .audit import AuditOptions, run_audit
 from .events import AuditRequest, EventError, parse_event
 from .model import AuditReport, Verdict
 from .notify import DIGEST_KEY, PublishFailed, build_message, plan_changes, publish
+from .options import ALLOW_ADDRESSES, Networks, OptionError
 from .rules import Code
 from .state import StateStore, StateUnavailable, target_id
 
@@ -64,6 +67,7 @@ class Settings:
 
     topic_arn / table_name: None when unset. reminder_hours: > 0. daily_digest: bool.
     role_arn: default role to assume, None for the function's own account.
+    allow_addresses: ranges probed although CloudFront cannot reach them (``options.ALLOW_ADDRESSES``).
     """
 
     topic_arn: str | None
@@ -71,6 +75,7 @@ class Settings:
     reminder_hours: float = 24.0
     daily_digest: bool = False
     role_arn: str | None = None
+    allow_addresses: Networks = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -86,12 +91,17 @@ class Settings:
         digest_raw = (env.get("DAILY_DIGEST") or "false").strip().lower()
         if digest_raw not in ("true", "false", "1", "0", "yes", "no"):
             problems.append(f"DAILY_DIGEST must be true or false, got {digest_raw!r}")
+        allow: Networks = ()
+        try:
+            allow = ALLOW_ADDRESSES.from_env(env)
+        except OptionError as e:
+            problems.append(str(e))
         if problems:
             raise ConfigError("invalid environment: " + "; ".join(problems))
         return cls(topic_arn=env.get("FINDINGS_TOPIC_ARN") or None,
                    table_name=env.get("STATE_TABLE_NAME") or None,
                    reminder_hours=hours, daily_digest=digest_raw in ("true", "1", "yes"),
-                   role_arn=env.get("AUDIT_ROLE_ARN") or None)
+                   role_arn=env.get("AUDIT_ROLE_ARN") or None, allow_addresses=allow)
 
 
 def handle(event: object, context: Any, *, audit: AuditFn | None = None, sns: Any = None,
@@ -116,6 +126,7 @@ def handle(event: object, context: Any, *, audit: AuditFn | None = None, sns: An
         warn_days=request.warn_days,
         deadline=probe_deadline(context, started),
         role_arn=request.role_arn or settings.role_arn,
+        allow_addresses=settings.allow_addresses,
     )
     report = (audit or _default_audit)(options)
     seconds = monotonic() - started

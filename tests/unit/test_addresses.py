@@ -10,7 +10,14 @@ import ipaddress
 import pytest
 
 from origin_auditor.judge.handshake import address_findings, describe_not_tls, target_findings
-from origin_auditor.model import AddressProbe, HandshakeOutcome, NonPublicAddress, ProbeResult, Severity, Target
+from origin_auditor.model import (
+    AddressProbe,
+    HandshakeOutcome,
+    NonPublicAddress,
+    ProbeResult,
+    Severity,
+    Target,
+)
 from origin_auditor.options import ALLOW_ADDRESSES, OptionError
 from origin_auditor.probe import address_class
 from origin_auditor.rules import CODES, AddressClass, Code
@@ -28,7 +35,7 @@ C = AddressClass
     ("100.64.0.1", C.SHARED), ("100.127.255.254", C.SHARED),
     ("224.0.0.1", C.MULTICAST), ("239.1.2.3", C.MULTICAST), ("ff02::1", C.MULTICAST),
     ("ff0e::1", C.MULTICAST),  # global-scope multicast is still not a unicast origin
-    ("0.0.0.0", C.UNSPECIFIED), ("::", C.UNSPECIFIED),  # noqa: S104 (an address under test)
+    ("0.0.0.0", C.UNSPECIFIED), ("::", C.UNSPECIFIED),
     ("192.0.2.10", C.DOCUMENTATION), ("198.51.100.7", C.DOCUMENTATION), ("203.0.113.9", C.DOCUMENTATION),
     ("2001:db8::1", C.DOCUMENTATION),
     ("0.1.2.3", C.RESERVED), ("240.0.0.1", C.RESERVED), ("255.255.255.255", C.RESERVED),
@@ -86,7 +93,7 @@ def test_a_loopback_answer_is_a_fail_finding_on_that_address() -> None:
     ("100.64.1.1", C.SHARED, "a carrier-grade NAT address (100.64.0.0/10)"),
     ("fe80::1", C.LINK_LOCAL, "a link-local address"),
     ("239.1.1.1", C.MULTICAST, "a multicast address"),
-    ("0.0.0.0", C.UNSPECIFIED, "the unspecified address"),  # noqa: S104
+    ("0.0.0.0", C.UNSPECIFIED, "the unspecified address"),
     ("192.0.2.1", C.DOCUMENTATION, "an address reserved for documentation"),
     ("240.0.0.1", C.RESERVED, "a reserved address that is not routed on the internet"),
 ])

@@ -16,6 +16,7 @@ from origin_auditor.handler import handle
 from origin_auditor.model import AuditReport
 from origin_auditor.probe import static_resolver
 from origin_auditor.trust import TrustStore
+from origin_auditor_lab import LOOPBACK_CIDRS
 from origin_auditor_lab.pki import Pki
 from origin_auditor_lab.servers import TlsServer
 
@@ -62,8 +63,9 @@ def test_missing_intermediate_is_found_published_and_remembered(aws: Aws, pki: P
         return run_audit(options, cloudfront=cf, cloudwatch=cw, trust=trust,
                          resolver=static_resolver({"origin.test": ["127.0.0.1"]}))
 
+    env = {**aws.env, "ORIGIN_AUDITOR_ALLOW_ADDRESSES": LOOPBACK_CIDRS}  # the lab's origin is on loopback
     out = handle(load_event("schedule.json"), Context(), audit=audit, sns=aws.sns, dynamodb=aws.dynamodb,
-                 env=aws.env)
+                 env=env)
     [result] = out["results"]
     assert result["verdict"] == "fail"
     assert "CHAIN_INCOMPLETE" in {f["code"] for f in result["findings"]}
@@ -75,7 +77,7 @@ def test_missing_intermediate_is_found_published_and_remembered(aws: Aws, pki: P
     assert len(aws.state()) == 1
 
     again = handle(load_event("schedule.json"), Context(), audit=audit, sns=aws.sns, dynamodb=aws.dynamodb,
-                   env=aws.env)
+                   env=env)
     assert again["notification"]["published"] is False and aws.published() == []
 
 
@@ -89,6 +91,9 @@ def test_powertools_entry_point_logs_and_emits_emf_metrics(aws: Aws, capsys: pyt
     config["Origins"]["Items"][0]["DomainName"] = "127.0.0.1"
     cf.update_distribution(Id=dist_id, IfMatch=cfg["ETag"], DistributionConfig=config)
     monkeypatch.setattr(handler_module, "_powertools_handler", None)
+    # The function's environment opens loopback (CloudFront cannot reach it: without this the
+    # origin is ADDRESS_NOT_PUBLIC and never connected to).
+    monkeypatch.setenv("ORIGIN_AUDITOR_ALLOW_ADDRESSES", LOOPBACK_CIDRS)
     out = handler_module.lambda_handler({"distribution_ids": [dist_id], "timeout": 1}, Context())
     assert out["results"][0]["verdict"] == "fail"
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines()

@@ -1,8 +1,8 @@
 """A DNS answer CloudFront cannot reach is a finding and is never connected to (issue 9 §4).
 
 A real loopback server listens on the answer, so "never connected" is observed (its connection
-count), not assumed. Ranges open only when the caller says so (``allow``); an IP-literal host is
-the caller's own choice and is probed.
+count), not assumed. Ranges open only when the caller says so (``allow``), for an IP-literal host
+as for a DNS answer (``check`` opens the addresses a person typed: tests/integration/cli).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def test_a_name_answering_loopback_is_a_finding_and_never_connected_to(pki: Pki)
 @pytest.mark.parametrize(("address", "kind"), [
     ("169.254.169.254", AddressClass.LINK_LOCAL), ("10.0.0.1", AddressClass.PRIVATE),
     ("100.64.0.1", AddressClass.SHARED), ("224.0.0.1", AddressClass.MULTICAST),
-    ("0.0.0.0", AddressClass.UNSPECIFIED), ("::ffff:192.168.0.1", AddressClass.PRIVATE),  # noqa: S104
+    ("0.0.0.0", AddressClass.UNSPECIFIED), ("::ffff:192.168.0.1", AddressClass.PRIVATE),
     ("fe80::1", AddressClass.LINK_LOCAL),
 ])
 def test_unreachable_answers_are_recorded_without_a_connection(address: str, kind: AddressClass) -> None:
@@ -73,11 +73,17 @@ def test_opening_loopback_probes_it_as_before(pki: Pki) -> None:
     assert codes(r) == []
 
 
-def test_an_ip_literal_host_is_the_callers_choice_and_is_probed(pki: Pki) -> None:
+def test_an_ip_literal_host_is_judged_like_any_answer(pki: Pki) -> None:
+    # The probe treats every address alike; `check` opens the literals a person typed.
     with TlsServer(pki.chain()) as srv:
-        r = judged(probe_target(Target("127.0.0.1", srv.port, server_name="origin.test")))
-    assert r.not_public == ()
-    assert r.addresses[0].connected
+        closed = judged(probe_target(Target("127.0.0.1", srv.port, server_name="origin.test")))
+        opened = judged(probe_target(Target("127.0.0.1", srv.port, server_name="origin.test"),
+                                     allow=ALLOW_ADDRESSES.from_text("127.0.0.1")))
+        connections = srv.connections
+    assert connections == 1
+    assert closed.addresses == () and codes(closed) == ["ADDRESS_NOT_PUBLIC"]
+    assert closed.findings[0].message.startswith("The origin 127.0.0.1 is a loopback address. ")
+    assert opened.addresses[0].connected
 
 
 def test_the_address_cap_applies_before_the_split(pki: Pki) -> None:

@@ -10,6 +10,7 @@ import pytest
 from origin_auditor.model import HandshakeOutcome, Target
 from origin_auditor.probe import probe_targets
 from origin_auditor.rules import MAX_CERTIFICATES
+from origin_auditor_lab import LOOPBACK
 from origin_auditor_lab.pki import Pki
 from origin_auditor_lab.servers import (
     BlackholeServer,
@@ -81,7 +82,7 @@ def test_dropped_syn_is_connect_timeout_with_504() -> None:
 def test_target_connect_timeout_bounds_the_connect() -> None:
     with BlackholeServer() as srv:
         r = [judged(x) for x in probe_targets([Target("127.0.0.1", srv.port, connect_timeout=0.2)],
-                                               timeout=30)]
+                                               timeout=30, allow=LOOPBACK)]
     assert codes(r[0].addresses[0]) == ["CONNECT_TIMEOUT"]
     assert "0.2 s" in r[0].addresses[0].findings[0].message
 
@@ -156,7 +157,7 @@ def test_mixed_run_good_origins_are_still_right_and_results_keep_input_order(pki
         done: list[int] = []
         started = time.monotonic()
         results = [judged(r) for r in probe_targets(targets, timeout=SHORT_TIMEOUT, concurrency=4,
-                                                    on_done=lambda i, _r: done.append(i))]
+                                                    on_done=lambda i, _r: done.append(i), allow=LOOPBACK)]
         elapsed = time.monotonic() - started
     finally:
         for s in servers:
