@@ -21,6 +21,7 @@ from bench_check import ServerProcess, loopback_addresses, peak_rss_mb
 from origin_auditor.judge.handshake import address_findings
 from origin_auditor.model import Target
 from origin_auditor.probe import probe_targets, static_resolver
+from origin_auditor_lab import LOOPBACK
 from origin_auditor_lab import servers as lab
 from origin_auditor_lab.pki import Pki
 
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             targets.append(Target(name, port))
         started = time.monotonic()
         results = probe_targets(targets, resolver=static_resolver(mapping), timeout=args.timeout,
-                                concurrency=args.concurrency)
+                                concurrency=args.concurrency, allow=LOOPBACK)  # the lab's origins
         wall = time.monotonic() - started
 
     outcomes: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)

@@ -16,7 +16,7 @@ from .assess import Thresholds, assess
 from .correlate import fetch_metrics
 from .discover import discover
 from .model import AuditReport, Target
-from .options import CONCURRENCY, LOOKBACK, TIMEOUT, WARN_DAYS
+from .options import CONCURRENCY, LOOKBACK, TIMEOUT, WARN_DAYS, Networks
 from .pipeline import check_targets, utcnow
 from .probe import Resolver, system_resolver
 from .trust import TrustStore
@@ -45,6 +45,8 @@ class AuditOptions:
         targets; returns the same targets in the order to probe them (with a deadline the tail
         may go unprobed). The handler reads the state table here, so everything it later writes
         is newer than what it read. None: discovery order. The report keeps discovery order.
+    allow_addresses: address ranges probed although CloudFront cannot reach them (a lab's
+        loopback: ``options.ALLOW_ADDRESSES``); empty, the default, probes what CloudFront can.
     """
 
     distribution_ids: tuple[str, ...] = ()
@@ -58,6 +60,7 @@ class AuditOptions:
     metrics_deadline: float | None = None
     role_arn: str | None = None
     probe_order: Callable[[Sequence[Target]], Sequence[Target]] | None = None
+    allow_addresses: Networks = ()
 
     def __post_init__(self) -> None:
         # Raises options.OptionError (a ValueError) naming the option.
@@ -101,7 +104,7 @@ def run_audit(options: AuditOptions = AuditOptions(), *, cloudfront: Any = None,
     in_order = check_targets(
         ordered, resolver=resolver or system_resolver, trust=trust, timeout=options.timeout,
         at=options.at, warn_days=options.warn_days, concurrency=options.concurrency,
-        deadline=options.deadline, on_progress=probed)
+        deadline=options.deadline, on_progress=probed, allow=options.allow_addresses)
     by_key = {r.target.key: r for r in in_order}
     results = [by_key[t.key] for t in targets]
     say("fetching CloudWatch metrics")

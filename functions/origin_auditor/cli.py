@@ -14,20 +14,23 @@ import argparse
 import contextlib
 import datetime as dt
 import io
+import ipaddress
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from . import __version__
 from .model import AuditReport, Target
 from .options import (
+    ALLOW_ADDRESSES,
     CONCURRENCY,
     LOOKBACK,
     TIMEOUT,
     WARN_DAYS,
     Limit,
+    Networks,
     OptionError,
     TextOption,
     check_distribution_count,
@@ -149,6 +152,17 @@ def parse_resolve(values: Sequence[str]) -> dict[str, list[str]]:
     return mapping
 
 
+def allowed_addresses(flag_value: str | None, env: Mapping[str, str]) -> Networks:
+    """The ranges opened for probing: ``--allow-addresses`` when given (``""`` opens none),
+    else ORIGIN_AUDITOR_ALLOW_ADDRESSES, as ``--ca-bundle`` replaces ORIGIN_AUDITOR_CA_BUNDLE."""
+    if flag_value is not None:
+        return parse_limited(ALLOW_ADDRESSES, flag_value)
+    try:
+        return ALLOW_ADDRESSES.from_env(env)
+    except OptionError as e:
+        raise UsageError(f"{ALLOW_ADDRESSES.env}: {e.problem}") from None
+
+
 def argparse_type(limit: Limit[int]) -> Callable[[str], int]:
     """``type=`` for a bounded count: argparse reports it (usage line, then
     ``argument --FLAG: <the options model's words>``), exit 2."""
@@ -196,6 +210,7 @@ def _emit(report: AuditReport, fmt: str, fail_on: str, out: TextIO) -> int:
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .pipeline import check_report, check_targets
     from .probe import Resolver, system_resolver
+    from .x509.names import ip_literal
 
     protocols = parse_protocols(args.protocols)
     timeout = _timeout(args)
@@ -205,6 +220,12 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for spec in args.origins:
         host, port = parse_host_port(spec)
         targets.append(Target(host=host, port=port, server_name=args.server_name, protocols=protocols))
+    # An address the user typed (an IP-literal origin, a --resolve answer) is their own choice:
+    # probed whatever range it is in, for this run. What DNS answers is judged as CloudFront sees it.
+    named = [a for ips in mapping.values() for a in ips]
+    named += [str(ip) for ip in map(ip_literal, (t.host for t in targets)) if ip is not None]
+    allow = tuple(dict.fromkeys((*allowed_addresses(args.allow_addresses, os.environ),
+                                 *(ipaddress.ip_network(a.split("%", 1)[0]) for a in named))))
     trust = _trust(args.ca_bundle)
 
     resolver: Resolver = system_resolver
@@ -214,7 +235,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     results = check_targets(targets, resolver=resolver, trust=trust, timeout=timeout, at=at,
                             warn_days=args.warn_days, concurrency=args.concurrency,
-                            on_progress=_progress_printer(err))
+                            on_progress=_progress_printer(err), allow=allow)
     return _emit(check_report(results), args.format, args.fail_on, out)
 
 
@@ -275,6 +296,7 @@ def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         check_distribution_count(len(ids))
     except OptionError as e:
         raise UsageError(f"--distribution-id: {e.problem}") from None
+    allow = allowed_addresses(args.allow_addresses, os.environ)
     trust = _trust(args.ca_bundle)
     options = AuditOptions(
         distribution_ids=ids,
@@ -284,6 +306,7 @@ def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         at=parse_at(args.at) if args.at else None,
         warn_days=args.warn_days,
         role_arn=args.role_arn,
+        allow_addresses=allow,
     )
     def say_now(msg: str) -> None:
         say(err, msg)
@@ -387,6 +410,10 @@ def _common(p: argparse.ArgumentParser, *, net: bool = True) -> None:
         p.add_argument(CONCURRENCY.flag, type=argparse_type(CONCURRENCY), default=CONCURRENCY.default,
                        metavar="N", help=f"handshakes in flight at once, {CONCURRENCY.range_text} "
                                          f"(default {CONCURRENCY.default})")
+        p.add_argument(ALLOW_ADDRESSES.flag, default=None, metavar="CIDR[,CIDR]",
+                       help="probe DNS answers in these ranges although CloudFront cannot reach them "
+                            "(loopback, private, link-local...: a lab); otherwise such an answer is "
+                            f"ADDRESS_NOT_PUBLIC and not connected to (also {ALLOW_ADDRESSES.env})")
 
 
 def build_parser(out: TextIO | None = None, err: TextIO | None = None) -> argparse.ArgumentParser:

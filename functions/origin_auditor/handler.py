@@ -13,6 +13,8 @@ Environment:
   REPORTS_BUCKET_NAME    S3 bucket for every run's full JSON report (``archive``); without it the
                          message says the report was not archived
   DAILY_DIGEST           "true": a daily list of everything not passing when nothing changed
+  ORIGIN_AUDITOR_ALLOW_ADDRESSES  CIDRs probed although CloudFront cannot reach them (a lab; default
+                         none). Read from the environment only, never from an event.
 
 Returns the JSON report (``AuditReport.to_json()``) plus a ``notification`` object saying what was
 published and an ``archive`` object saying where the full report was written (or why not). A
@@ -54,6 +56,7 @@ from .audit import AuditOptions, run_audit
 from .events import AuditRequest, EventError, parse_event
 from .model import AuditReport, Target, Verdict
 from .notify import DIGEST_KEY, Plan, PublishFailed, build_message, plan_changes, publish
+from .options import ALLOW_ADDRESSES, Networks, OptionError
 from .present.text import clip
 from .rules import Code
 from .state import CLAIM_SECONDS, StateStore, StateUnavailable, TargetState, probe_order, target_id
@@ -98,6 +101,7 @@ class Settings:
 
     topic_arn / table_name / reports_bucket: None when unset. reminder_hours: > 0.
     daily_digest: bool. role_arn: default role to assume, None for the function's own account.
+    allow_addresses: ranges probed although CloudFront cannot reach them (``options.ALLOW_ADDRESSES``).
     """
 
     topic_arn: str | None
@@ -106,6 +110,7 @@ class Settings:
     daily_digest: bool = False
     role_arn: str | None = None
     reports_bucket: str | None = None
+    allow_addresses: Networks = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -121,13 +126,19 @@ class Settings:
         digest_raw = (env.get("DAILY_DIGEST") or "false").strip().lower()
         if digest_raw not in ("true", "false", "1", "0", "yes", "no"):
             problems.append(f"DAILY_DIGEST must be true or false, got {digest_raw!r}")
+        allow: Networks = ()
+        try:
+            allow = ALLOW_ADDRESSES.from_env(env)
+        except OptionError as e:
+            problems.append(str(e))
         if problems:
             raise ConfigError("invalid environment: " + "; ".join(problems))
         return cls(topic_arn=env.get("FINDINGS_TOPIC_ARN") or None,
                    table_name=env.get("STATE_TABLE_NAME") or None,
                    reminder_hours=hours, daily_digest=digest_raw in ("true", "1", "yes"),
                    role_arn=env.get("AUDIT_ROLE_ARN") or None,
-                   reports_bucket=env.get(archive_mod.BUCKET_ENV) or None)
+                   reports_bucket=env.get(archive_mod.BUCKET_ENV) or None,
+                   allow_addresses=allow)
 
 
 def handle(event: object, context: Any, *, audit: AuditFn | None = None, sns: Any = None,
@@ -163,6 +174,7 @@ def handle(event: object, context: Any, *, audit: AuditFn | None = None, sns: An
         metrics_deadline=budget.metrics_end,
         role_arn=request.role_arn or settings.role_arn,
         probe_order=reader.order if reader is not None else None,
+        allow_addresses=settings.allow_addresses,
     )
     report = (audit or _default_audit)(options)
     seconds = monotonic() - started

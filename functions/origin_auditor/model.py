@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .rules import Code
+from .rules import AddressClass, Code
 
 
 class Severity(StrEnum):
@@ -309,7 +309,8 @@ class AddressProbe:
     detail: that attempt's own words for a failure (OS error text, OpenSSL's reason, what
         broke the protocol); ``""`` when there are none.
     alert: the description code of the last plaintext TLS alert the server sent in it.
-    first_bytes: the first bytes the server sent in it (at most 64), verbatim.
+    first_bytes: the first bytes the server sent in it (at most 64), verbatim: the judge names
+        what they look like (an HTTP response, an SSH banner); they are never quoted in a report.
     bytes_received: how many bytes the server sent in it before it ended.
     certificate_length: the declared length of its Certificate message; ``None`` if none began.
     diagnostic_outcome / diagnostic_protocol / diagnostic_cipher: the diagnostic attempt.
@@ -353,6 +354,18 @@ class AddressProbe:
 
 
 @dataclass(frozen=True)
+class NonPublicAddress:
+    """An address CloudFront cannot reach (a DNS answer or an IP-literal host), not connected to.
+
+    address: the address as the resolver gave it. kind: which special range it is in
+    (``rules.NON_PUBLIC_NETWORKS``).
+    """
+
+    address: str
+    kind: AddressClass
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     """Everything the probe saw for one target: addresses, and what happened before them.
 
@@ -363,6 +376,9 @@ class ProbeResult:
         empty answer); ``None`` when resolution was not attempted or failed.
     capped_at: only the first ``capped_at`` of the ``resolved`` addresses were selected for
         probing (``rules.MAX_ADDRESSES``); ``None`` when all were.
+    not_public: selected addresses CloudFront cannot reach (loopback, private, link-local, ...;
+        an IP-literal host too), in resolver order, outside every range the caller opened: never
+        connected to, so they are not in ``addresses``.
     not_probed: why no address was probed at all; ``None`` when some were (or none to probe).
     time_budget_skipped: selected addresses not probed because the run's time ran out.
     internal_error: ``"ExceptionType: text"`` when the probe lost this target to a bug.
@@ -376,6 +392,7 @@ class ProbeResult:
     not_probed: NotProbed | None = None
     time_budget_skipped: int = 0
     internal_error: str | None = None
+    not_public: tuple[NonPublicAddress, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,19 @@ The one name that differs is the lookback: the CLI takes a duration (``90m``, ``
 event whole minutes (``lookback_minutes``), because JSON has no duration type.
 
 README's "Option limits" table is checked against ``LIMITS`` (tests/unit/test_options.py).
+
+``ALLOW_ADDRESSES`` is no limit but a switch: the address ranges a lab opens for probing, which are
+otherwise findings (ADDRESS_NOT_PUBLIC). The CLI takes it as ``--allow-addresses`` and from the
+environment (``ORIGIN_AUDITOR_ALLOW_ADDRESSES``), the Lambda from its environment only: never from
+an event, so whoever may invoke the function cannot point it at internal addresses.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Generic, Protocol, TypeVar
 
@@ -232,3 +239,53 @@ DEFAULT_TIMEOUT: float = TIMEOUT.default
 DEFAULT_CONCURRENCY: int = CONCURRENCY.default
 DEFAULT_LOOKBACK: dt.timedelta = LOOKBACK.default
 DEFAULT_WARN_DAYS: int = WARN_DAYS.default
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Networks = tuple[Network, ...]
+
+
+@dataclass(frozen=True)
+class NetworksOption:
+    """A comma-separated list of CIDRs (``127.0.0.0/8,::1/128``; a bare address is a /32 or /128).
+
+    env: the environment variable; flag: the CLI option. ``""`` (or only commas) is no range.
+    A CIDR with host bits set is refused rather than widened: ``127.0.0.1/8`` is a typo for
+    either ``127.0.0.1`` or ``127.0.0.0/8``, and the difference is what gets probed.
+    """
+
+    env: str
+    flag: str
+
+    expected: ClassVar[str] = "a CIDR (e.g. 10.0.0.0/8 or fd00::/8)"
+
+    def from_text(self, text: str) -> Networks:
+        """Parse a command-line (or environment) value; ``OptionError`` names the bad item."""
+        out: dict[Network, None] = {}
+        for item in (part.strip() for part in text.split(",")):
+            if item:
+                out.setdefault(self._network(item), None)
+        return tuple(out)
+
+    def from_env(self, env: Mapping[str, str]) -> Networks:
+        """The ranges ``env`` opens (none when the variable is unset or empty)."""
+        try:
+            return self.from_text(env.get(self.env, ""))
+        except OptionError as e:
+            raise OptionError(e.problem, self.env) from None
+
+    def _network(self, item: str) -> Network:
+        try:
+            return ipaddress.ip_network(item, strict=True)
+        except ValueError:
+            pass
+        try:
+            widened = ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise OptionError(f"{short_repr(item)} is not {self.expected}", self.flag) from None
+        raise OptionError(f"{short_repr(item)} has host bits set (the network is {widened})", self.flag)
+
+
+# Nothing is opened by default: the auditor sees what CloudFront sees. The demo and the tests
+# open 127.0.0.0/8,::1/128 (origin_auditor_lab.LOOPBACK_CIDRS), where the lab's servers listen.
+ALLOW_ADDRESSES = NetworksOption(env="ORIGIN_AUDITOR_ALLOW_ADDRESSES", flag="--allow-addresses")

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from .judge import judge_probe
 from .model import AuditReport, Target, TargetResult
-from .options import DEFAULT_CONCURRENCY
+from .options import DEFAULT_CONCURRENCY, Network
 from .probe import Resolver, probe_targets, system_resolver
 from .rules import DEFAULT_TIMEOUT_SECONDS, EXPIRY_WARN_DAYS
 from .trust import TrustStore, load_trust_store
@@ -29,12 +29,15 @@ def check_targets(
     concurrency: int = DEFAULT_CONCURRENCY,
     deadline: float | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    allow: Sequence[Network] = (),
 ) -> list[TargetResult]:
     """Probe every target as CloudFront would and judge what it presented.
 
     Results come back in input order. ``deadline`` is a ``time.monotonic()`` value by which
     probing is over (what it cut gets ORIGIN_NOT_PROBED: not audited). ``at`` is the moment validity
     is judged at (default: now). ``on_progress(done, total)`` is called as probes finish.
+    ``allow``: address ranges probed although CloudFront cannot reach them (a lab's loopback);
+    other such DNS answers are ADDRESS_NOT_PUBLIC findings and are never connected to.
     """
     trust = trust or load_trust_store()
     when = at or utcnow()
@@ -47,7 +50,7 @@ def check_targets(
             on_progress(done, len(targets))
 
     probes = probe_targets(targets, resolver=resolver, timeout=timeout, concurrency=concurrency,
-                           deadline=deadline, on_done=progress)
+                           deadline=deadline, on_done=progress, allow=allow)
     return [judge_probe(p, trust=trust, at=when, warn_days=warn_days) for p in probes]
 
 

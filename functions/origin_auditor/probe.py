@@ -8,10 +8,17 @@ handshake and, when that failed, to the broader diagnostic handshakes that tell 
 One handshake attempt is ``tls.handshake.attempt`` (deadline-bounded, chain exactly as sent); this
 module decides which attempts to make per address, runs addresses on a bounded pool and stops
 starting new work when the run's time budget is spent.
+
+An address CloudFront cannot reach (loopback, private, link-local, ...: ``rules.
+NON_PUBLIC_NETWORKS``), whether a DNS answer or an IP-literal host, is recorded
+(``ProbeResult.not_public``) and never connected to, unless the caller opened its range
+(``allow``; ``options.ALLOW_ADDRESSES``). Addresses a person names (``check``'s IP-literal origins
+and ``--resolve``) are opened by the CLI, not here: the probe treats every address alike.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 import threading
@@ -20,10 +27,10 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from .model import AddressProbe, NotProbed, ProbeResult, Target
+from .model import AddressProbe, NonPublicAddress, NotProbed, ProbeResult, Target
 from .model import HandshakeOutcome as Outcome
-from .options import DEFAULT_CONCURRENCY
-from .rules import DEFAULT_TIMEOUT_SECONDS, MAX_ADDRESSES
+from .options import DEFAULT_CONCURRENCY, Network
+from .rules import DEFAULT_TIMEOUT_SECONDS, MAX_ADDRESSES, NON_PUBLIC_NETWORKS, AddressClass
 from .tls.handshake import Attempt, Kind, attempt, client_context, offerable
 from .x509.names import ip_literal
 
@@ -70,6 +77,49 @@ def static_resolver(mapping: Mapping[str, Sequence[str]]) -> Resolver:
     return resolve
 
 
+# --------------------------------------------------------------------------------------------
+# Addresses CloudFront cannot reach
+
+_NON_PUBLIC = tuple((ipaddress.ip_network(cidr), kind) for cidr, kind in NON_PUBLIC_NETWORKS)
+
+
+def _parse(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is a.b.c.d on the wire
+            return ip.ipv4_mapped
+        if ip.scope_id is not None:  # fe80::1%eth0 as getaddrinfo gives it
+            return ipaddress.IPv6Address(address.split("%", 1)[0])
+    return ip
+
+
+def address_class(address: str) -> AddressClass | None:
+    """Why CloudFront cannot reach ``address``, or ``None`` when it is a public unicast address.
+
+    A string that is not an IP address is ``None`` too (a resolver bug: the connect says so).
+    """
+    ip = _parse(address)
+    if ip is None:
+        return None
+    for network, kind in _NON_PUBLIC:
+        if ip.version == network.version and ip in network:
+            return kind
+    # Whatever else the running Python's tables know is not globally reachable.
+    return None if ip.is_global and not ip.is_multicast else AddressClass.RESERVED
+
+
+def _allowed(address: str, allow: Sequence[Network]) -> bool:
+    ip = _parse(address)
+    return ip is not None and any(ip.version == n.version and ip in n for n in allow)
+
+
+# --------------------------------------------------------------------------------------------
+# Resolution
+
+
 @dataclass(frozen=True)
 class _Resolution:
     """The addresses to probe and the ProbeResult facts resolution contributes."""
@@ -78,28 +128,39 @@ class _Resolution:
     dns_error: str | None = None
     resolved: int | None = None
     capped_at: int | None = None
+    not_public: tuple[NonPublicAddress, ...] = ()
 
     def result(self, target: Target, addresses: tuple[AddressProbe, ...] = (), *,
                not_probed: NotProbed | None = None, time_budget_skipped: int = 0) -> ProbeResult:
         return ProbeResult(target=target, addresses=addresses, dns_error=self.dns_error,
                            resolved=self.resolved, capped_at=self.capped_at, not_probed=not_probed,
-                           time_budget_skipped=time_budget_skipped)
+                           time_budget_skipped=time_budget_skipped, not_public=self.not_public)
 
 
-def _resolve(target: Target, resolver: Resolver) -> _Resolution:
+def _resolve(target: Target, resolver: Resolver, allow: Sequence[Network] = ()) -> _Resolution:
     literal = ip_literal(target.host)
     if literal is not None:
-        return _Resolution((str(literal),), resolved=1)
-    try:
-        addresses = tuple(dict.fromkeys(resolver(target.host, target.port)))
-    except Exception as exc:  # OSError is the contract; anything else is a resolver bug
-        if not isinstance(exc, OSError):
-            logger.exception("resolver failed for %s", target.host)
-        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        return _Resolution(dns_error=reason)
-    if len(addresses) > MAX_ADDRESSES:
-        return _Resolution(addresses[:MAX_ADDRESSES], resolved=len(addresses), capped_at=MAX_ADDRESSES)
-    return _Resolution(addresses, resolved=len(addresses))
+        addresses: tuple[str, ...] = (str(literal),)
+    else:
+        try:
+            addresses = tuple(dict.fromkeys(resolver(target.host, target.port)))
+        except Exception as exc:  # OSError is the contract; anything else is a resolver bug
+            if not isinstance(exc, OSError):
+                logger.exception("resolver failed for %s", target.host)
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            return _Resolution(dns_error=reason)
+    resolved = len(addresses)
+    capped_at = MAX_ADDRESSES if resolved > MAX_ADDRESSES else None
+    # The cap comes first, so however many unreachable answers DNS gives, the findings stay bounded.
+    probe: list[str] = []
+    not_public: list[NonPublicAddress] = []
+    for address in addresses[:MAX_ADDRESSES]:
+        kind = address_class(address)
+        if kind is None or _allowed(address, allow):
+            probe.append(address)
+        else:
+            not_public.append(NonPublicAddress(address, kind))
+    return _Resolution(tuple(probe), resolved=resolved, capped_at=capped_at, not_public=tuple(not_public))
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,11 +261,12 @@ def _probe_address(target: Target, address: str, timeout: float,
 
 
 def probe_target(target: Target, *, resolver: Resolver = system_resolver,
-                 timeout: float = DEFAULT_TIMEOUT_SECONDS) -> ProbeResult:
-    """Resolve ``target`` and probe each address (one after another) as CloudFront would."""
+                 timeout: float = DEFAULT_TIMEOUT_SECONDS, allow: Sequence[Network] = ()) -> ProbeResult:
+    """Resolve ``target`` and probe each address (one after another) as CloudFront would.
+    ``allow``: ranges to probe although CloudFront cannot reach them (see ``probe_targets``)."""
     if target.skip_probe:
         return ProbeResult(target=target)
-    resolution = _resolve(target, resolver)
+    resolution = _resolve(target, resolver, allow)
     probes = (probe_address(target, a, timeout=timeout) for a in resolution.addresses)
     return resolution.result(target, tuple(p for p in probes if p is not None))  # no deadline: never None
 
@@ -217,6 +279,7 @@ def probe_targets(
     concurrency: int = DEFAULT_CONCURRENCY,
     deadline: float | None = None,
     on_done: Callable[[int, ProbeResult], None] | None = None,
+    allow: Sequence[Network] = (),
 ) -> list[ProbeResult]:
     """Probe many targets with a bounded pool; results in input order.
 
@@ -228,6 +291,8 @@ def probe_targets(
     it (``getaddrinfo`` has no timeout): this returns ``DEADLINE_GRACE_SECONDS`` after the
     deadline at the latest, and a target still resolving is not probed (time budget).
     ``on_done(index, result)`` is called once per target as it finishes, from a worker thread.
+    ``allow``: ranges probed although CloudFront cannot reach them (a lab's loopback); any other
+    such answer is recorded in ``ProbeResult.not_public`` and never connected to.
     """
     n = len(targets)
     results: list[ProbeResult | None] = [None] * n
@@ -279,7 +344,7 @@ def probe_targets(
             if deadline is not None and time.monotonic() >= deadline:
                 finish(index, ProbeResult(target=target, not_probed=NotProbed.TIME_BUDGET))
                 return
-            resolution = _resolve(target, resolver)
+            resolution = _resolve(target, resolver, allow)
             if not resolution.addresses:
                 finish(index, resolution.result(target))
                 return

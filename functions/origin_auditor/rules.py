@@ -51,6 +51,59 @@ MAX_CERTIFICATES = 32
 MAX_ADDRESSES = 16  # per name; CloudFront itself uses a handful of them
 
 
+class AddressClass(StrEnum):
+    """Why CloudFront cannot reach an address a DNS answer gave (``NON_PUBLIC_NETWORKS``)."""
+
+    UNSPECIFIED = "unspecified"
+    LOOPBACK = "loopback"
+    PRIVATE = "private"  # RFC 1918, IPv6 unique local (fc00::/7)
+    SHARED = "shared"  # RFC 6598 carrier-grade NAT, 100.64.0.0/10
+    LINK_LOCAL = "link-local"  # 169.254.0.0/16 (the instance-metadata address), fe80::/10
+    MULTICAST = "multicast"
+    DOCUMENTATION = "documentation"  # RFC 5737, RFC 3849, RFC 9637
+    RESERVED = "reserved"  # every other special-purpose range not routed on the internet
+
+
+# CloudFront resolves custom origins in public DNS and connects from the internet (only VPC
+# origins reach private addresses): a DNS answer in one of these ranges cannot be connected to by
+# CloudFront, so it is a finding (ADDRESS_NOT_PUBLIC) and the probe does not connect there.
+# Listed explicitly, first match wins, so the answer does not depend on the Python version's
+# ``ipaddress`` tables; anything else ``ipaddress`` does not call global is RESERVED as well
+# (``probe.address_class``). IPv4-mapped IPv6 (::ffff:a.b.c.d) is judged by the IPv4 it carries.
+# Source: the IANA IPv4/IPv6 Special-Purpose Address Registries.
+NON_PUBLIC_NETWORKS: tuple[tuple[str, AddressClass], ...] = (
+    ("0.0.0.0/32", AddressClass.UNSPECIFIED),
+    ("::/128", AddressClass.UNSPECIFIED),
+    ("127.0.0.0/8", AddressClass.LOOPBACK),
+    ("::1/128", AddressClass.LOOPBACK),
+    ("10.0.0.0/8", AddressClass.PRIVATE),
+    ("172.16.0.0/12", AddressClass.PRIVATE),
+    ("192.168.0.0/16", AddressClass.PRIVATE),
+    ("fc00::/7", AddressClass.PRIVATE),
+    ("100.64.0.0/10", AddressClass.SHARED),
+    ("169.254.0.0/16", AddressClass.LINK_LOCAL),
+    ("fe80::/10", AddressClass.LINK_LOCAL),
+    ("224.0.0.0/4", AddressClass.MULTICAST),
+    ("ff00::/8", AddressClass.MULTICAST),
+    ("192.0.2.0/24", AddressClass.DOCUMENTATION),
+    ("198.51.100.0/24", AddressClass.DOCUMENTATION),
+    ("203.0.113.0/24", AddressClass.DOCUMENTATION),
+    ("2001:db8::/32", AddressClass.DOCUMENTATION),
+    ("3fff::/20", AddressClass.DOCUMENTATION),
+    ("0.0.0.0/8", AddressClass.RESERVED),  # "this network"
+    ("192.0.0.0/24", AddressClass.RESERVED),  # IETF protocol assignments (.9/.10: anycast, no origins)
+    ("198.18.0.0/15", AddressClass.RESERVED),  # benchmarking
+    ("240.0.0.0/4", AddressClass.RESERVED),  # reserved, and 255.255.255.255 (broadcast)
+    ("100::/64", AddressClass.RESERVED),  # discard-only
+    ("fec0::/10", AddressClass.RESERVED),  # site-local, deprecated (RFC 3879)
+    ("::/8", AddressClass.RESERVED),  # reserved by the IETF (incl. IPv4-compatible, deprecated)
+)
+
+# The instance-metadata service's addresses (EC2 IMDS, IPv4 and IPv6): named in the finding, because
+# an origin name answering one of them is a leaked internal record or an attempt to reach it.
+METADATA_ADDRESSES: frozenset[str] = frozenset({"169.254.169.254", "fd00:ec2::254"})
+
+
 class Code(StrEnum):
     """Finding codes: a stable API. Add, never rename."""
 
@@ -90,6 +143,7 @@ class Code(StrEnum):
     BUNDLE_CONTAINS_KEY = "BUNDLE_CONTAINS_KEY"
     KEY_MISMATCH = "KEY_MISMATCH"
     CHAIN_INVALID = "CHAIN_INVALID"
+    ADDRESS_NOT_PUBLIC = "ADDRESS_NOT_PUBLIC"
 
 
 @dataclass(frozen=True)
@@ -229,4 +283,11 @@ CODES: dict[Code, CodeInfo] = {
         "usage); AWS lists an invalid certificate as a 502 cause. The message carries the "
         "verifier's reason.",
         "Reissue the certificate, or get the CA's current intermediate."),
+    Code.ADDRESS_NOT_PUBLIC: CodeInfo(
+        "fail", "D", "The origin name resolves to an address CloudFront cannot reach from the internet "
+        "(loopback, private, link-local, carrier-grade NAT, multicast, unspecified, documentation or "
+        "reserved); CloudFront resolves origins in public DNS. The auditor does not connect there.",
+        "Publish the origin's public address in public DNS (with split-horizon DNS, check the public "
+        "view); a private origin needs a CloudFront VPC origin. To audit a lab origin, open its range "
+        "with --allow-addresses or ORIGIN_AUDITOR_ALLOW_ADDRESSES."),
 }

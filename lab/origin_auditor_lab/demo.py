@@ -2,7 +2,9 @@
 
 An embedded AWS (moto, in-process) holds four CloudFront distributions, their CloudWatch numbers,
 the SNS topic with an SQS subscriber standing in for email/chat, and the DynamoDB state table.
-Four real TLS origins listen on loopback (127.0.0.41-44), each recreating one situation:
+Four real TLS origins listen on loopback (127.0.0.41-44), each recreating one situation (CloudFront
+cannot reach loopback, so the demo opens 127.0.0.0/8,::1/128 explicitly, as a lab deployment would
+with ORIGIN_AUDITOR_ALLOW_ADDRESSES):
 
 - ``shop``:   the seed incident. The origin lost its intermediate in a Kubernetes upgrade.
               Browsers still work; 5xx is low only because the cache is serving. -> LATENT
@@ -29,10 +31,12 @@ from typing import Any, TextIO
 from moto import mock_aws
 
 from origin_auditor.model import AuditReport
+from origin_auditor.options import ALLOW_ADDRESSES
 from origin_auditor.probe import static_resolver
 from origin_auditor.report import render
 from origin_auditor.trust import TrustStore
 
+from . import LOOPBACK_CIDRS
 from .pki import Pki
 from .servers import TlsServer
 
@@ -177,8 +181,11 @@ def _run(out: TextIO, err: TextIO, fmt: str) -> int:
 
         audited: list[AuditReport] = []
         err.write("origin-auditor demo: invoking the Lambda handler as the EventBridge schedule does...\n\n")
-        handle(SCHEDULE_EVENT, None, audit=audit, sns=sns, dynamodb=ddb,
-                         env={"FINDINGS_TOPIC_ARN": topic, "STATE_TABLE_NAME": "origin-auditor-state"})
+        # The origins listen on loopback, which CloudFront cannot reach: the demo opens it the
+        # way a lab deployment would, explicitly in the function's environment.
+        env = {"FINDINGS_TOPIC_ARN": topic, "STATE_TABLE_NAME": "origin-auditor-state",
+               ALLOW_ADDRESSES.env: LOOPBACK_CIDRS}
+        handle(SCHEDULE_EVENT, None, audit=audit, sns=sns, dynamodb=ddb, env=env)
         report = audited[0]
         out.write(render(report, fmt))
         out.write("\n")
@@ -186,8 +193,7 @@ def _run(out: TextIO, err: TextIO, fmt: str) -> int:
             return 0
         _show_notification(out, sqs, queue, sns)
         # A second, unchanged run sends nothing: notifications are about change.
-        again = handle(SCHEDULE_EVENT, None, audit=audit, sns=sns, dynamodb=ddb,
-                       env={"FINDINGS_TOPIC_ARN": topic, "STATE_TABLE_NAME": "origin-auditor-state"})
+        again = handle(SCHEDULE_EVENT, None, audit=audit, sns=sns, dynamodb=ddb, env=env)
         notification = again.get("notification")
         published = isinstance(notification, dict) and notification.get("published")
         out.write("\n=== A second scheduled run with nothing changed: "

@@ -5,7 +5,7 @@ Nothing here is used by an audit of real origins. Every server binds loopback ad
 daemon thread (cheap: connections mostly sleep or wait), and is a context manager::
 
     with TlsServer(Pki().chain()) as srv:
-        probe_target(Target("127.0.0.1", srv.port, server_name="origin.test"))
+        probe_target(Target("127.0.0.1", srv.port, server_name="origin.test"), allow=LOOPBACK)
 
 - ``TlsServer``: serves a chain exactly in the order given (OpenSSL sends the extra chain
   certificates in file order and, with an empty verify store, never completes the chain itself),

@@ -40,12 +40,12 @@ def test_handshake_timeout_hint_carries_the_reproduce_line() -> None:
                       "192.0.2.1:8443 -servername origin.test -tls1_2 -showcerts </dev/null")
 
 
-def test_not_tls_quotes_the_first_bytes_and_the_ipv6_address_is_bracketed() -> None:
+def test_not_tls_names_what_answered_and_the_ipv6_address_is_bracketed() -> None:
     probe = AddressProbe(address="2001:db8::1", offered=TLS12, outcome=O.NOT_TLS,
-                         first_bytes=b"HTTP/1.1 400 Bad Request\r\n")
+                         first_bytes=b"HTTP/1.1 400 Bad Request\r\n", bytes_received=26)
     [f] = address_findings(TARGET, probe)
-    assert f.message == ("[2001:db8::1]:8443 does not speak TLS (it answered 'HTTP/1.1 400 Bad "
-                         "Request\\r\\n'). CloudFront cannot connect over HTTPS and returns 502.")
+    assert f.message == ("[2001:db8::1]:8443 does not speak TLS: it answered with an HTTP/1.1 response. "
+                         "CloudFront cannot connect over HTTPS and returns 502.")
     assert f.hint.endswith("Reproduce: openssl s_client -connect '[2001:db8::1]:8443' "
                            "-servername origin.test -tls1_2 -showcerts </dev/null")
 

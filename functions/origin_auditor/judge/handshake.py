@@ -1,5 +1,6 @@
-"""Verdicts on what resolution and the handshakes showed: DNS, connect, protocol, cipher, the
-client-certificate request, certificate data too large, and targets that were not probed.
+"""Verdicts on what resolution and the handshakes showed: DNS (and answers CloudFront cannot
+reach), connect, protocol, cipher, the client-certificate request, certificate data too large,
+what a port that does not speak TLS answered with, and targets that were not probed.
 
 Reads the probe's facts (``ProbeResult``, ``AddressProbe``) and says what they mean for
 CloudFront's next connection. No I/O. The certificates themselves are judged in ``core``.
@@ -7,21 +8,24 @@ CloudFront's next connection. No I/O. The certificates themselves are judged in 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
-from ..model import AddressProbe, Finding, NotProbed, ProbeResult, Severity, Target
+from ..model import AddressProbe, Finding, NonPublicAddress, NotProbed, ProbeResult, Severity, Target
 from ..model import HandshakeOutcome as Outcome
 from ..present.reproduce import openssl_command
-from ..present.text import quote_bytes
 from ..rules import (
     CLOUDFRONT_ORIGIN_CIPHERS,
     CODES,
     LEGACY_PROTOCOLS,
     MAX_CERTIFICATE_BYTES,
     MAX_CERTIFICATES,
+    METADATA_ADDRESSES,
+    AddressClass,
     Code,
 )
 from ..tls.wire import ALERTS, OPENSSL_MAX_CERT_LIST
+from ..x509.names import ip_literal
 from .findings import finding
 
 _NOT_PROBED_WHY = {
@@ -56,10 +60,22 @@ _SKIPPED_WHY = {
 _BUG_HINT = "Re-run the check; report the error if it persists."
 
 
+_ADDRESS_CLASS_WORDS = {
+    AddressClass.UNSPECIFIED: "the unspecified address",
+    AddressClass.LOOPBACK: "a loopback address",
+    AddressClass.PRIVATE: "a private address (RFC 1918 / unique local)",
+    AddressClass.SHARED: "a carrier-grade NAT address (100.64.0.0/10)",
+    AddressClass.LINK_LOCAL: "a link-local address",
+    AddressClass.MULTICAST: "a multicast address",
+    AddressClass.DOCUMENTATION: "an address reserved for documentation",
+    AddressClass.RESERVED: "a reserved address that is not routed on the internet",
+}
+
+
 def target_findings(result: ProbeResult) -> list[Finding]:
-    """Findings about the target as a whole: DNS, the address cap, what was not probed, and an
-    internal error of the probe. In that order; address-level findings come from
-    ``address_findings``."""
+    """Findings about the target as a whole: DNS, the address cap, answers CloudFront cannot
+    reach, what was not probed, and an internal error of the probe. In that order;
+    address-level findings come from ``address_findings``."""
     target = result.target
     out: list[Finding] = []
     if result.dns_error is not None:
@@ -75,6 +91,7 @@ def target_findings(result: ProbeResult) -> list[Finding]:
             Code.ADDRESSES_CAPPED,
             f"{target.host} resolved to {result.resolved} addresses; the first {result.capped_at} "
             f"were probed and {result.resolved - result.capped_at} skipped."))
+    out += [_not_public(target, a) for a in result.not_public]
     if result.internal_error is not None:
         # A bug in the auditor says nothing about the origin: not audited, never "failing".
         out.append(finding(
@@ -90,6 +107,19 @@ def target_findings(result: ProbeResult) -> list[Finding]:
             f"{result.time_budget_skipped} of {total} addresses of {target.display} were not "
             "probed: the run's time budget ran out before their handshakes could complete."))
     return out
+
+
+def _not_public(target: Target, answer: NonPublicAddress) -> Finding:
+    shown = answer.address
+    if answer.address.split("%", 1)[0] in METADATA_ADDRESSES:
+        shown += " (the instance-metadata service)"
+    what = _ADDRESS_CLASS_WORDS[answer.kind]
+    said = (f"The origin {shown} is {what}." if ip_literal(target.host) is not None
+            else f"{target.host} resolves to {shown}, {what}.")
+    return finding(
+        Code.ADDRESS_NOT_PUBLIC,
+        f"{said} CloudFront resolves origins in public DNS and connects from the internet: it "
+        "cannot reach this address and returns 502. The auditor did not connect to it.", answer.address)
 
 
 def address_findings(target: Target, probe: AddressProbe) -> list[Finding]:
@@ -160,7 +190,8 @@ def _handshake_finding(target: Target, probe: AddressProbe, where: str) -> Findi
     if outcome is Outcome.NOT_TLS:
         return finding(
             Code.HANDSHAKE_FAILED,
-            f"{where} does not speak TLS (it answered '{quote_bytes(probe.first_bytes)}'). "
+            f"{where} does not speak TLS: it answered with "
+            f"{describe_not_tls(probe.first_bytes, probe.bytes_received)}. "
             "CloudFront cannot connect over HTTPS and returns 502.", address,
             hint="Point the origin's HTTPSPort at the TLS listener (or use http-only for a plain-HTTP "
                  f"origin). Reproduce: {openssl_command(target, address)}")
@@ -191,6 +222,39 @@ def _handshake_finding(target: Target, probe: AddressProbe, where: str) -> Findi
             "API cannot select TLS 1.3, and 502s have been reported for TLS-1.3-only origins at "
             "some edge locations.", address)
     return _handshake_failed(target, probe, where)
+
+
+# What a service that does not speak TLS sent first, by its opening bytes. The bytes themselves
+# are chosen by whoever runs the service and never reach a report or a message (they could
+# forge lines, mention a chat channel, carry a link): only the name of what they look like does.
+_NOT_TLS_KINDS: tuple[tuple[re.Pattern[bytes], str], ...] = (
+    (re.compile(rb"HTTP/(1\.[01]) "), "an HTTP/{} response"),
+    (re.compile(rb"HTTP/"), "an HTTP response"),
+    (re.compile(rb"SSH-"), "an SSH banner"),
+    (re.compile(rb"220[ -]"), "an SMTP or FTP greeting"),
+    (re.compile(rb"\+OK"), "a POP3 greeting"),
+    (re.compile(rb"\* OK"), "an IMAP greeting"),
+    (re.compile(rb"-(ERR|NOAUTH|DENIED|WRONGPASS)\b"), "a Redis error reply"),
+    # A cleartext HTTP/2 server's first frame: 24-bit length, SETTINGS (4) or GOAWAY (7), stream 0.
+    (re.compile(rb"[\x00-\xff]{3}[\x04\x07][\x00-\xff]\x00\x00\x00\x00", re.DOTALL),
+     "an HTTP/2 frame (cleartext HTTP/2)"),
+    (re.compile(rb"\s*<(!doctype html|html)", re.IGNORECASE), "an HTML page"),
+)
+
+
+def describe_not_tls(first: bytes, total: int) -> str:
+    """What a non-TLS answer looked like, without a byte of it: ``an HTTP/1.1 response``,
+    ``an SSH banner``, ``12 bytes of text that are not TLS``, ``4 bytes that are not TLS``.
+    ``first``: the opening bytes the probe kept; ``total``: how many the service sent."""
+    for pattern, words in _NOT_TLS_KINDS:
+        m = pattern.match(first)
+        if m:
+            return words.format(*(g.decode("ascii") for g in m.groups()))
+    count = max(total, len(first))
+    if count == 0:
+        return "something that is not TLS"
+    text = " of text" if all(32 <= b < 127 or b in b"\r\n\t" for b in first) else ""
+    return f"1 byte{text} that is not TLS" if count == 1 else f"{count:,} bytes{text} that are not TLS"
 
 
 def _too_large(probe: AddressProbe, where: str) -> Finding:

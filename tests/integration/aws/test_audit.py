@@ -19,6 +19,7 @@ from origin_auditor.discover import DiscoveryError
 from origin_auditor.model import AuditReport
 from origin_auditor.probe import static_resolver
 from origin_auditor.trust import TrustStore, load_trust_store
+from origin_auditor_lab import LOOPBACK
 from origin_auditor_lab.pki import Pki
 from origin_auditor_lab.servers import TlsServer
 
@@ -75,8 +76,9 @@ def audit(cf: Any, cw: Any, trust: TrustStore, ids: dict[str, str], **kw: Any) -
     stub_client = boto3.client("cloudfront", region_name="us-east-1")
     with Stubber(stub_client) as stubber:
         subscriptions(stubber, dict.fromkeys(ids.values()))
-        return run_audit(AuditOptions(timeout=5.0, **kw), cloudfront=Split(cf, stub_client,
-                                                                        ["get_monitoring_subscription"]),
+        # The origins' names answer loopback, which CloudFront cannot reach: opened for the lab.
+        options = AuditOptions(timeout=5.0, allow_addresses=LOOPBACK, **kw)
+        return run_audit(options, cloudfront=Split(cf, stub_client, ["get_monitoring_subscription"]),
                          cloudwatch=cw, resolver=RESOLVER, trust=trust)
 
 

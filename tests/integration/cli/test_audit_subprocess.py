@@ -1,7 +1,8 @@
 """``origin-auditor audit`` as users and CI run it: the real console script in a subprocess,
 talking to a moto server on loopback through ``AWS_ENDPOINT_URL``, probing real TLS origins on
 127.0.0.5-7. ``audit`` has no --resolve, so the origins' DomainName are IP literals and the
-leaf certificates carry those IPs as subjectAltName."""
+leaf certificates carry those IPs as subjectAltName. Loopback is opened with
+ORIGIN_AUDITOR_ALLOW_ADDRESSES (CloudFront cannot reach it; the auditor would not connect)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from origin_auditor_lab import LOOPBACK_CIDRS
 from origin_auditor_lab.pki import Pki, pem_bundle
 from origin_auditor_lab.servers import TlsServer, closed_port
 
@@ -113,7 +115,9 @@ def account(loopback_aliases: None, tmp_path_factory: pytest.TempPathFactory) ->
                 distribution_of[ip] = created["Distribution"]["Id"]
                 _put_metrics(clients["cloudwatch"], distribution_of[ip], METRICS[ip])
             env = _clean_env(tmp)
-            env.update(AWS_ENDPOINT_URL=endpoint, ORIGIN_AUDITOR_CA_BUNDLE=str(ca))
+            # The origins are on loopback, which CloudFront cannot reach: opened explicitly.
+            env.update(AWS_ENDPOINT_URL=endpoint, ORIGIN_AUDITOR_CA_BUNDLE=str(ca),
+                       ORIGIN_AUDITOR_ALLOW_ADDRESSES=LOOPBACK_CIDRS)
             yield Account(endpoint, env, tls.port, distribution_of, clients)
     finally:
         server.stop()
@@ -279,3 +283,20 @@ def test_audit_without_cloudwatch_still_reports_every_origin_and_says_why(accoun
     assert any("CloudWatch" in n or "GetMetricData" in n for n in doc["summary"]["notes"]), doc["summary"]
     verdicts = {r["target"]["host"]: r["verdict"] for r in doc["results"]}
     assert verdicts == {HEALTHY_IP: "pass", OUTAGE_IP: "fail", LATENT_IP: "fail"}
+
+
+def test_audit_without_the_switch_reports_loopback_origins_and_does_not_connect(account: Account) -> None:
+    # Issue 9 §4: CloudFront cannot reach loopback, so an account whose origins are there fails
+    # with ADDRESS_NOT_PUBLIC, nothing is probed; the flag opens exactly the range it names.
+    env = {k: v for k, v in account.env.items() if k != "ORIGIN_AUDITOR_ALLOW_ADDRESSES"}
+    doc = json.loads(origin_auditor("audit", "--format", "json", env=env).stdout)
+    for result in doc["results"]:
+        assert result["addresses"] == []
+        assert [f["code"] for f in result["findings"]] == ["ADDRESS_NOT_PUBLIC"]
+        assert result["findings"][0]["message"].startswith(
+            f"The origin {result['target']['host']} is a loopback address. ")
+    doc = json.loads(origin_auditor("audit", "--format", "json", "--allow-addresses", f"{HEALTHY_IP}/32",
+                                    env=env).stdout)
+    verdicts = {r["target"]["host"]: (r["verdict"], [a["address"] for a in r["addresses"]])
+                for r in doc["results"]}
+    assert verdicts == {HEALTHY_IP: ("pass", [HEALTHY_IP]), OUTAGE_IP: ("fail", []), LATENT_IP: ("fail", [])}

@@ -17,6 +17,7 @@ from origin_auditor.handler import handle
 from origin_auditor.model import AuditReport
 from origin_auditor.probe import static_resolver
 from origin_auditor.trust import TrustStore
+from origin_auditor_lab import LOOPBACK_CIDRS
 from origin_auditor_lab.pki import Pki
 from origin_auditor_lab.servers import TlsServer, stall_server
 
@@ -63,8 +64,9 @@ def test_missing_intermediate_is_found_published_and_remembered(aws: Aws, pki: P
         return run_audit(options, cloudfront=cf, cloudwatch=cw, trust=trust,
                          resolver=static_resolver({"origin.test": ["127.0.0.1"]}))
 
+    env = {**aws.env, "ORIGIN_AUDITOR_ALLOW_ADDRESSES": LOOPBACK_CIDRS}  # the lab's origin is on loopback
     out = handle(load_event("schedule.json"), Context(), audit=audit, sns=aws.sns, dynamodb=aws.dynamodb,
-                 env=aws.env)
+                 env=env)
     [result] = out["results"]
     assert result["verdict"] == "fail"
     assert "CHAIN_INCOMPLETE" in {f["code"] for f in result["findings"]}
@@ -76,7 +78,7 @@ def test_missing_intermediate_is_found_published_and_remembered(aws: Aws, pki: P
     assert len(aws.state()) == 1
 
     again = handle(load_event("schedule.json"), Context(), audit=audit, sns=aws.sns, dynamodb=aws.dynamodb,
-                   env=aws.env)
+                   env=env)
     assert again["notification"]["published"] is False and aws.published() == []
 
 
@@ -90,6 +92,9 @@ def test_powertools_entry_point_logs_and_emits_emf_metrics(aws: Aws, capsys: pyt
     config["Origins"]["Items"][0]["DomainName"] = "127.0.0.1"
     cf.update_distribution(Id=dist_id, IfMatch=cfg["ETag"], DistributionConfig=config)
     monkeypatch.setattr(handler_module, "_powertools_handler", None)
+    # The function's environment opens loopback (CloudFront cannot reach it: without this the
+    # origin is ADDRESS_NOT_PUBLIC and never connected to).
+    monkeypatch.setenv("ORIGIN_AUDITOR_ALLOW_ADDRESSES", LOOPBACK_CIDRS)
     out = handler_module.lambda_handler({"distribution_ids": [dist_id], "timeout": 1}, Context())
     assert out["results"][0]["verdict"] == "fail"
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines()
@@ -119,8 +124,9 @@ def test_short_remaining_time_returns_in_time_with_the_unprobed_origin_not_audit
         context = Context(remaining_ms=int((handler_module.RESERVE_SECONDS + 1.5) * 1000))
         started = time.monotonic()
         # when the scheduled audit runs,
+        env = {**aws.env, "ORIGIN_AUDITOR_ALLOW_ADDRESSES": LOOPBACK_CIDRS}  # the lab's origins
         out = handle(load_event("schedule.json"), context, audit=audit, sns=aws.sns,
-                     dynamodb=aws.dynamodb, env=aws.env)
+                     dynamodb=aws.dynamodb, env=env)
         elapsed = time.monotonic() - started
     # then it returns before one handshake's own timeout (generous: the deadline is 1.5 s away),
     assert elapsed < 9.0

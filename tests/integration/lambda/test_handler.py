@@ -228,3 +228,26 @@ def test_role_from_environment_unless_the_event_names_one(aws: Aws) -> None:
     run(aws, world, {}, env=env)
     assert [c.role_arn for c in world.calls] == ["arn:aws:iam::222222222222:role/event",
                                                   "arn:aws:iam::111111111111:role/env"]
+
+
+def test_addresses_are_opened_only_by_the_functions_environment(aws: Aws) -> None:
+    # Issue 9 §4: CloudFront cannot reach loopback/private/link-local answers, so by default the
+    # audit never connects there; a lab deployment opens ranges in its environment, never by event.
+    import ipaddress
+
+    world = World(www=FIXED)
+    run(aws, world, {})
+    run(aws, world, {}, env={**aws.env, "ORIGIN_AUDITOR_ALLOW_ADDRESSES": "127.0.0.0/8,::1/128"})
+    assert [c.allow_addresses for c in world.calls] == [
+        (), (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))]
+    with pytest.raises(EventError, match="allow_addresses"):
+        run(aws, world, {"allow_addresses": "0.0.0.0/0"})
+
+
+def test_a_bad_cidr_in_the_environment_is_a_configuration_error_before_auditing(aws: Aws) -> None:
+    world = World(www=BROKEN)
+    with pytest.raises(ConfigError) as e:
+        run(aws, world, env={**aws.env, "ORIGIN_AUDITOR_ALLOW_ADDRESSES": "169.254.169.254/16"})
+    assert str(e.value) == ("invalid environment: ORIGIN_AUDITOR_ALLOW_ADDRESSES '169.254.169.254/16' has "
+                            "host bits set (the network is 169.254.0.0/16)")
+    assert world.calls == []

@@ -10,6 +10,7 @@ import pytest
 from origin_auditor.model import HandshakeOutcome, Target
 from origin_auditor.probe import probe_targets
 from origin_auditor.rules import MAX_CERTIFICATES
+from origin_auditor_lab import LOOPBACK
 from origin_auditor_lab.pki import Pki
 from origin_auditor_lab.servers import (
     BlackholeServer,
@@ -30,35 +31,35 @@ from .conftest import SHORT_TIMEOUT, codes, judged, probe_one
 BOUND = 10 * SHORT_TIMEOUT  # generous: proves the probe is bounded, not how fast it is
 
 
-def test_plain_http_service_does_not_speak_tls_and_its_answer_is_quoted() -> None:
+def test_plain_http_service_does_not_speak_tls_and_is_named_not_quoted() -> None:
     with plain_http_server() as srv:
         a = probe_one(srv.port)
     assert codes(a) == ["HANDSHAKE_FAILED"]
-    assert "does not speak TLS (it answered 'HTTP/1.1 400 Bad Request" in a.findings[0].message
+    assert "does not speak TLS: it answered with an HTTP/1.1 response." in a.findings[0].message
+    assert "Bad Request" not in a.findings[0].message and "nginx" not in a.findings[0].message
     assert a.findings[0].address == "127.0.0.1"
-    # The probe observed; the judge worded it (and the one reproduce-line builder made the hint).
+    # The probe observed (and keeps the bytes, for the judge to classify); the judge named them
+    # (and the one reproduce-line builder made the hint).
     assert a.outcome == HandshakeOutcome.NOT_TLS and a.first_bytes.startswith(b"HTTP/1.1 400")
     assert a.findings[0].hint.endswith(f"Reproduce: openssl s_client -connect 127.0.0.1:{srv.port} "
                                        "-servername origin.test -tls1_2 -showcerts </dev/null")
 
 
-def test_banner_service_does_not_speak_tls() -> None:
+def test_banner_service_does_not_speak_tls_and_is_named() -> None:
     with banner_server() as srv:
         a = probe_one(srv.port)
     assert codes(a) == ["HANDSHAKE_FAILED"]
-    assert "'SSH-2.0-OpenSSH_9.6\\r\\n'" in a.findings[0].message
+    assert "it answered with an SSH banner." in a.findings[0].message
+    assert "OpenSSH" not in a.findings[0].message
 
 
-def test_garbage_is_quoted_escaped_and_at_most_40_characters() -> None:
+def test_garbage_is_counted_never_quoted() -> None:
     with garbage_server() as srv:
         a = probe_one(srv.port)
     assert codes(a) == ["HANDSHAKE_FAILED"]
     msg = a.findings[0].message
-    quoted = msg.split("answered '", 1)[1].split("'", 1)[0]
-    assert quoted.startswith("\\x80\\x81")
-    assert quoted.endswith("…")
-    assert quoted.count("\\x") == 40
-    assert msg.isprintable()
+    assert f"it answered with {a.bytes_received} bytes that are not TLS." in msg
+    assert "\\x" not in msg and msg.isprintable()
 
 
 def test_closed_port_is_connect_failed_with_502() -> None:
@@ -81,7 +82,7 @@ def test_dropped_syn_is_connect_timeout_with_504() -> None:
 def test_target_connect_timeout_bounds_the_connect() -> None:
     with BlackholeServer() as srv:
         r = [judged(x) for x in probe_targets([Target("127.0.0.1", srv.port, connect_timeout=0.2)],
-                                               timeout=30)]
+                                               timeout=30, allow=LOOPBACK)]
     assert codes(r[0].addresses[0]) == ["CONNECT_TIMEOUT"]
     assert "0.2 s" in r[0].addresses[0].findings[0].message
 
@@ -156,7 +157,7 @@ def test_mixed_run_good_origins_are_still_right_and_results_keep_input_order(pki
         done: list[int] = []
         started = time.monotonic()
         results = [judged(r) for r in probe_targets(targets, timeout=SHORT_TIMEOUT, concurrency=4,
-                                                    on_done=lambda i, _r: done.append(i))]
+                                                    on_done=lambda i, _r: done.append(i), allow=LOOPBACK)]
         elapsed = time.monotonic() - started
     finally:
         for s in servers:

@@ -12,6 +12,7 @@ import pytest
 from origin_auditor.model import Finding, Severity, Target
 from origin_auditor.probe import probe_target, probe_targets, static_resolver, system_resolver
 from origin_auditor.rules import MAX_ADDRESSES, Code
+from origin_auditor_lab import LOOPBACK
 from origin_auditor_lab.pki import Pki
 from origin_auditor_lab.servers import TlsServer
 
@@ -58,7 +59,8 @@ def test_ip_literal_host_skips_dns(pki: Pki) -> None:
         raise AssertionError("DNS must not be used for an IP literal")
 
     with TlsServer(pki.chain()) as srv:
-        r = probe_target(Target("127.0.0.1", srv.port, server_name="origin.test"), resolver=no_dns)
+        r = probe_target(Target("127.0.0.1", srv.port, server_name="origin.test"), resolver=no_dns,
+                         allow=LOOPBACK)
     assert r.addresses[0].connected
 
 
@@ -66,7 +68,8 @@ def test_hundreds_of_addresses_are_capped_and_the_rest_reported(pki: Pki) -> Non
     addresses = [f"127.0.0.{i}" for i in range(1, 201)]
     with TlsServer(pki.chain(), host="127.0.0.1") as srv:
         resolver = static_resolver({"many.test": addresses})
-        [r] = map(judged, probe_targets([Target("many.test", srv.port)], resolver=resolver, timeout=2))
+        [r] = map(judged, probe_targets([Target("many.test", srv.port)], resolver=resolver, timeout=2,
+                                        allow=LOOPBACK))
     assert [a.address for a in r.addresses] == addresses[:MAX_ADDRESSES]
     assert codes(r) == ["ADDRESSES_CAPPED"]
     assert r.findings[0].severity == Severity.INFO
@@ -79,7 +82,8 @@ def test_hundreds_of_addresses_are_capped_and_the_rest_reported(pki: Pki) -> Non
 def test_targets_after_the_deadline_are_not_probed_and_say_so(pki: Pki) -> None:
     with TlsServer(pki.chain()) as srv:
         targets = [Target("127.0.0.1", srv.port, server_name="origin.test")] * 3
-        results = [judged(r) for r in probe_targets(targets, deadline=time.monotonic() - 1)]
+        results = [judged(r) for r in probe_targets(targets, deadline=time.monotonic() - 1,
+                                                    allow=LOOPBACK)]
         connections = srv.connections
     assert connections == 0
     for r in results:
@@ -108,7 +112,7 @@ def test_probe_findings_do_not_repeat_the_targets_notes() -> None:
 
 
 def test_sslv3_only_configuration_cannot_be_offered_and_says_so() -> None:
-    r = judged(probe_target(Target("127.0.0.1", 1, protocols=("SSLv3",))))
+    r = judged(probe_target(Target("127.0.0.1", 1, protocols=("SSLv3",)), allow=LOOPBACK))
     assert codes(r.addresses[0]) == ["NO_COMMON_PROTOCOL"]
 
 
@@ -118,7 +122,7 @@ def test_a_failing_progress_callback_does_not_lose_results(pki: Pki) -> None:
 
     with TlsServer(pki.chain()) as srv:
         results = probe_targets([Target("127.0.0.1", srv.port, server_name="origin.test")] * 2,
-                                on_done=explode)
+                                on_done=explode, allow=LOOPBACK)
     assert all(r.addresses[0].connected for r in results)
 
 
@@ -137,7 +141,7 @@ def test_an_internal_error_for_one_address_is_a_finding_not_an_abort(
     with TlsServer(pki.chain()) as srv:
         targets = [Target("127.0.0.1", srv.port, server_name="bug.test"),
                    Target("127.0.0.1", srv.port, server_name="origin.test")]
-        results = [judged(r) for r in probe_targets(targets)]
+        results = [judged(r) for r in probe_targets(targets, allow=LOOPBACK)]
     # A bug costs one address, reported as not audited (never as the origin failing).
     assert codes(results[0].addresses[0]) == ["ORIGIN_NOT_PROBED"]
     assert "simulated bug" in results[0].addresses[0].findings[0].message
