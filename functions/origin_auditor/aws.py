@@ -53,17 +53,22 @@ class ServiceSettings:
 #   several at once); CloudWatch's GetMetricData shares the account's TPS with dashboards. Both
 #   run before anything is published, so they may wait: adaptive mode turns a burst of throttles
 #   into a slower client instead of burnt attempts, and 8 attempts ride out a long burst.
-# - SNS and DynamoDB are called a handful of times per run, at its end, inside the publish budget
-#   the Lambda reserves (handler.PUBLISH_BUDGET_SECONDS): standard retries, 4 attempts and a 10 s
-#   read timeout, so a hung endpoint cannot eat that budget.
+# - S3 (the report archive), SNS and DynamoDB are called at the end of a run, inside the publish
+#   budget the Lambda reserves (handler.PUBLISH_BUDGET_SECONDS): standard retries, 3 attempts,
+#   2 s connect and 5 s read, so one call's worst case - 3 x 7 s plus botocore's backoff between
+#   attempts (at most 1 s, then 2 s) = 24 s - fits that budget and a hung endpoint cannot eat it
+#   (tests/integration/aws/test_aws_clients.py pins the sum). A run cut off after publishing
+#   repeats its message once next run (claims expire), never loses it.
 # - STS AssumeRole is one call per run: the same bounded settings.
 # Any other service (the demo's SQS) gets DEFAULT_SETTINGS.
 DEFAULT_SETTINGS = ServiceSettings("standard", 4, connect_timeout=5, read_timeout=10)
+END_OF_RUN_SETTINGS = ServiceSettings("standard", 3, connect_timeout=2, read_timeout=5)
 SERVICES: Mapping[str, ServiceSettings] = {
     "cloudfront": ServiceSettings("adaptive", 8, 5, 30, region=CLOUDFRONT_REGION),
     "cloudwatch": ServiceSettings("adaptive", 8, 5, 30, region=CLOUDWATCH_REGION),
-    "sns": DEFAULT_SETTINGS,
-    "dynamodb": DEFAULT_SETTINGS,
+    "s3": END_OF_RUN_SETTINGS,
+    "sns": END_OF_RUN_SETTINGS,
+    "dynamodb": END_OF_RUN_SETTINGS,
     "sts": DEFAULT_SETTINGS,
 }
 

@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .assess import unaudited_counts, unaudited_summary
+from .assess import not_audited, unaudited_counts, unaudited_summary
 from .model import AuditReport, Classification, DistributionReport, Finding, Severity, TargetResult, Verdict
 from .present.partial import partial_line
 from .present.text import markdown, markdown_code, terminal
@@ -235,6 +235,14 @@ def render_markdown(report: AuditReport) -> str:
 
 
 def worst_at_or_above(results: Sequence[TargetResult], fail_on: str) -> bool:
-    """True when some result's verdict reaches ``fail_on`` (``warn`` or ``fail``): exit status 1."""
+    """True when some result's verdict reaches ``fail_on`` (``warn`` or ``fail``), or when some
+    origin was not audited in full (``assess.not_audited``; a VPC origin, which no run can reach,
+    excepted): exit status 1. A gate never passes what it did not see: an internal error or a
+    time budget is not a pass."""
     threshold = Verdict(fail_on).rank
-    return any(r.verdict.rank >= threshold for r in results)
+    return any(r.verdict.rank >= threshold or not_audited(r) not in _NOT_A_GATE_FAILURE for r in results)
+
+
+# Origins left unaudited by design, every run (the auditor cannot reach a VPC origin from outside
+# the VPC): reported, but failing every gate for them would only teach people to ignore the gate.
+_NOT_A_GATE_FAILURE = frozenset({None, "VPC origin"})

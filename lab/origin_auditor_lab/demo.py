@@ -30,6 +30,7 @@ from typing import Any, TextIO
 
 from moto import mock_aws
 
+from origin_auditor.archive import BUCKET_ENV
 from origin_auditor.model import AuditReport
 from origin_auditor.options import ALLOW_ADDRESSES
 from origin_auditor.probe import static_resolver
@@ -40,6 +41,7 @@ from . import LOOPBACK_CIDRS
 from .pki import Pki
 from .servers import TlsServer
 
+REPORTS_BUCKET = "origin-auditor-reports"
 REGION = "us-east-1"
 SCHEDULE_EVENT = {"source": "origin-auditor.scheduler", "detail-type": "Scheduled Audit"}
 
@@ -162,6 +164,8 @@ def _run(out: TextIO, err: TextIO, fmt: str) -> int:
         sns = _RecordingSns(aws.client("sns", region_name=REGION))
         sqs = aws.client("sqs", region_name=REGION)
         ddb = aws.client("dynamodb", region_name=REGION)
+        s3 = aws.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=REPORTS_BUCKET)  # the template's reports bucket: every run archived
         topic = sns.create_topic(Name="origin-auditor-findings")["TopicArn"]
         queue = sqs.create_queue(QueueName="demo-inbox")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
@@ -184,8 +188,8 @@ def _run(out: TextIO, err: TextIO, fmt: str) -> int:
         # The origins listen on loopback, which CloudFront cannot reach: the demo opens it the
         # way a lab deployment would, explicitly in the function's environment.
         env = {"FINDINGS_TOPIC_ARN": topic, "STATE_TABLE_NAME": "origin-auditor-state",
-               ALLOW_ADDRESSES.env: LOOPBACK_CIDRS}
-        handle(SCHEDULE_EVENT, None, audit=audit, sns=sns, dynamodb=ddb, env=env)
+               BUCKET_ENV: REPORTS_BUCKET, ALLOW_ADDRESSES.env: LOOPBACK_CIDRS}
+        first_run = handle(SCHEDULE_EVENT, None, audit=audit, sns=sns, dynamodb=ddb, s3=s3, env=env)
         report = audited[0]
         out.write(render(report, fmt))
         out.write("\n")
@@ -193,7 +197,10 @@ def _run(out: TextIO, err: TextIO, fmt: str) -> int:
             return 0
         _show_notification(out, sqs, queue, sns)
         # A second, unchanged run sends nothing: notifications are about change.
-        again = handle(SCHEDULE_EVENT, None, audit=audit, sns=sns, dynamodb=ddb, env=env)
+        archived = first_run.get("archive")
+        if isinstance(archived, dict) and archived.get("written"):
+            out.write(f"\n=== The full report was archived to {archived.get('uri')}\n")
+        again = handle(SCHEDULE_EVENT, None, audit=audit, sns=sns, dynamodb=ddb, s3=s3, env=env)
         notification = again.get("notification")
         published = isinstance(notification, dict) and notification.get("published")
         out.write("\n=== A second scheduled run with nothing changed: "

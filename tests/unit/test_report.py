@@ -140,3 +140,20 @@ def test_readme_lists_every_classification_worst_first() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     table = readme.split("| classification | meaning |", 1)[1].split("\n\n", 1)[0]
     assert re.findall(r"^\| `([A-Z_]+)` \|", table, flags=re.M) == [c.value for c in Classification]
+
+
+def test_a_gate_never_passes_an_origin_it_did_not_audit() -> None:
+    from origin_auditor.judge import finding
+    from origin_auditor.report import worst_at_or_above
+
+    def unaudited(why: str) -> TargetResult:
+        f = finding(Code.ORIGIN_NOT_PROBED, why)
+        return TargetResult(Target("o.test"), Verdict.PASS, (f,))
+
+    clean = TargetResult(Target("ok.test"), Verdict.PASS, ())
+    assert not worst_at_or_above([clean], "fail")
+    out_of_time = unaudited("o.test:443 was not probed: the run's time budget ran out before its turn.")
+    assert worst_at_or_above([clean, out_of_time], "fail")
+    assert worst_at_or_above([unaudited("o.test:443 was not probed: internal error.")], "warn")
+    # A VPC origin is unreachable from outside by design, every run: reported, not a gate failure.
+    assert not worst_at_or_above([unaudited("origin o of distribution E is a VPC origin (vo-1)")], "fail")

@@ -134,11 +134,22 @@ def test_retry_settings_per_service_are_the_documented_choice() -> None:
     assert table == {
         "cloudfront": ("adaptive", 8, 5, 30, "us-east-1"),
         "cloudwatch": ("adaptive", 8, 5, 30, "us-east-1"),
-        "sns": ("standard", 4, 5, 10, None),
-        "dynamodb": ("standard", 4, 5, 10, None),
+        "s3": ("standard", 3, 2, 5, None),
+        "sns": ("standard", 3, 2, 5, None),
+        "dynamodb": ("standard", 3, 2, 5, None),
         "sts": ("standard", 4, 5, 10, None),
     }
     assert aws.settings_for("sqs") == aws.DEFAULT_SETTINGS
+
+
+def test_one_end_of_run_call_fits_the_lambdas_publish_budget_at_worst() -> None:
+    from origin_auditor.handler import PUBLISH_BUDGET_SECONDS
+    for service in ("s3", "sns", "dynamodb"):
+        s = aws.settings_for(service)
+        # botocore's standard mode sleeps up to 2^(n-1) s (jitter) before attempt n + 1.
+        backoff = sum(2 ** i for i in range(s.max_attempts - 1))
+        assert s.retry_mode == "standard"
+        assert s.max_attempts * (s.connect_timeout + s.read_timeout) + backoff < PUBLISH_BUDGET_SECONDS
 
 
 def test_only_cloudfront_and_cloudwatch_are_pinned_to_us_east_1() -> None:
