@@ -512,3 +512,15 @@ def test_few_changes_with_long_details_are_named_rather_than_only_counted() -> N
     msg = build_message(rep, plan_changes(rep, {}, now=NOW), max_bytes=20_000)
     assert msg is not None and msg.size_bytes <= 20_000
     assert msg.included < 20 and msg.included + msg.named == 20 and msg.counted == 0
+
+
+def test_a_detailed_change_reads_as_lines_in_the_email_each_escaped_on_its_own() -> None:
+    # A merge once escaped a whole detailed change as one line: "\x0a" instead of line breaks.
+    rep = report([result("a.test", Verdict.FAIL, [Code.CHAIN_INCOMPLETE], dists=["E1"])], {"E1": "LATENT"})
+    msg = build_message(rep, plan_changes(rep, {}, now=NOW))
+    assert msg is not None
+    email = msg.structure["email"]
+    assert "\\x0a" not in email
+    lines = email.split("\n")
+    head = next(i for i, line in enumerate(lines) if line.startswith("NEW [LATENT] a.test:443"))
+    assert lines[head + 1].startswith("  Distributions: E1")

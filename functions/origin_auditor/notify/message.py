@@ -190,7 +190,10 @@ class _Parts:
 
     def detail_text(self, i: int) -> str:
         if i not in self._detail:
-            self._detail[i] = "\n".join(_change_text(self.report, self.plan.changes[i]))
+            # Escaped line by line: a change's detail is several lines of our own, each of which
+            # may carry outside text (a CN with a newline must not start a line of its own).
+            self._detail[i] = "\n".join(email_line(line) for line in _change_text(self.report,
+                                                                                 self.plan.changes[i]))
         return self._detail[i]
 
     def named_text(self, i: int) -> str:
@@ -328,11 +331,14 @@ def _text_head(report: AuditReport, plan: Plan, *, alarm: AlarmContext | None,
 
 def _text(parts: _Parts, detail: int, named: int) -> str:
     changes = parts.plan.changes
-    lines = [*parts.head, ""]
+    # Outside text is in many of these lines: a newline in an alarm name or a certificate CN
+    # must not start a line of its own ("RESOLVED ..."), nor a control character reach the reader.
+    # Every line is escaped on its own; a detailed change comes escaped line by line.
+    lines = [email_line(line) for line in parts.head] + [""]
     lines += [parts.detail_text(i) for i in range(detail)]
     if named:
         lines.append(f"Also changed ({named:,}, named here without detail to stay within SNS's size limit):")
-        lines += [parts.named_text(i) for i in range(detail, detail + named)]
+        lines += [email_line(parts.named_text(i)) for i in range(detail, detail + named)]
         lines.append("")
     counted = changes[detail + named:]
     if counted:
@@ -343,9 +349,7 @@ def _text(parts: _Parts, detail: int, named: int) -> str:
         lines.append("")
     lines.append("Browsers fetch missing intermediates and build chains in any order; CloudFront does "
                  "neither, so a site can work in a browser and still fail behind CloudFront.")
-    # Outside text is in many of these lines: a newline in an alarm name or a certificate CN
-    # must not start a line of its own ("RESOLVED ..."), nor a control character reach the reader.
-    return "\n".join(email_line(line) for line in lines)
+    return "\n".join(lines)
 
 
 def _named_line(c: Change) -> str:
