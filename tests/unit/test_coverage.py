@@ -12,8 +12,6 @@ from origin_auditor.model import AuditReport, Unseen, UnseenKind, Verdict
 from origin_auditor.notify import Plan, build_message, plan_changes
 from origin_auditor.state import TargetState
 
-import pytest
-
 from .test_notify import BROKEN, FINE, NOW, check_chat_payload, report, result
 
 COVERAGE = "meta#coverage"
@@ -40,7 +38,6 @@ def kinds(plan: Plan) -> list[str]:
     return [str(c.kind) for c in plan.changes]
 
 
-@pytest.mark.xfail(strict=True, reason='issue 9 §1: blind spot told once (not built yet)')
 def test_a_partial_run_where_nothing_else_changed_says_so_once() -> None:
     plan, state = step(WHOLE, {}, NOW)
     assert plan.changes == () and COVERAGE not in state  # complete from the start: nothing to remember
@@ -55,7 +52,6 @@ def test_a_partial_run_where_nothing_else_changed_says_so_once() -> None:
     assert plan.changes == () and build_message(partial(again), plan) is None
 
 
-@pytest.mark.xfail(strict=True, reason='issue 9 §1: blind spot told once (not built yet)')
 def test_a_different_blind_spot_is_told() -> None:
     _, state = step(partial(LISTING), {}, NOW)
     denied = Unseen(UnseenKind.LISTING, "", "AccessDenied: not authorized", seen=3)
@@ -65,12 +61,12 @@ def test_a_different_blind_spot_is_told() -> None:
                                                    "alternate domain names reach are unknown")
     plan, state = step(partial(denied, policy), state, NOW + 7200)
     assert kinds(plan) == ["partial"]  # a distribution no run had said it could not read
+    assert plan.changes[0].blind_spot == ("distribution E7: policy AccessDenied", "listing: AccessDenied")
     # Less than was told (only the throttled listing again): told already, not repeated.
     plan, state = step(partial(LISTING), state, NOW + 10800)
     assert plan.changes == ()
 
 
-@pytest.mark.xfail(strict=True, reason='issue 9 §1: blind spot told once (not built yet)')
 def test_coverage_restored_is_told_once_by_a_complete_whole_account_run() -> None:
     _, state = step(partial(LISTING), {}, NOW)
     # A run for some distributions only (a CloudTrail change) saw all it was asked about, which
@@ -87,7 +83,6 @@ def test_coverage_restored_is_told_once_by_a_complete_whole_account_run() -> Non
     assert kinds(plan) == ["partial"]  # blind again after coverage was restored: new again
 
 
-@pytest.mark.xfail(strict=True, reason='issue 9 §1: blind spot told once (not built yet)')
 def test_the_blind_spot_is_told_first_and_with_other_changes() -> None:
     before = step(report([BROKEN]), {}, NOW)[1]
     fixed = partial(LISTING, base=report([result("a.test", Verdict.PASS)]))
@@ -95,7 +90,6 @@ def test_the_blind_spot_is_told_first_and_with_other_changes() -> None:
     assert kinds(plan) == ["partial", "resolved"]
 
 
-@pytest.mark.xfail(strict=True, reason='issue 9 §1: blind spot told once (not built yet)')
 def test_a_blind_spot_another_run_is_telling_is_left_to_it() -> None:
     _, state = step(partial(LISTING), {}, NOW)
     other = Unseen(UnseenKind.DISTRIBUTION, "E9", "AccessDenied: no")
@@ -107,24 +101,33 @@ def test_a_blind_spot_another_run_is_telling_is_left_to_it() -> None:
     assert plan.changes == () and COVERAGE in plan.owned
 
 
-@pytest.mark.xfail(strict=True, reason='issue 9 §1: blind spot told once (not built yet)')
 def test_without_the_state_table_a_partial_run_says_so() -> None:
     plan = plan_changes(partial(LISTING), None, now=NOW, whole_account=True)
     assert kinds(plan) == ["partial"] and not plan.dedup_available
     assert plan_changes(WHOLE, None, now=NOW, whole_account=True).changes == ()
 
 
-@pytest.mark.xfail(strict=True, reason='issue 9 §1: blind spot told once (not built yet)')
+def test_throttling_that_hits_other_distributions_each_run_is_one_blind_spot() -> None:
+    def throttled(*ids: str) -> AuditReport:
+        return partial(*(Unseen(UnseenKind.DISTRIBUTION, i, "Throttling: Rate exceeded") for i in ids))
+
+    plan, state = step(throttled("E1", "E2"), {}, NOW)
+    assert [c.blind_spot for c in plan.changes] == [("distributions: Throttling",)]
+    plan, state = step(throttled("E3"), state, NOW + 3600)
+    assert plan.changes == ()  # which distribution a throttle hits is chance: nothing new
+
+
 def test_thousands_of_unreadable_distributions_make_a_bounded_blind_spot() -> None:
-    many = [Unseen(UnseenKind.DISTRIBUTION, f"E{i:05d}", "Throttling: Rate exceeded") for i in range(5000)]
+    many = [Unseen(UnseenKind.DISTRIBUTION, f"E{i:05d}", "AccessDenied: no") for i in range(5000)]
     plan, state = step(partial(*many), {}, NOW)
-    assert kinds(plan) == ["partial"] and len(state[COVERAGE].codes) <= 200
-    others = [Unseen(UnseenKind.DISTRIBUTION, f"F{i:05d}", "Throttling: Rate exceeded") for i in range(5000)]
+    assert kinds(plan) == ["partial"] and state[COVERAGE].codes == ("distributions: AccessDenied",)
+    others = [Unseen(UnseenKind.DISTRIBUTION, f"F{i:05d}", "AccessDenied: no") for i in range(5000)]
     plan, _ = step(partial(*others), state, NOW + 3600)
-    assert plan.changes == ()  # throttled again, other distributions: the same blind spot
+    assert plan.changes == ()  # denied again, other distributions: folded into the same entry
+    plan, _ = step(partial(Unseen(UnseenKind.DISTRIBUTION, "G1", "AccessDenied: no")), state, NOW + 7200)
+    assert plan.changes == ()
 
 
-@pytest.mark.xfail(strict=True, reason='issue 9 §1: blind spot told once (not built yet)')
 def test_the_partial_message_says_what_how_much_why_and_what_it_means_in_every_channel() -> None:
     rep = partial(LISTING, Unseen(UnseenKind.DISTRIBUTION, "E7", "AccessDenied: no"))
     msg = build_message(rep, step(rep, {}, NOW)[0])
@@ -136,18 +139,18 @@ def test_the_partial_message_says_what_how_much_why_and_what_it_means_in_every_c
     email = msg.structure["email"]
     assert "PARTIAL RUN" in email and "stopped after 3" in email and "E7 (AccessDenied: no)" in email
     assert "nothing there is reported resolved or removed" in email
-    assert "cloudfront:ListDistributions" in email  # what to do about AccessDenied
-    assert "told once" in email
+    assert "nothing unseen was resolved or removed" in email and "told once" in email
     chat = json.loads(msg.structure["https"])
     assert check_chat_payload(chat) == []
     assert "stopped after 3" in chat["content"]["description"]
-    assert any("ListDistributions" in s for s in chat["content"]["nextSteps"])
+    # What to do about each cause (the throttled listing, the denied read), first.
+    assert chat["content"]["nextSteps"][0].startswith("CloudFront's API throttled or failed")
+    assert "cloudfront:GetDistribution" in chat["content"]["nextSteps"][1]
     [change] = json.loads(msg.structure["sqs"])["notification"]["changes"]
     assert change["kind"] == "partial" and change["key"] == COVERAGE
     assert change["blind_spot"] == ["distribution E7: AccessDenied", "listing: Throttling"]
 
 
-@pytest.mark.xfail(strict=True, reason='issue 9 §1: blind spot told once (not built yet)')
 def test_the_restored_message_says_the_run_is_complete_again_and_what_was_unseen() -> None:
     _, state = step(partial(LISTING), {}, NOW)
     plan, _ = step(WHOLE, state, NOW + 3600)

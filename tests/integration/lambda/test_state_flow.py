@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import boto3
-import pytest
 
 from origin_auditor.audit import AuditOptions, run_audit
 from origin_auditor.aws import client_config
@@ -82,7 +81,6 @@ def create_distribution(cf: Any, i: int) -> str:
     return str(cf.create_distribution(DistributionConfig=config)["Distribution"]["Id"])
 
 
-@pytest.mark.xfail(strict=True, reason='issue 9 §1: blind spot told once (not built yet)')
 def test_a_listing_page_failing_after_retries_resolves_and_removes_nothing_it_did_not_see(aws: Aws) -> None:
     # 7 distributions listed 3 a page (DynamoDB-style small pages keep moto fast): the second and
     # third pages fail. Every origin fails DNS (nothing resolves), so each is failing and
@@ -119,14 +117,15 @@ def test_a_listing_page_failing_after_retries_resolves_and_removes_nothing_it_di
     # Nothing changed among what it saw, and what it did not see is neither "fixed" nor "removed";
     # the blind spot itself is new, so it is told (once).
     [note] = aws.published()
-    assert changes(note) == [("partial", "distributions after the first 3 not listed")]
+    assert changes(note) == [("partial", "listing stopped after 3 distributions")]
+    assert note["Subject"] == "[PARTIAL] Not seen: listing stopped after 3 distributions (Throttling)"
     after = aws.state()
     for i in range(3, 7):  # untouched: not even their audited-at moved
         unlisted = target_id(Target(f"o{i:03d}.origin.test", protocols=("TLSv1.2",)))
         assert after[unlisted] == before[unlisted]
     listed = target_id(Target("o000.origin.test", protocols=("TLSv1.2",)))
     assert after[listed]["audited_at"] != before[listed]["audited_at"]  # what it saw, it recorded
-    assert len(after) == 7
+    assert len(after) == 8 and after["meta#coverage"]["verdict"]["S"] == "partial"  # the blind spot told
 
     pages.on = False
     third = invoke(NOW + 120)
@@ -135,7 +134,6 @@ def test_a_listing_page_failing_after_retries_resolves_and_removes_nothing_it_di
     assert [k for k, _ in changes(note)] == ["coverage_restored"]
 
 
-@pytest.mark.xfail(strict=True, reason='issue 9 §1: blind spot told once (not built yet)')
 def test_a_blind_spot_is_told_when_new_and_its_end_once(aws: Aws) -> None:
     # An account whose listing keeps failing is told once, not every hour; a listing failing for
     # another reason is a new blind spot; a complete listing again is told once.
@@ -261,7 +259,6 @@ def test_two_interleaved_runs_announce_a_new_failure_once(aws: Aws) -> None:
     assert aws.published() == []
 
 
-@pytest.mark.xfail(strict=True, reason='issue 9 §1: blind spot told once (not built yet)')
 def test_two_interleaved_partial_runs_tell_the_blind_spot_once(aws: Aws) -> None:
     run(aws, Account(www=FIXED))
     blind = (Unseen(UnseenKind.LISTING, "", "Throttling: Rate exceeded", seen=1),)
@@ -281,7 +278,6 @@ def test_two_interleaved_partial_runs_tell_the_blind_spot_once(aws: Aws) -> None
     assert aws.published() == []
 
 
-@pytest.mark.xfail(strict=True, reason='issue 9 §1: blind spot told once (not built yet)')
 def test_a_failed_state_read_writes_no_blind_spot(aws: Aws) -> None:
     world = Account(www=FIXED)
     run(aws, world)
@@ -294,6 +290,28 @@ def test_a_failed_state_read_writes_no_blind_spot(aws: Aws) -> None:
     assert [k for n in aws.published() for k, _ in changes(n)] == ["partial"]  # so told once more
     run(aws, world, now=NOW + 180)
     assert aws.published() == []
+
+
+def test_a_run_for_some_distributions_reads_the_blind_spot_told_and_never_restores_it(aws: Aws) -> None:
+    # A CloudTrail change on one distribution runs for that distribution only: it reads the
+    # blind spot told, so the same one is not told again, and its completeness says nothing
+    # about the account's listing.
+    some = {"notify": True, "distribution_ids": ["EDIST1"]}
+    world = Account(www=FIXED)
+    world.unseen = (Unseen(UnseenKind.LISTING, "", "Throttling: Rate exceeded", seen=1),)
+    run(aws, world)
+    [note] = aws.published()
+    assert [k for k, _ in changes(note)] == ["partial"]
+    world.unseen = (Unseen(UnseenKind.DISTRIBUTION, "EDIST1", "AccessDenied: no"),)
+    run(aws, world, now=NOW + 60, event=some)
+    assert [k for n in aws.published() for k, _ in changes(n)] == ["partial"]  # a new blind spot
+    out = run(aws, world, now=NOW + 120, event=some)
+    assert aws.published() == [] and out["notification"]["owned_by_other_runs"] == 0  # read, not raced
+    world.unseen = ()
+    run(aws, world, now=NOW + 180, event=some)
+    assert aws.published() == []  # complete for EDIST1 only: not "restored"
+    run(aws, world, now=NOW + 240)
+    assert [k for n in aws.published() for k, _ in changes(n)] == ["coverage_restored"]
 
 
 def test_a_slower_run_never_overwrites_newer_state(aws: Aws) -> None:
