@@ -55,7 +55,7 @@ from .archive import Archive, archive_report
 from .audit import AuditOptions, run_audit
 from .events import AuditRequest, EventError, parse_event
 from .model import AuditReport, Target, Verdict
-from .notify import DIGEST_KEY, Plan, PublishFailed, build_message, plan_changes, publish
+from .notify import COVERAGE_KEY, DIGEST_KEY, Plan, PublishFailed, build_message, plan_changes, publish
 from .options import ALLOW_ADDRESSES, Networks, OptionError
 from .present.text import clip
 from .rules import Code
@@ -253,7 +253,8 @@ class StateReader:
         try:
             self.store = StateStore(self.table_name, self._dynamodb or _client("dynamodb"))
             # A whole-account run reads everything: it needs the items it no longer sees.
-            keys = None if self._whole_account else [target_id(t) for t in targets] + [DIGEST_KEY]
+            keys = None if self._whole_account else \
+                [target_id(t) for t in targets] + [DIGEST_KEY, COVERAGE_KEY]
             self.previous = self.store.load(keys)
             self.error = ""
         except StateUnavailable as exc:

@@ -311,8 +311,9 @@ def test_a_partial_whole_account_run_removes_and_resolves_nothing_it_did_not_see
     before = state_of(report([BROKEN, FINE]))
     partial = replace(report([FINE]), unseen=(LISTING_STOPPED,))
     plan = plan_changes(partial, before, now=NOW, whole_account=True)
-    assert plan.changes == () and plan.delete == ()
-    assert [s.key for s in plan.states] == [target_id(FINE.target)]  # only what it saw
+    # Only the blind spot itself is news (test_coverage.py): no origin resolved or removed.
+    assert [str(c.kind) for c in plan.changes] == ["partial"] and plan.delete == ()
+    assert [s.key for s in plan.states] == [target_id(FINE.target), "meta#coverage"]  # only what it saw
 
 
 def test_items_another_run_claimed_or_audited_later_are_left_to_it() -> None:

@@ -8,7 +8,10 @@ One message per run, about what changed since the last *successful* publish:
 * ``reminder``: still failing, and the last message naming it is ``reminder_hours`` old;
 * ``improved`` (fail -> warn), ``resolved`` (now passes), ``removed`` (no distribution uses it
   any more; whole-account runs only);
-* ``digest``: optional daily list of everything not passing, sent only when nothing else was.
+* ``digest``: optional daily list of everything not passing, sent only when nothing else was;
+* ``partial``: the run's blind spot (what discovery could not see, ``present.partial``), told
+  when some of it is new since coverage was last complete; ``coverage_restored``: a complete
+  whole-account run after a blind spot was told. Remembered in the meta item ``COVERAGE_KEY``.
 
 Targets the run did not get to probe (``ORIGIN_NOT_PROBED``) keep their previous state: running
 out of time is not a resolution.
@@ -21,6 +24,7 @@ them in hand read the same values from the ``sqs``/``lambda`` JSON (``notificati
 """
 
 from .changes import (
+    COVERAGE_KEY,
     DIGEST_KEY,
     FAIL_LABEL,
     LABEL_ORDER,
@@ -35,7 +39,8 @@ from .message import MAX_MESSAGE_BYTES, SUBJECT_MAX, Message, build_message
 from .publish import PublishFailed, publish, publish_report
 
 __all__ = [
-    "DIGEST_KEY", "FAIL_LABEL", "LABEL_ORDER", "LABEL_RANK", "MAX_MESSAGE_BYTES", "SUBJECT_MAX",
+    "COVERAGE_KEY", "DIGEST_KEY", "FAIL_LABEL", "LABEL_ORDER", "LABEL_RANK", "MAX_MESSAGE_BYTES",
+    "SUBJECT_MAX",
     "Change", "ChangeKind", "Message", "Plan", "PublishFailed", "build_message", "plan_changes",
     "publish", "publish_report", "target_label",
 ]

@@ -11,9 +11,13 @@ from enum import StrEnum
 
 from ..assess import not_audited
 from ..model import AuditReport, Classification, Severity, TargetResult, Verdict
+from ..present.partial import blind_spot, bounded, partial_summary, told
 from ..state import TargetState, target_id
 
 DIGEST_KEY = "meta#digest"
+# The blind spot last told (``codes``: its entries, ``present.partial.blind_spot``; verdict
+# "partial" while it lasts, "pass" once a complete whole-account run told its end).
+COVERAGE_KEY = "meta#coverage"
 
 
 class ChangeKind(StrEnum):
@@ -24,10 +28,15 @@ class ChangeKind(StrEnum):
     IMPROVED = "improved"
     RESOLVED = "resolved"
     REMOVED = "removed"
+    PARTIAL = "partial"  # a partial run's blind spot, told when new (key ``COVERAGE_KEY``)
+    COVERAGE_RESTORED = "coverage_restored"  # a complete whole-account run after a told blind spot
 
 
 # The kinds that call for attention (the rest report good news).
 ACTIVE = frozenset({ChangeKind.NEW, ChangeKind.ESCALATED, ChangeKind.REMINDER, ChangeKind.DIGEST})
+# The kinds about what the run saw, not about an origin; told first.
+COVERAGE = frozenset({ChangeKind.PARTIAL, ChangeKind.COVERAGE_RESTORED})
+PARTIAL_LABEL = "PARTIAL"
 _KIND_ORDER = {k: i for i, k in enumerate(ChangeKind)}
 
 # The label a target is notified under: a failing target takes the worst alerting classification
@@ -50,6 +59,8 @@ class Change:
     notified (``None``: never seen, or dedup unavailable). codes: warn/fail codes now.
     result_index: index into ``AuditReport.results`` (``None`` for ``removed``).
     distribution_ids: where the target is used.
+    blind_spot: ``COVERAGE`` kinds only: the entries of the blind spot (``present.partial``),
+        this run's for ``partial``, the one told before for ``coverage_restored``.
     """
 
     kind: ChangeKind
@@ -62,13 +73,18 @@ class Change:
     codes: tuple[str, ...]
     result_index: int | None
     distribution_ids: tuple[str, ...] = ()
+    blind_spot: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
-        return {"kind": str(self.kind), "target": self.display, "key": self.key,
-                "verdict": self.verdict, "classification": self.label,
-                "previous_verdict": self.previous_verdict, "previous_classification": self.previous_label,
-                "codes": list(self.codes), "result": self.result_index,
-                "distribution_ids": list(self.distribution_ids)}
+        out: dict[str, object] = {
+            "kind": str(self.kind), "target": self.display, "key": self.key,
+            "verdict": self.verdict, "classification": self.label,
+            "previous_verdict": self.previous_verdict, "previous_classification": self.previous_label,
+            "codes": list(self.codes), "result": self.result_index,
+            "distribution_ids": list(self.distribution_ids)}
+        if self.kind in COVERAGE:
+            out["blind_spot"] = list(self.blind_spot)
+        return out
 
 
 @dataclass(frozen=True)
@@ -139,7 +155,9 @@ def plan_changes(report: AuditReport, previous: Mapping[str, TargetState] | None
     audit started (default ``now``); an item audited later than that, or claimed by another run
     (``run_id`` is this run's), is newer than this run's view and left alone (``Plan.owned``).
     Removals only on a whole-account run whose report is not partial: a partial run did not see
-    what it did not list, and an unseen origin is neither resolved nor removed.
+    what it did not list, and an unseen origin is neither resolved nor removed. A partial run's
+    blind spot is a change when new (``_coverage``), and its end when a complete whole-account
+    run follows one told.
     """
     prev = dict(previous or {})
     started = now if audited_at is None else audited_at
@@ -204,10 +222,55 @@ def plan_changes(report: AuditReport, previous: Mapping[str, TargetState] | None
             states.append(TargetState(DIGEST_KEY, "", "", (), "daily digest", now,
                                       version=last.version if last else None))
 
-    changes.sort(key=lambda c: (c.kind not in ACTIVE, -LABEL_RANK.get(c.label or "", 0),
-                                _KIND_ORDER[c.kind], c.display))
+    coverage = _coverage(report, prev if previous is not None else None, now=now, started=started,
+                         whole_account=whole_account, run_id=run_id)
+    if isinstance(coverage, str):
+        owned.append(coverage)
+    elif coverage is not None:
+        changes.append(coverage[0])
+        states.append(coverage[1])
+
+    changes.sort(key=lambda c: (c.kind not in COVERAGE, c.kind not in ACTIVE,
+                                -LABEL_RANK.get(c.label or "", 0), _KIND_ORDER[c.kind], c.display))
     return Plan(tuple(changes), tuple(states), tuple(delete), dedup_available=previous is not None,
                 owned=tuple(owned))
+
+
+def _coverage(report: AuditReport, prev: Mapping[str, TargetState] | None, *, now: float,
+              started: float, whole_account: bool,
+              run_id: str) -> tuple[Change, TargetState] | str | None:
+    """The blind-spot change and the ``COVERAGE_KEY`` state to write with it; ``COVERAGE_KEY``
+    when another run owns the item; None when there is nothing to tell.
+
+    A partial run tells its blind spot when some of it was not told since coverage was last
+    complete (so an account whose listing keeps failing hears it once, not every hour; a
+    listing failing for another reason, or a distribution not read before, is told), and
+    remembers the union. Only a complete whole-account run can say coverage is restored: a run
+    for some distributions saw all it was asked about, not the account. Without the state
+    (``prev`` None) a partial run tells its blind spot and nothing is written.
+    """
+    last = prev.get(COVERAGE_KEY) if prev is not None else None
+    before = frozenset(last.codes) if last is not None and last.verdict == "partial" else frozenset()
+    if report.partial:
+        now_seen = blind_spot(report.unseen)
+        if all(told(e, before) for e in now_seen):
+            return None
+        # Remember all that was told since coverage was complete (not only this run's part): a
+        # blind spot that flickers between parts already told is not told again each time.
+        kind, verdict, label = ChangeKind.PARTIAL, "partial", PARTIAL_LABEL
+        entries, display, spot = bounded(before | now_seen), partial_summary(report), now_seen
+    elif whole_account and before:
+        kind, verdict, label, entries = ChangeKind.COVERAGE_RESTORED, "pass", "COMPLETE", frozenset()
+        display, spot = "the whole account", before
+    else:
+        return None
+    if last is not None and _owned_elsewhere(last, run_id, now=now, started=started):
+        return COVERAGE_KEY
+    change = Change(kind, COVERAGE_KEY, display, verdict, label,
+                    last.verdict or None if last else None, last.label or None if last else None,
+                    (), None, blind_spot=tuple(sorted(spot)))
+    return change, TargetState(COVERAGE_KEY, verdict, label, tuple(sorted(entries)), "audit coverage",
+                               now, audited_at=started, version=last.version if last else None)
 
 
 def _owned_elsewhere(read: TargetState, run_id: str, *, now: float, started: float) -> bool:

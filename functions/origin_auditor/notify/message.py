@@ -21,10 +21,20 @@ from ..archive import Archive
 from ..assess import unaudited_summary
 from ..events import AlarmContext, ChangeContext
 from ..model import AuditReport, Classification, Severity
-from ..present.partial import partial_line
+from ..present.partial import partial_fixes, partial_line, partial_reasons
 from ..present.text import chat, chat_code, clip, email_line, email_subject
 from ..rules import CODES, Code
-from .changes import ACTIVE, DIGEST_KEY, FAIL_LABEL, LABEL_RANK, Change, ChangeKind, Plan
+from .changes import (
+    ACTIVE,
+    COVERAGE,
+    DIGEST_KEY,
+    FAIL_LABEL,
+    LABEL_RANK,
+    PARTIAL_LABEL,
+    Change,
+    ChangeKind,
+    Plan,
+)
 
 MAX_MESSAGE_BYTES = 262_144  # SNS: message + attributes
 _BUDGET_BYTES = 250_000  # margin for SNS's own accounting of attribute names/types
@@ -167,7 +177,11 @@ class _Parts:
         if active:
             self.severity = "fail" if any(c.verdict == "fail" for c in active) else \
                 "warn" if any(c.verdict == "warn" for c in active) else "info"
-        self.subject = _subject(changes, lead, self.lead_word)
+        coverage = _coverage_subject(report, changes, active)
+        if coverage is not None:
+            self.lead_word, self.severity, self.subject = coverage
+        else:
+            self.subject = _subject(changes, lead, self.lead_word)
         self.chat = json.dumps(_chat(report, plan, self.subject, lead_word=self.lead_word,
                                      severity=self.severity, alarm=alarm, change=change, archive=archive),
                                ensure_ascii=False)
@@ -179,6 +193,7 @@ class _Parts:
                       "StringValue": "change" if any(c.kind in (ChangeKind.NEW, ChangeKind.ESCALATED)
                                                      for c in changes)
                       else "digest" if self.lead_word == "DIGEST"
+                      else "coverage" if coverage is not None
                       else "reminder" if active else "resolution"},
         }
         if codes:
@@ -287,7 +302,8 @@ def _subject(changes: Sequence[Change], lead: str, lead_word: str) -> str:
 _KIND_HEADING = {
     ChangeKind.NEW: "NEW", ChangeKind.ESCALATED: "WORSE", ChangeKind.REMINDER: "STILL FAILING",
     ChangeKind.DIGEST: "NOT PASSING", ChangeKind.IMPROVED: "IMPROVED", ChangeKind.RESOLVED: "RESOLVED",
-    ChangeKind.REMOVED: "REMOVED",
+    ChangeKind.REMOVED: "REMOVED", ChangeKind.PARTIAL: "PARTIAL RUN",
+    ChangeKind.COVERAGE_RESTORED: "COVERAGE RESTORED",
 }
 
 
@@ -361,6 +377,8 @@ def _named_line(c: Change) -> str:
 
 
 def _change_text(report: AuditReport, c: Change) -> list[str]:
+    if c.kind in COVERAGE:
+        return _coverage_text(report, c)
     head = f"{_KIND_HEADING[c.kind]} [{c.label or c.previous_label or '-'}] {c.display}"
     if c.previous_verdict and c.kind is not ChangeKind.DIGEST:
         head += f" (was {c.previous_verdict}/{c.previous_label or '-'})"
@@ -434,6 +452,8 @@ def _chat(report: AuditReport, plan: Plan, subject: str, *, lead_word: str, seve
                 continue
             if fix not in fixes:
                 fixes.append(fix)
+    if any(c.kind is ChangeKind.PARTIAL for c in plan.changes):
+        fixes[:0] = partial_fixes(report)
     first = next((c for c in plan.changes if c.result_index is not None), None)
     if first is not None and report.results[first.result_index or 0].reproduce:
         fixes.append(f"Verify: {chat_code(report.results[first.result_index or 0].reproduce)}")
@@ -500,3 +520,53 @@ def _machine(parts: _Parts, shown: Sequence[Change], listed: Sequence[Change],
         "report": _archive_json(parts.archive),
     }
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+# ---------------------------------------------------------------- the blind spot (issue 9 §1)
+# A partial run's blind spot is told once, when new (``ChangeKind.PARTIAL``), and its end once
+# (``COVERAGE_RESTORED``). The run's "PARTIAL RUN: ..." line (what, how much, why) is in the
+# message head of any partial run; these say the rest.
+
+_SPOT_SHOWN = 10  # blind-spot entries named in the e-mail (all are in the JSON payload)
+
+def _coverage_subject(report: AuditReport, changes: Sequence[Change],
+                      active: Sequence[Change]) -> tuple[str, str, str] | None:
+    """(lead word, severity, subject) when a blind-spot change leads the message: a new blind
+    spot when no origin calls for attention (it is a warning: an origin behind it may be failing
+    unseen), coverage restored when it is all the message says. Else None."""
+    if active:
+        return None
+    partial = next((c for c in changes if c.kind is ChangeKind.PARTIAL), None)
+    more = len(changes) - 1
+    rest = f" (+{more} more)" if more else ""
+    if partial is not None:
+        head = f"[{PARTIAL_LABEL}] Not seen: {partial.display}"
+        reasons = partial_reasons(report)
+        for n in range(len(reasons), 0, -1):  # as many reason classes as fit
+            why = f" ({', '.join(reasons[:n])}{', ...' if n < len(reasons) else ''})"
+            if len(head + why + rest) <= SUBJECT_MAX:
+                return PARTIAL_LABEL, "warn", email_subject(head + why + rest, SUBJECT_MAX)
+        return PARTIAL_LABEL, "warn", email_subject(head + rest, SUBJECT_MAX)
+    if changes and all(c.kind is ChangeKind.COVERAGE_RESTORED for c in changes):
+        return "RESOLVED", "info", email_subject(
+            "[RESOLVED] CloudFront audit complete again: every distribution listed and read", SUBJECT_MAX)
+    return None
+
+
+def _coverage_text(report: AuditReport, c: Change) -> list[str]:
+    spot = "; ".join(c.blind_spot[:_SPOT_SHOWN])
+    if len(c.blind_spot) > _SPOT_SHOWN:
+        spot += f"; and {len(c.blind_spot) - _SPOT_SHOWN:,} more"
+    if c.kind is ChangeKind.COVERAGE_RESTORED:
+        return [f"{_KIND_HEADING[c.kind]} [COMPLETE] {c.display}",
+                "  This run listed every distribution and read every configuration. The blind spot "
+                f"told before is gone: {spot}.",
+                "  Origins there are audited again from now on; what changed there is reported as "
+                "usual.", ""]
+    return [f"{_KIND_HEADING[c.kind]} [{PARTIAL_LABEL}] {c.display}",
+            "  Impact: origins behind what was not seen were not audited and may be failing unseen; "
+            "their last known state is kept: nothing unseen was resolved or removed.",
+            "  This is told once: later runs with the same blind spot stay silent, a new one is "
+            "told, and a complete run says when coverage is restored.",
+            f"  Not seen: {spot} (every distribution and reason: PARTIAL RUN above and the full report).",
+            *(f"  Fix: {fix}" for fix in partial_fixes(report)), ""]

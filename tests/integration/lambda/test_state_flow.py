@@ -21,6 +21,8 @@ from origin_auditor.model import (
     Severity,
     Target,
     TargetResult,
+    Unseen,
+    UnseenKind,
     Verdict,
 )
 from origin_auditor.probe import static_resolver
@@ -47,6 +49,7 @@ class FailingPages:
     def __init__(self, client: Any) -> None:
         self.on = False
         self.attempts = 0
+        self.status, self.code = 503, b"Throttling"
         client.meta.events.register("before-send.cloudfront.ListDistributions", self)
 
     def __call__(self, request: Any, **_: Any) -> Any:
@@ -54,14 +57,14 @@ class FailingPages:
             return None
         self.attempts += 1
         from botocore.awsrequest import AWSResponse
-        body = (b'<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>'
-                b"<Message>Rate exceeded</Message></Error></ErrorResponse>")
+        body = (b'<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>' + self.code +
+                b"</Code><Message>Rate exceeded</Message></Error></ErrorResponse>")
 
         class Raw:
             def stream(self, **_: Any) -> Any:
                 yield body
 
-        return AWSResponse(request.url, 503, {}, Raw())
+        return AWSResponse(request.url, self.status, {}, Raw())
 
 
 def create_distribution(cf: Any, i: int) -> str:
@@ -111,20 +114,61 @@ def test_a_listing_page_failing_after_retries_resolves_and_removes_nothing_it_di
     assert second["summary"]["partial"] is True
     [unseen] = second["summary"]["unseen"]
     assert unseen["kind"] == "listing" and unseen["seen"] == 3 and "Throttling" in unseen["reason"]
-    # Nothing changed among what it saw, and what it did not see is neither "fixed" nor "removed".
-    assert aws.published() == []
+    # Nothing changed among what it saw, and what it did not see is neither "fixed" nor "removed";
+    # the blind spot itself is new, so it is told (once).
+    [note] = aws.published()
+    assert changes(note) == [("partial", "listing stopped after 3 distributions")]
+    assert note["Subject"] == "[PARTIAL] Not seen: listing stopped after 3 distributions (Throttling)"
     after = aws.state()
     for i in range(3, 7):  # untouched: not even their audited-at moved
         unlisted = target_id(Target(f"o{i:03d}.origin.test", protocols=("TLSv1.2",)))
         assert after[unlisted] == before[unlisted]
     listed = target_id(Target("o000.origin.test", protocols=("TLSv1.2",)))
     assert after[listed]["audited_at"] != before[listed]["audited_at"]  # what it saw, it recorded
-    assert len(after) == 7
+    assert len(after) == 8 and after["meta#coverage"]["verdict"]["S"] == "partial"  # the blind spot told
 
     pages.on = False
     third = invoke(NOW + 120)
     assert third["summary"]["partial"] is False
-    assert aws.published() == []  # not re-announced as new
+    [note] = aws.published()  # no origin re-announced as new; only the end of the blind spot
+    assert [k for k, _ in changes(note)] == ["coverage_restored"]
+
+
+def test_a_blind_spot_is_told_when_new_and_its_end_once(aws: Aws) -> None:
+    # An account whose listing keeps failing is told once, not every hour; a listing failing for
+    # another reason is a new blind spot; a complete listing again is told once.
+    cf = boto3.client("cloudfront", region_name="us-east-1",
+                      config=client_config("cloudfront", max_attempts=2, mode="standard"))
+    cw = boto3.client("cloudwatch", region_name="us-east-1")
+    for i in range(4):
+        create_distribution(cf, i)
+    cf.meta.events.register("before-parameter-build.cloudfront.ListDistributions",
+                            lambda params, **_: params.setdefault("MaxItems", "2"))
+    pages = FailingPages(cf)
+    trust = load_trust_store()
+
+    def audit(options: AuditOptions) -> AuditReport:
+        return run_audit(options, cloudfront=cf, cloudwatch=cw, trust=trust, resolver=static_resolver({}))
+
+    def kinds(hour: int) -> list[str]:
+        out = handle(SCHEDULE, Context(), audit=audit, sns=aws.sns, dynamodb=aws.dynamodb, env=aws.env,
+                     clock=lambda: NOW + 3600 * hour)
+        assert out["notification"].get("state_saved") is True
+        return [k for note in aws.published() for k, _ in changes(note)]
+
+    assert kinds(0) == ["new"] * 4
+    pages.on = True
+    first = kinds(1)
+    assert first == ["partial"]
+    assert kinds(2) == [] and kinds(3) == []  # the same blind spot: said once, not every hour
+    pages.status, pages.code = 403, b"AccessDenied"
+    assert kinds(4) == ["partial"]  # the listing stops for another reason: told
+    assert kinds(5) == []
+    pages.on = False
+    assert kinds(6) == ["coverage_restored"]
+    assert kinds(7) == []
+    coverage = aws.state()["meta#coverage"]
+    assert coverage["verdict"]["S"] == "pass" and "claim_run" not in coverage
 
 
 # ---------------------------------------------------------------- a fake account for the flow
@@ -144,6 +188,7 @@ class Account:
         self.budget: int | None = None
         self.during: Callable[[], object] | None = None
         self.probed: list[list[str]] = []
+        self.unseen: tuple[Unseen, ...] = ()
 
     def targets(self) -> list[Target]:
         return [Target(f"{name}.example.com", distribution_ids=("EDIST1",)) for name in self.origins]
@@ -169,7 +214,7 @@ class Account:
         failing = any(r.verdict is Verdict.FAIL for r in results)
         dist = DistributionReport("EDIST1", "LATENT" if failing else "HEALTHY",
                                   results=tuple(range(len(results))))
-        return AuditReport("2025-06-01T12:00:00Z", tuple(results), (dist,))
+        return AuditReport("2025-06-01T12:00:00Z", tuple(results), (dist,), unseen=self.unseen)
 
 
 def run(aws: Aws, account: Account, *, now: float = NOW, dynamodb: Any = None, event: Any = None,
@@ -212,6 +257,61 @@ def test_two_interleaved_runs_announce_a_new_failure_once(aws: Aws) -> None:
     assert {i["verdict"]["S"] for i in aws.state().values()} == {"fail"}
     run(aws, Account(www=BROKEN), now=NOW + 60)
     assert aws.published() == []
+
+
+def test_two_interleaved_partial_runs_tell_the_blind_spot_once(aws: Aws) -> None:
+    run(aws, Account(www=FIXED))
+    blind = (Unseen(UnseenKind.LISTING, "", "Throttling: Rate exceeded", seen=1),)
+    first, second = Account(www=FIXED), Account(www=FIXED)
+    first.unseen = second.unseen = blind
+    outcomes: list[dict[str, Any]] = []
+    first.during = lambda: outcomes.append(run(aws, second, now=NOW + 61, request_id="second"))
+    out = run(aws, first, now=NOW + 60, request_id="first")
+    [note] = aws.published()
+    assert [k for k, _ in changes(note)] == ["partial"]
+    assert outcomes[0]["notification"]["published"] is True
+    assert out["notification"]["published"] is False and out["notification"]["owned_by_other_runs"] == 1
+    assert aws.state()["meta#coverage"]["verdict"]["S"] == "partial"
+    third = Account(www=FIXED)
+    third.unseen = blind
+    run(aws, third, now=NOW + 3600)
+    assert aws.published() == []
+
+
+def test_a_failed_state_read_writes_no_blind_spot(aws: Aws) -> None:
+    world = Account(www=FIXED)
+    run(aws, world)
+    before = aws.state()
+    world.unseen = (Unseen(UnseenKind.LISTING, "", "Throttling: Rate exceeded", seen=1),)
+    out = run(aws, world, now=NOW + 60, dynamodb=ThrottledReads(aws.dynamodb))
+    assert [k for n in aws.published() for k, _ in changes(n)] == ["partial"]  # said, not remembered
+    assert out["notification"]["state_saved"] is False and aws.state() == before
+    run(aws, world, now=NOW + 120)
+    assert [k for n in aws.published() for k, _ in changes(n)] == ["partial"]  # so told once more
+    run(aws, world, now=NOW + 180)
+    assert aws.published() == []
+
+
+def test_a_run_for_some_distributions_reads_the_blind_spot_told_and_never_restores_it(aws: Aws) -> None:
+    # A CloudTrail change on one distribution runs for that distribution only: it reads the
+    # blind spot told, so the same one is not told again, and its completeness says nothing
+    # about the account's listing.
+    some = {"notify": True, "distribution_ids": ["EDIST1"]}
+    world = Account(www=FIXED)
+    world.unseen = (Unseen(UnseenKind.LISTING, "", "Throttling: Rate exceeded", seen=1),)
+    run(aws, world)
+    [note] = aws.published()
+    assert [k for k, _ in changes(note)] == ["partial"]
+    world.unseen = (Unseen(UnseenKind.DISTRIBUTION, "EDIST1", "AccessDenied: no"),)
+    run(aws, world, now=NOW + 60, event=some)
+    assert [k for n in aws.published() for k, _ in changes(n)] == ["partial"]  # a new blind spot
+    out = run(aws, world, now=NOW + 120, event=some)
+    assert aws.published() == [] and out["notification"]["owned_by_other_runs"] == 0  # read, not raced
+    world.unseen = ()
+    run(aws, world, now=NOW + 180, event=some)
+    assert aws.published() == []  # complete for EDIST1 only: not "restored"
+    run(aws, world, now=NOW + 240)
+    assert [k for n in aws.published() for k, _ in changes(n)] == ["coverage_restored"]
 
 
 def test_a_slower_run_never_overwrites_newer_state(aws: Aws) -> None:
