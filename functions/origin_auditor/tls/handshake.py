@@ -42,14 +42,22 @@ _TLS_VERSIONS = {
     "TLSv1.1": ssl.TLSVersion.TLSv1_1,
     "TLSv1.2": ssl.TLSVersion.TLSv1_2,
 }
-_OP_NO = {"TLSv1": "OP_NO_TLSv1", "TLSv1.1": "OP_NO_TLSv1_1", "TLSv1.2": "OP_NO_TLSv1_2"}
 _ORDERED = ("TLSv1", "TLSv1.1", "TLSv1.2")
 _ENCODING_DER: int = getattr(ssl, "_ssl").ENCODING_DER  # noqa: B009 - private module, no stubs
 
 
 def offerable(protocols: Sequence[str]) -> tuple[str, ...]:
-    """The protocols of ``protocols`` this client can offer, oldest first (SSLv3 never can)."""
-    return tuple(p for p in _ORDERED if p in protocols)
+    """The protocols CloudFront offers for an origin allowing ``protocols``, oldest first: every
+    version from the lowest allowed to the highest (SSLv3 never: this client cannot offer it).
+
+    A range, not the list: CloudFront's origin-facing TLS policies (s2n-tls's
+    ``CloudFront-Upstream-TLS-1-x``) are chosen by their floor, the lowest protocol in
+    OriginSslProtocols, and offer every version above it. It is also all OpenSSL can do: a hole
+    in a client's version range (TLSv1 + TLSv1.2 without TLSv1.1) ends the offer at the hole, so
+    honouring it offered TLSv1 alone and failed every TLS 1.2 origin configured that way.
+    """
+    allowed = [i for i, p in enumerate(_ORDERED) if p in protocols]
+    return _ORDERED[allowed[0]:allowed[-1] + 1] if allowed else ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -100,9 +108,6 @@ def _build_context(kind: Kind, protocols: tuple[str, ...]) -> ssl.SSLContext:
         raise ValueError(f"no protocol this probe can offer in {protocols!r}")
     ctx.minimum_version = _TLS_VERSIONS[allowed[0]]
     ctx.maximum_version = _TLS_VERSIONS[allowed[-1]]
-    for p in _ORDERED[_ORDERED.index(allowed[0]):_ORDERED.index(allowed[-1]) + 1]:
-        if p not in allowed:  # a gap such as TLSv1 + TLSv1.2 without TLSv1.1
-            ctx.options |= getattr(ssl, _OP_NO[p])
     ciphers = ":".join(CLOUDFRONT_ORIGIN_CIPHERS)
     if LEGACY_PROTOCOLS.intersection(allowed):
         # OpenSSL 3 refuses TLS 1.0/1.1 below security level 0; CloudFront really offers them.

@@ -111,11 +111,21 @@ def test_legacy_only_server_connects_with_legacy_allowed_and_is_flagged(pki: Pki
     assert a.chain == tuple(c.der for c in pki.chain())
 
 
+def test_tls12_origin_allowing_tls1_and_tls12_connects_with_tls12(pki: Pki) -> None:
+    # Before: the hole at TLSv1.1 ended OpenSSL's offer at TLSv1, a false NO_COMMON_CIPHER.
+    with TlsServer(pki.chain(), protocols=("TLSv1.2",)) as srv:
+        a = probe_one(srv.port, protocols=("TLSv1", "TLSv1.2"))
+    assert a.connected and a.protocol == "TLSv1.2"
+    assert codes(a) == []
+
+
 @needs_tls1
-def test_protocol_gap_is_honoured_tls11_server_with_tls1_and_tls12_allowed(pki: Pki) -> None:
+def test_protocols_are_offered_as_a_range_from_the_lowest_allowed(pki: Pki) -> None:
+    # CloudFront's policy is chosen by its floor and offers every version above it.
     with TlsServer(pki.chain(), protocols=("TLSv1.1",)) as srv:
         a = probe_one(srv.port, protocols=("TLSv1", "TLSv1.2"))
-    assert codes(a) == ["NO_COMMON_PROTOCOL"]
+    assert a.connected and a.protocol == "TLSv1.1"
+    assert codes(a) == ["LEGACY_PROTOCOL"]
 
 
 def test_tls13_only_server_is_a_warning_with_the_chain_in_sent_order(pki: Pki) -> None:
