@@ -1,7 +1,15 @@
 """The ``origin-auditor`` command: a thin shell over the same functions the Lambda runs.
 
 Exit status: 0 nothing at or above ``--fail-on`` (default ``fail``), 1 something is,
-2 bad usage or unreadable input (one line on stderr saying what).
+2 bad usage or unreadable input: one line on stderr, ``origin-auditor: error: ...``, argparse's
+own errors included (``Parser.error``), naming the flag, the file and line, or the environment
+variable the bad value came from.
+
+Text output on a terminal is wrapped to its width and coloured (``NO_COLOR`` turns colour off);
+in a pipe it is plain, one item a line, as before. The wrapping and the few colours are done
+here and in ``report`` with the standard library: no rendering library's markup interpreter sits
+between outside text (certificate names, AWS errors) and the terminal, and the Lambda carries
+nothing for it.
 
 Every message line goes through ``say`` (``present.text.terminal``): messages quote certificate
 names, AWS error texts and file names, and an ESC sequence or newline in one must not move the
@@ -12,14 +20,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
+import difflib
 import io
 import ipaddress
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, TextIO, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, NoReturn, TextIO, TypeVar
 
 from . import __version__
 from .model import AuditReport, Target
@@ -36,7 +46,7 @@ from .options import (
     check_distribution_count,
 )
 from .present.text import terminal
-from .report import FORMATS, render, worst_at_or_above
+from .report import FORMATS, render, render_text, worst_at_or_above
 from .rules import ORIGIN_SSL_PROTOCOLS
 
 if TYPE_CHECKING:  # imported lazily at run time: `--help` starts without cryptography
@@ -60,12 +70,22 @@ def say(stream: TextIO, message: str) -> None:
 
 def parse_host_port(value: str, default_port: int = 443) -> tuple[str, int]:
     """``host``, ``host:port``, ``[v6]:port``, bare IPv6, or an https:// URL -> (host, port)."""
+    host, port, _ = split_origin(value, default_port)
+    return host, port
+
+
+def split_origin(value: str, default_port: int = 443) -> tuple[str, int, str]:
+    """(host, port, what was ignored) of an origin as people paste it: ``host``, ``host:port``,
+    ``[v6]:port``, bare IPv6, or ``https://host:port/path?query#fragment``. The path, query and
+    fragment are returned so the caller can say they were ignored (a lone ``/`` is nothing)."""
     raw = value.strip()
     if "://" in raw:
         scheme, _, raw = raw.partition("://")
         if scheme.lower() != "https":
             raise UsageError(f"{value!r}: only https:// origins are checked")
-        raw = raw.split("/", 1)[0]
+    cut = min((i for i in map(raw.find, "/?#") if i >= 0), default=len(raw))
+    raw, ignored = raw[:cut], raw[cut:]
+    ignored = "" if ignored == "/" else ignored
     if not raw:
         raise UsageError(f"{value!r}: empty host")
     host, port_text = raw, ""
@@ -88,7 +108,25 @@ def parse_host_port(value: str, default_port: int = 443) -> tuple[str, int]:
         port = int(port_text)
     if not re.fullmatch(r"[A-Za-z0-9._:*-]+", host) or ".." in host:
         raise UsageError(f"{value!r}: not a host name or IP address")
-    return host, port
+    return host, port, ignored
+
+
+def target_lines(text: str, source: str) -> list[tuple[str, str]]:
+    """The origins in a targets file: one a line, ``#`` starts a comment (at the start of a line
+    or after a space: a URL's ``#fragment`` is not one), blank lines skipped. Each comes with
+    where it was, ``SOURCE:LINE``, for errors and notes."""
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        spec = re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip()
+        if spec:
+            out.append((f"{source}:{number}", spec))
+    return out
+
+
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate ``word`` was most likely meant to be (difflib), or None if none is close."""
+    found = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return found[0] if found else None
 
 
 def parse_protocols(value: str) -> tuple[str, ...]:
@@ -133,15 +171,24 @@ def parse_duration(value: str) -> dt.timedelta:
     return parse_limited(LOOKBACK, value)
 
 
-def parse_resolve(values: Sequence[str]) -> dict[str, list[str]]:
-    """``--resolve NAME=IP[,IP...]`` (like curl's --resolve): probe NAME at these addresses."""
+def parse_resolve(values: Sequence[str], notes: list[str] | None = None) -> dict[str, list[str]]:
+    """``--resolve NAME=IP[,IP...]`` (like curl's --resolve): probe NAME at these addresses.
+    NAME may be pasted as a URL (``https://NAME:PORT/path``): the name counts; a path ignored
+    is added to ``notes``."""
     from .x509.names import ip_literal  # the one IP-literal parser (loads cryptography: lazily)
 
     mapping: dict[str, list[str]] = {}
     for v in values:
-        name, sep, addrs = v.partition("=")
+        name, sep, addrs = v.rpartition("=")  # a URL's query may hold "="; an address never does
         if not sep or not name or not addrs:
             raise UsageError(f"--resolve: {v!r} is not NAME=IP[,IP...]")
+        if "://" in name or "/" in name:
+            try:
+                name, _, ignored = split_origin(name)
+            except UsageError as e:
+                raise UsageError(f"--resolve: {e}") from None
+            if ignored and notes is not None:
+                notes.append(f"--resolve {v}: the path {ignored} is ignored (--resolve maps a name)")
         ips = []
         for a in addrs.split(","):
             ip = ip_literal(a.strip())
@@ -160,12 +207,18 @@ def allowed_addresses(flag_value: str | None, env: Mapping[str, str]) -> Network
     try:
         return ALLOW_ADDRESSES.from_env(env)
     except OptionError as e:
-        raise UsageError(f"{ALLOW_ADDRESSES.env}: {e.problem}") from None
+        raise UsageError(f"{env_named(ALLOW_ADDRESSES.env)}: {e.problem}") from None
+
+
+def env_named(variable: str) -> str:
+    """How an error names a value that came from the environment: the user set a variable, not
+    a flag, and should be told which one to fix."""
+    return f"{variable} (environment)"
 
 
 def argparse_type(limit: Limit[int]) -> Callable[[str], int]:
-    """``type=`` for a bounded count: argparse reports it (usage line, then
-    ``argument --FLAG: <the options model's words>``), exit 2."""
+    """``type=`` for a bounded count: argparse reports it (``Parser.error``: one line,
+    ``--FLAG: <the options model's words>``), exit 2."""
     def parse(value: str) -> int:
         try:
             return limit.from_text(value)
@@ -194,32 +247,129 @@ def _progress_printer(stream: TextIO) -> Callable[[int, int], None] | None:
 
 
 def _trust(ca_bundle: str | None) -> TrustStore:
-    from .trust import TrustStoreError, load_trust_store
+    from .trust import ENV_CA_BUNDLE, TrustStoreError, load_trust_store
     try:
         return load_trust_store(ca_bundle)
     except (TrustStoreError, OSError) as e:
-        raise UsageError(f"--ca-bundle: {e}") from None
+        source = ("--ca-bundle" if ca_bundle else env_named(ENV_CA_BUNDLE) if os.environ.get(ENV_CA_BUNDLE)
+                  else "trust store")
+        raise UsageError(f"{source}: {e}") from None
+
+
+def terminal_style(out: TextIO, env: Mapping[str, str]) -> tuple[int | None, bool]:
+    """(width, colour) for the text report on ``out``: wrapped to the terminal's width
+    (``COLUMNS`` first, as ``shutil.get_terminal_size``) and coloured unless ``NO_COLOR`` is set
+    to anything but "" (https://no-color.org) or ``TERM=dumb``; a pipe or file gets neither."""
+    try:
+        tty = out.isatty()
+    except (OSError, ValueError):
+        tty = False
+    if not tty:
+        return None, False
+    width = 0
+    with contextlib.suppress(ValueError):
+        width = int(env.get("COLUMNS", ""))
+    if width <= 0:
+        try:
+            width = os.get_terminal_size(out.fileno()).columns
+        except (OSError, ValueError, io.UnsupportedOperation):
+            width = 80
+    colour = not env.get("NO_COLOR") and env.get("TERM") != "dumb"
+    return width or 80, colour
 
 
 def _emit(report: AuditReport, fmt: str, fail_on: str, out: TextIO) -> int:
-    out.write(render(report, fmt))
+    if fmt == "text":
+        width, colour = terminal_style(out, os.environ)
+        out.write(render_text(report, width=width, colour=colour))
+    else:
+        out.write(render(report, fmt))
     out.write("\n")
     return EXIT_FINDINGS if worst_at_or_above(report.results, fail_on) else EXIT_OK
 
 
-def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+MAX_INPUT_BYTES = 10 * 1024 * 1024  # a bundle or a list of origins; anything larger is a mistake
+
+
+def _origin_specs(args: argparse.Namespace, stdin: TextIO) -> list[tuple[str, str]]:
+    """(where, spec) of every origin named: arguments (``-`` reads standard input in its place)
+    then each ``--targets-file`` (``-`` too). ``where`` is ``FILE:LINE`` or "" for an argument."""
+    specs: list[tuple[str, str]] = []
+    read_stdin = False
+
+    def from_stdin() -> list[tuple[str, str]]:
+        nonlocal read_stdin
+        if read_stdin:
+            raise UsageError("-: standard input is named twice; it can be read once")
+        read_stdin = True
+        text = stdin.read(MAX_INPUT_BYTES + 1)
+        if len(text) > MAX_INPUT_BYTES:
+            raise UsageError("-: standard input is larger than 10 MiB; not a list of origins")
+        return target_lines(text, "<stdin>")
+
+    for spec in args.origins:
+        specs += from_stdin() if spec == "-" else [("", spec)]
+    for path in args.targets_file or ():
+        if path == "-":
+            specs += from_stdin()
+            continue
+        data = _read_file(path, "--targets-file", "a list of origins")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise UsageError(f"--targets-file: {path} is not UTF-8 text") from None
+        specs += target_lines(text, path)
+    return specs
+
+
+def _check_targets(args: argparse.Namespace, stdin: TextIO, notes: list[str]) -> list[Target]:
+    """The targets ``check`` probes, each once, in the order named; a bad one is a usage error
+    naming where it was. A legacy protocol allowed is a finding as ``audit`` words it."""
+    from .judge.discovery import protocol_findings
+
+    protocols = parse_protocols(args.protocols)
+    targets: dict[tuple[str, int], Target] = {}
+    for where, spec in _origin_specs(args, stdin):
+        try:
+            host, port, ignored = split_origin(spec)
+        except UsageError as e:
+            raise UsageError(f"{where}: {e}" if where else str(e)) from None
+        if ignored:
+            notes.append(f"{where + ': ' if where else ''}{spec}: the path {ignored} is ignored "
+                         "(an origin is a host and a port)")
+        target = Target(host=host, port=port, server_name=args.server_name, protocols=protocols)
+        target = dataclasses.replace(target, notes=tuple(protocol_findings(protocols, target.display)))
+        targets.setdefault((host.lower().rstrip("."), port), target)
+    if not targets:
+        named = "the input held none" if args.origins or args.targets_file else "none given"
+        raise UsageError(f"no origins to check ({named}): name HOST[:PORT], --targets-file FILE, "
+                         "or - to read them from standard input, one a line")
+    return list(targets.values())
+
+
+def _check_resolve_names(mapping: Mapping[str, list[str]], targets: Sequence[Target]) -> None:
+    """Every ``--resolve`` NAME is a target's host: a typo would otherwise leave the target to
+    DNS, silently, and the NAME to nothing."""
+    hosts = list(dict.fromkeys(t.host.lower().rstrip(".") for t in targets))
+    for name in mapping:
+        if name not in hosts:
+            shown = ", ".join(hosts[:5]) + (f" and {len(hosts) - 5} more" if len(hosts) > 5 else "")
+            hint = closest(name, hosts)
+            raise UsageError(f"--resolve: {name} is not among the targets ({shown}), so it would "
+                             "change nothing" + (f"; did you mean {hint}?" if hint else ""))
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     from .pipeline import check_report, check_targets
     from .probe import Resolver, system_resolver
     from .x509.names import ip_literal
 
-    protocols = parse_protocols(args.protocols)
     timeout = _timeout(args)
     at = parse_at(args.at) if args.at else None
-    mapping = parse_resolve(args.resolve)
-    targets = []
-    for spec in args.origins:
-        host, port = parse_host_port(spec)
-        targets.append(Target(host=host, port=port, server_name=args.server_name, protocols=protocols))
+    notes: list[str] = []
+    targets = _check_targets(args, stdin, notes)
+    mapping = parse_resolve(args.resolve, notes)
+    _check_resolve_names(mapping, targets)
     # An address the user typed (an IP-literal origin, a --resolve answer) is their own choice:
     # probed whatever range it is in, for this run. What DNS answers is judged as CloudFront sees it.
     named = [a for ips in mapping.values() for a in ips]
@@ -227,11 +377,15 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     allow = tuple(dict.fromkeys((*allowed_addresses(args.allow_addresses, os.environ),
                                  *(ipaddress.ip_network(a.split("%", 1)[0]) for a in named))))
     trust = _trust(args.ca_bundle)
+    for note in notes:
+        say(err, f"origin-auditor: note: {note}")
 
     resolver: Resolver = system_resolver
     if mapping:
         def resolver(host: str, port: int) -> list[str]:
-            return mapping.get(host.lower().rstrip(".")) or system_resolver(host, port)
+            # Only the targets --resolve names (checked above); the others are what DNS answers.
+            key = host.lower().rstrip(".")
+            return mapping[key] if key in mapping else system_resolver(host, port)
 
     results = check_targets(targets, resolver=resolver, trust=trust, timeout=timeout, at=at,
                             warn_days=args.warn_days, concurrency=args.concurrency,
@@ -239,16 +393,34 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return _emit(check_report(results), args.format, args.fail_on, out)
 
 
-def cmd_check_bundle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _bundle_host(value: str, err: TextIO) -> str:
+    """``--host``: the name CloudFront sends. Pasted as a URL (or with a port), the name counts
+    and what was dropped is said; a plain name is taken as typed."""
+    if "://" not in value and "/" not in value and ":" not in value:
+        return value
+    try:
+        host, port, ignored = split_origin(value)
+    except UsageError as e:
+        raise UsageError(f"--host: {e}") from None
+    dropped = " and ".join(x for x in (f"the port {port}" if port != 443 else "",
+                                       f"the path {ignored}" if ignored else "") if x)
+    if dropped:
+        say(err, f"origin-auditor: note: {value}: {dropped} {'are' if ' and ' in dropped else 'is'} "
+                 "ignored (--host is a name)")
+    return host
+
+
+def cmd_check_bundle(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     from .bundle import BundleError, check_bundle, fix_bundle
     from .pipeline import check_report, utcnow
 
+    host = _bundle_host(args.host, err)
     trust = _trust(args.ca_bundle)
     at = parse_at(args.at) if args.at else utcnow()
     pem = _read_file(args.file, "FILE")
     key_pem = _read_file(args.key, "--key") if args.key else None
     try:
-        checked = check_bundle(pem, args.host, trust=trust, at=at, key_pem=key_pem, warn_days=args.warn_days)
+        checked = check_bundle(pem, host, trust=trust, at=at, key_pem=key_pem, warn_days=args.warn_days)
     except BundleError as e:
         raise UsageError(f"{args.file}: {e}") from None
     status = _emit(check_report([checked.result]), args.format, args.fail_on, out)
@@ -275,22 +447,52 @@ def cmd_check_bundle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return status
 
 
-def _read_file(path: str, what: str) -> bytes:
+def _read_file(path: str, what: str, kind: str = "a certificate bundle") -> bytes:
     try:
         with open(path, "rb") as fh:
-            data = fh.read(10 * 1024 * 1024 + 1)
+            data = fh.read(MAX_INPUT_BYTES + 1)
     except OSError as e:
         raise UsageError(f"{what}: cannot read {path}: {e.strerror}") from None
-    if len(data) > 10 * 1024 * 1024:
-        raise UsageError(f"{what}: {path} is larger than 10 MiB; not a certificate bundle")
+    if len(data) > MAX_INPUT_BYTES:
+        raise UsageError(f"{what}: {path} is larger than 10 MiB; not {kind}")
     return data
 
 
-def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+TOPIC_ENV = "FINDINGS_TOPIC_ARN"
+_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def _topic(env: Mapping[str, str]) -> str:
+    """The topic ``--publish`` publishes to: FINDINGS_TOPIC_ARN, checked before anything runs."""
+    topic = env.get(TOPIC_ENV)
+    if not topic:
+        raise UsageError(f"--publish needs {TOPIC_ENV} in the environment")
+    if not _TOPIC_ARN.fullmatch(topic):
+        raise UsageError(f"{env_named(TOPIC_ENV)}: {topic!r} is not an SNS topic ARN "
+                         "(arn:aws:sns:REGION:ACCOUNT:NAME)")
+    return topic
+
+
+def _bucket(flag: str | None, env: Mapping[str, str]) -> tuple[str | None, str]:
+    """(the reports bucket, where it came from): ``--archive-bucket``, else REPORTS_BUCKET_NAME;
+    a name S3 would refuse is a usage error naming its source, before anything runs."""
+    from .archive import BUCKET_ENV
+
+    bucket, source = flag, "--archive-bucket"
+    if not flag:
+        bucket, source = env.get(BUCKET_ENV) or None, env_named(BUCKET_ENV)
+    if bucket is not None and (not _BUCKET_NAME.fullmatch(bucket) or ".." in bucket):
+        raise UsageError(f"{source}: {bucket!r} is not an S3 bucket name (3 to 63 lowercase letters, "
+                         "digits, dots and hyphens)")
+    return bucket, source
+
+
+def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     from .audit import AuditOptions, run_audit
 
-    if args.publish and not os.environ.get("FINDINGS_TOPIC_ARN"):
-        raise UsageError("--publish needs FINDINGS_TOPIC_ARN in the environment")
+    topic = _topic(os.environ) if args.publish else None
+    bucket, bucket_source = _bucket(args.archive_bucket, os.environ)
     ids = tuple(dict.fromkeys(args.distribution_id or ()))
     try:
         check_distribution_count(len(ids))
@@ -324,43 +526,42 @@ def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise UsageError(f"cannot audit: {e}") from None
         raise
     status = _emit(report, args.format, args.fail_on, out)
-    archived, archive_status = _archive(report, args.archive_bucket, err)
+    archived, archive_status = _archive(report, bucket, bucket_source, err)
     status = max(status, archive_status)
-    if args.publish:
-        status = max(status, _publish(report, err, archived))
+    if topic is not None:
+        status = max(status, _publish(report, topic, err, archived))
     return status
 
 
-def _archive(report: AuditReport, bucket: str | None, err: TextIO) -> tuple[Archive | None, int]:
-    """Write the full report to the reports bucket (``--archive-bucket`` or REPORTS_BUCKET_NAME),
-    as the Lambda does; a failure is said on stderr and in the published message, exit 2."""
+def _archive(report: AuditReport, bucket: str | None, source: str,
+             err: TextIO) -> tuple[Archive | None, int]:
+    """Write the full report to the reports bucket (``--archive-bucket`` or REPORTS_BUCKET_NAME,
+    ``source`` says which), as the Lambda does; a failure is said on stderr and in the published
+    message, exit 2."""
     import time
     import uuid
 
-    from .archive import BUCKET_ENV, archive_report
+    from .archive import archive_report
 
-    bucket = bucket or os.environ.get(BUCKET_ENV) or None
     if not bucket:
         return None, EXIT_OK
     archived = archive_report(report.to_json(), bucket=bucket, run=f"cli-{uuid.uuid4().hex[:12]}",
                               now=time.time())
     if not archived.written:
-        err.write(f"origin-auditor: report not archived to {archived.uri}: {archived.error}\n")
+        say(err, f"origin-auditor: report not archived to {archived.uri} (bucket from {source}): "
+                 f"{archived.error}")
         return archived, EXIT_USAGE
-    err.write(f"origin-auditor: report archived to {archived.uri}\n")
+    say(err, f"origin-auditor: report archived to {archived.uri}")
     return archived, EXIT_OK
 
 
-def _publish(report: AuditReport, err: TextIO, archived: Archive | None = None) -> int:
+def _publish(report: AuditReport, topic: str, err: TextIO, archived: Archive | None = None) -> int:
     from .notify import publish_report
 
-    topic = os.environ.get("FINDINGS_TOPIC_ARN")
-    if not topic:
-        raise UsageError("--publish needs FINDINGS_TOPIC_ARN in the environment")
     try:
         publish_report(report, topic_arn=topic, archive=archived)
     except Exception as e:
-        say(err, f"origin-auditor: publish to {topic} failed: {e}")
+        say(err, f"origin-auditor: publish to {topic} (from {TOPIC_ENV}) failed: {e}")
         return EXIT_USAGE
     say(err, f"origin-auditor: published to {topic}")
     return EXIT_OK
@@ -373,7 +574,7 @@ def _publish(report: AuditReport, err: TextIO, archived: Archive | None = None) 
 COMMANDS_GROUP = "origin_auditor.commands"
 
 
-def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     """``demo``: run the lab's ``run_demo`` if the lab and moto are installed, else say how to get them."""
     from importlib.metadata import entry_points
 
@@ -416,14 +617,48 @@ def _common(p: argparse.ArgumentParser, *, net: bool = True) -> None:
                             f"ADDRESS_NOT_PUBLIC and not connected to (also {ALLOW_ADDRESSES.env})")
 
 
+_INVALID_CHOICE = re.compile(r"invalid choice: '(?P<value>.*)' \(choose from (?P<choices>.*)\)$", re.S)
+
+
+def usage_problem(message: str) -> str:
+    """argparse's error message in the CLI's words: ``--FLAG: problem`` as every other usage
+    error says it (not ``argument --FLAG: ...``), a close choice suggested for an invalid one."""
+    message = message.removeprefix("argument ")
+    m = _INVALID_CHOICE.search(message)
+    if m:
+        hint = closest(m["value"], re.findall(r"'([^']*)'", m["choices"]))
+        if hint:
+            message = message[:-1] + f"; did you mean {hint!r}?)"
+    return message
+
+
+def unrecognized(extras: Sequence[str], parser: argparse.ArgumentParser) -> str:
+    """The error for arguments no option takes, with the closest option for each unknown one."""
+    options = [o for o in parser._option_string_actions if o.startswith("--")]
+    hints = [h for h in (closest(x.split("=", 1)[0], options) for x in extras if x.startswith("-")) if h]
+    tail = f" (did you mean {', '.join(dict.fromkeys(hints))}?)" if hints else ""
+    return f"unrecognized arguments: {' '.join(extras)}{tail}"
+
+
 def build_parser(out: TextIO | None = None, err: TextIO | None = None) -> argparse.ArgumentParser:
     """The parser; its help goes to ``out`` and its usage errors to ``err`` (default: sys's)."""
 
     class Parser(argparse.ArgumentParser):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            # No abbreviations: `--form` for `--format` works today and breaks the day an option
+            # starting with the same letters is added; a pipeline's options must mean one thing.
+            kwargs["allow_abbrev"] = False
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
         # argparse writes to sys.stdout/sys.stderr itself; main(out=, err=) must own its output.
         def _print_message(self, message: str, file: object = None) -> None:
             if message:
                 (err if file is sys.stderr and err else out if out else sys.stdout).write(message)
+
+        def error(self, message: str) -> NoReturn:
+            # One line, as every other usage error (README): no usage block above it. Outside
+            # text (the value typed) escaped like every message line.
+            self.exit(EXIT_USAGE, terminal(f"origin-auditor: error: {usage_problem(message)}") + "\n")
 
     parser = Parser(
         prog="origin-auditor",
@@ -435,14 +670,20 @@ def build_parser(out: TextIO | None = None, err: TextIO | None = None) -> argpar
     p = sub.add_parser("check", help="probe origins as CloudFront would and judge their TLS",
                        description="Connect to each origin the way CloudFront does (its ciphers, the "
                                    "allowed protocols, the SNI it sends) and judge the chain.")
-    p.add_argument("origins", nargs="+", metavar="HOST[:PORT]")
+    p.add_argument("origins", nargs="*", metavar="HOST[:PORT]",
+                   help="an origin (a pasted https:// URL too: its path is ignored); - reads them "
+                        "from standard input, one a line")
+    p.add_argument("--targets-file", action="append", metavar="FILE",
+                   help="read origins from FILE, one a line; # comments and blank lines allowed "
+                        "(repeatable; - is standard input)")
     p.add_argument("--server-name", metavar="NAME",
                    help="name sent as SNI (default: HOST; with Host forwarding: the alias); a certificate "
                         "covering it or HOST passes, as at CloudFront")
     p.add_argument("--protocols", default="TLSv1.2", metavar="LIST",
                    help="OriginSslProtocols, comma-separated (default TLSv1.2)")
     p.add_argument("--resolve", action="append", default=[], metavar="NAME=IP[,IP]",
-                   help="probe NAME at these addresses instead of its DNS answer (repeatable)")
+                   help="probe NAME, one of the targets, at these addresses instead of its DNS "
+                        "answer (repeatable)")
     _common(p)
     p.set_defaults(func=cmd_check)
 
@@ -481,7 +722,8 @@ def build_parser(out: TextIO | None = None, err: TextIO | None = None) -> argpar
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None,
+         stdin: TextIO | None = None) -> int:
     if out is None:
         out = sys.stdout
         # Reports quote certificate names and draw chains with arrows: on a stdout that is not
@@ -494,11 +736,16 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         err.reconfigure(errors="replace")
     parser = build_parser(out, err)
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # argparse already printed its usage line
+        args, extras = parser.parse_known_args(argv)
+        if extras:
+            # Reported here, not by argparse's top parser, which knows none of the command's
+            # options to suggest from.
+            commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+            parser.error(unrecognized(extras, commands.choices.get(args.command, parser)))
+    except SystemExit as e:  # argparse already said it, in one line (Parser.error)
         return int(e.code) if isinstance(e.code, int) else EXIT_USAGE
     try:
-        status = int(args.func(args, out, err))
+        status = int(args.func(args, out, err, stdin or sys.stdin))
         out.flush()  # a closed pipe fails here, inside the handler below, not at interpreter exit
         return status
     except UsageError as e:

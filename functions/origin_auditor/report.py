@@ -13,7 +13,9 @@ escapes control characters; machines read it).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import re
+import textwrap
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .assess import not_audited, unaudited_counts, unaudited_summary
@@ -85,14 +87,31 @@ def _target_line(r: TargetResult) -> str:
     return f"{_verdict_label(r.verdict):4}  {r.target.display}{tail}"
 
 
+class _Labelled(str):
+    """A text report line that starts (after its indent) with one of our labels: a verdict, a
+    severity or a classification. Only these are painted; outside text never is."""
+
+    __slots__ = ()
+
+
+# A hint's command, put on a line of its own in the text report (to copy, and to wrap as one).
+_REPRODUCE = " Reproduce: "
+
+
+def _fix_lines(hint: str, indent: str) -> list[str]:
+    fix, sep, command = hint.partition(_REPRODUCE)
+    lines = [f"{indent}fix: {fix}"] if fix else []
+    return lines + ([f"{indent}reproduce: {command}"] if sep else [])
+
+
 def _target_text(r: TargetResult, indent: str = "") -> list[str]:
-    lines = [indent + _target_line(r)]
+    lines: list[str] = [_Labelled(indent + _target_line(r))]
     for g in group_findings(r.findings):
         f = g.finding
         where = f" [{', '.join(g.addresses)}]" if g.addresses else ""
-        lines.append(f"{indent}  {f.severity.value:4} {f.code}{where}: {f.message}")
+        lines.append(_Labelled(f"{indent}  {f.severity.value:4} {f.code}{where}: {f.message}"))
         if f.hint:
-            lines.append(f"{indent}       fix: {f.hint}")
+            lines += _fix_lines(f.hint, f"{indent}       ")
     if r.verdict != Verdict.PASS and r.reproduce:
         lines.append(f"{indent}  verify: {r.reproduce}")
     return lines
@@ -131,18 +150,22 @@ def _collapsed_line(finding: Finding, ids: Sequence[str]) -> str:
     return f"on {len(ids)} distribution(s) ({shown}): {CODES[finding.code].meaning} Enable: {hint}"
 
 
-def render_text(report: AuditReport) -> str:
+def render_text(report: AuditReport, *, width: int | None = None, colour: bool = False) -> str:
+    """The report for a person: one item a line (``width`` None: pipes, files, e-mail), or
+    wrapped to ``width`` columns for a terminal (a command continues with `` \\`` so it still
+    pastes as one); ``colour`` marks the verdicts, severities and classifications (ours, never
+    outside text) with ANSI colours."""
     out: list[str] = []
     if report.distributions:
         for d in report.distributions:
-            out.append(_distribution_header(d))
+            out.append(_Labelled(_distribution_header(d)))
             out.append(f"  {d.reason or d.classification.headline}")
             if d.metrics:
                 out.append("  metrics: " + ", ".join(_fmt_metric(k, v) for k, v in d.metrics.items()))
             for g in group_findings(f for f in d.findings if f.code not in COLLAPSED_CODES):
-                out.append(f"  {g.finding.severity.value:4} {g.finding.code}: {g.finding.message}")
+                out.append(_Labelled(f"  {g.finding.severity.value:4} {g.finding.code}: {g.finding.message}"))
                 if g.finding.hint:
-                    out.append(f"       fix: {g.finding.hint}")
+                    out += _fix_lines(g.finding.hint, "       ")
             for i in d.results:
                 out.extend(_target_text(report.results[i], indent="  "))
             out.append("")
@@ -161,7 +184,74 @@ def render_text(report: AuditReport) -> str:
     out.append(summary_line(report))
     # One pass over every line: outside text is in most of them, and a newline, ESC or bidi
     # override in it must not forge a line or move the cursor (our own words are printable).
-    return "\n".join(terminal(line) for line in out)
+    # Wrapping and colour come after the escaping, so what they measure and mark is what shows.
+    shown: list[str] = []
+    for line in out:
+        safe = terminal(line)
+        rows = list(_fit(safe, width)) if width else [safe]
+        if colour and isinstance(line, _Labelled):
+            rows[0] = _paint(rows[0])
+        shown += rows
+    return "\n".join(shown)
+
+
+# ---------------------------------------------------------------- terminal width and colour
+
+_MIN_WIDTH = 40  # narrower, and the hanging indents leave too little room to read
+_COMMAND_LINE = re.compile(r"^(\s*(?:verify|reproduce): )(openssl .*)$")
+# Shell words: runs of quoted strings and unquoted non-space characters (shlex.quote's output).
+_SHELL_WORD = re.compile(r"""(?:'[^']*'|"[^"]*"|[^\s'"])+""")
+
+
+def _fit(line: str, width: int) -> Iterator[str]:
+    """One line of the report as rows of at most ``width`` columns (wider only for a single word
+    that is: a command's word is never split). Continuations are indented under the line."""
+    width = max(width, _MIN_WIDTH)
+    if len(line) <= width:
+        yield line
+        return
+    indent = line[: len(line) - len(line.lstrip())]
+    hang = " " * min(len(indent) + 4, width // 3)
+    m = _COMMAND_LINE.match(line)
+    if m:
+        yield from _fit_command(m.group(1), m.group(2), hang, width)
+        return
+    yield from textwrap.wrap(line, width, subsequent_indent=hang, break_on_hyphens=False,
+                             replace_whitespace=False, drop_whitespace=True) or [line]
+
+
+def _fit_command(prefix: str, command: str, hang: str, width: int) -> Iterator[str]:
+    """A shell command over several rows, each but the last ending in `` \\``: pasted, the shell
+    reads one command. Broken between words only, so no quoted argument is split."""
+    row = prefix.rstrip()
+    for word in _SHELL_WORD.findall(command):
+        if row.strip() and len(row) + 1 + len(word) + 2 > width:
+            yield row + " \\"
+            row = hang + word
+        else:
+            row = f"{row} {word}" if row.strip() or row else word
+    yield row
+
+
+_SGR_RESET = "\x1b[0m"
+_STYLES = {
+    "FAIL": "\x1b[1;31m", "WARN": "\x1b[33m", "PASS": "\x1b[32m",
+    "fail": "\x1b[31m", "warn": "\x1b[33m", "info": "\x1b[2m",
+    **{str(c): ("\x1b[1;31m" if c.rank >= Classification.LATENT.rank else
+                "\x1b[32m" if c in (Classification.HEALTHY, Classification.IDLE) else "\x1b[33m")
+       for c in Classification},
+}
+# Our own labels where our lines put them (``_Labelled``): a target's verdict, a finding's
+# severity, a distribution's classification, each first on its line after the indent.
+_LABEL = re.compile(r"^(\s*)(" + "|".join(sorted(map(re.escape, _STYLES), key=len, reverse=True)) + r")(?= )")
+
+
+def _paint(row: str) -> str:
+    m = _LABEL.match(row)
+    if not m:
+        return row
+    label = m.group(2)
+    return f"{m.group(1)}{_STYLES[label]}{label}{_SGR_RESET}{row[m.end():]}"
 
 
 def unaudited_note(report: AuditReport) -> str:

@@ -3,10 +3,13 @@ lines. The loopback tests in tests/integration/tls pin that real servers produce
 
 from __future__ import annotations
 
-from origin_auditor.judge.handshake import address_findings, target_findings
+import pytest
+
+from origin_auditor.judge.handshake import address_findings, reproduce_cipher, target_findings
 from origin_auditor.model import AddressProbe, HandshakeOutcome, NotProbed, ProbeResult, Severity, Target
 from origin_auditor.present.reproduce import openssl_command
 from origin_auditor.rules import CLOUDFRONT_ORIGIN_CIPHERS, CODES, Code
+from origin_auditor_lab.pki import Pki
 
 O = HandshakeOutcome  # noqa: E741 - reads as a table below
 TARGET = Target("origin.test", 8443)
@@ -50,7 +53,7 @@ def test_not_tls_names_what_answered_and_the_ipv6_address_is_bracketed() -> None
                            "-servername origin.test -tls1_2 -showcerts </dev/null")
 
 
-def test_no_common_cipher_reproduces_with_cloudfronts_first_ciphers() -> None:
+def test_no_common_cipher_without_a_certificate_seen_reproduces_with_all_of_cloudfronts_suites() -> None:
     probe = seen(outcome=O.TLS_ERROR, diagnostic_outcome=O.OK, diagnostic_protocol="TLSv1.2",
                  diagnostic_cipher="DHE-RSA-AES128-GCM-SHA256")
     [f] = address_findings(TARGET, probe)
@@ -58,7 +61,29 @@ def test_no_common_cipher_reproduces_with_cloudfronts_first_ciphers() -> None:
     assert "with every cipher offered it chose DHE-RSA-AES128-GCM-SHA256 (TLSv1.2)" in f.message
     assert f.hint == (f"{CODES[Code.NO_COMMON_CIPHER].fix} Reproduce: openssl s_client -connect "
                       "192.0.2.1:8443 -servername origin.test -tls1_2 -cipher "
-                      f"{':'.join(CLOUDFRONT_ORIGIN_CIPHERS[:4])} -showcerts </dev/null")
+                      f"{':'.join(CLOUDFRONT_ORIGIN_CIPHERS)} -showcerts </dev/null")
+
+
+# An RSA key can do every suite CloudFront offers but ECDHE-ECDSA; an ECDSA key only those.
+RSA_SUITES = [c for c in CLOUDFRONT_ORIGIN_CIPHERS if not c.startswith("ECDHE-ECDSA-")]
+ECDSA_SUITES = [c for c in CLOUDFRONT_ORIGIN_CIPHERS if c.startswith("ECDHE-ECDSA-")]
+
+
+@pytest.mark.parametrize(("kind", "auth", "suites"), [("rsa", "ECDHE-RSA", RSA_SUITES),
+                                                      ("ecdsa", "ECDHE-ECDSA", ECDSA_SUITES)])
+def test_no_common_cipher_names_the_suites_for_the_leafs_key_type(
+        pki1: Pki, rsa_pki: Pki, kind: str, auth: str, suites: list[str]) -> None:
+    pki = rsa_pki if kind == "rsa" else pki1
+    # The chain seen by the diagnostic handshake, in a wrong order: the leaf is still the leaf.
+    probe = seen(outcome=O.TLS_ERROR, diagnostic_outcome=O.OK, diagnostic_protocol="TLSv1.2",
+                 diagnostic_cipher=f"{auth}-CHACHA20-POLY1305", chain_source="diagnostic",
+                 chain=(pki.intermediates[0].der, pki.leaf.der))
+    [f] = address_findings(TARGET, probe)
+    assert f.hint.startswith(f"Enable an {auth} AES-GCM suite such as {auth}-AES128-GCM-SHA256 "
+                             f"(the origin's certificate has an {kind.upper()} key). Reproduce: ")
+    offered = f.hint.split(" -cipher ", 1)[1].split(" ", 1)[0].split(":")
+    assert offered == suites
+    assert reproduce_cipher(probe) == ":".join(offered)
 
 
 def test_no_common_protocol_when_the_broad_handshake_chose_another_protocol() -> None:

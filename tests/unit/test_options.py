@@ -35,14 +35,14 @@ def cli(flag: str, text: str) -> Outcome:
         except UsageError as e:
             assert str(e).startswith(f"{flag}: "), e
             return None, str(e).removeprefix(f"{flag}: ")
-    # The counts are argparse types: usage line, then "origin-auditor check: error: argument ...".
+    # The counts are argparse types: one line, "origin-auditor: error: --FLAG: ..." as for the others.
     err = io.StringIO()
     try:
         args = build_parser(io.StringIO(), err).parse_args(["check", "origin.test", flag, text])
     except SystemExit as e:
         assert e.code == 2
-        last = err.getvalue().splitlines()[-1]
-        prefix = f"origin-auditor check: error: argument {flag}: "
+        [last] = err.getvalue().splitlines()
+        prefix = f"origin-auditor: error: {flag}: "
         assert last.startswith(prefix), last
         return None, last.removeprefix(prefix)
     return getattr(args, flag.removeprefix("--").replace("-", "_")), None

@@ -18,7 +18,7 @@ from origin_auditor.model import (
     TargetResult,
     Verdict,
 )
-from origin_auditor.report import group_findings, render, summary_line, worst_at_or_above
+from origin_auditor.report import group_findings, render, render_text, summary_line, worst_at_or_above
 from origin_auditor.rules import Code
 
 
@@ -157,3 +157,57 @@ def test_a_gate_never_passes_an_origin_it_did_not_audit() -> None:
     assert worst_at_or_above([unaudited("o.test:443 was not probed: internal error.")], "warn")
     # A VPC origin is unreachable from outside by design, every run: reported, not a gate failure.
     assert not worst_at_or_above([unaudited("origin o of distribution E is a VPC origin (vo-1)")], "fail")
+
+# ---------------------------------------------------------------- issue 11: width and colour
+
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+LONG = Finding(Code.CHAIN_WRONG_ORDER, Severity.FAIL,
+               "the chain as sent is leaf -> Intermediate 2 -> Intermediate 1 and CloudFront needs each "
+               "certificate followed by its issuer, so it drops the connection and answers 502",
+               "Serve leaf, then Intermediate 1, then Intermediate 2 (fullchain order). Reproduce: openssl "
+               "s_client -connect origin.test:443 -servername 'a b.test' -tls1_2 -showcerts </dev/null",
+               address="192.0.2.1")
+
+
+def _long_report() -> AuditReport:
+    return AuditReport(generated_at="2026-11-26T00:00:00Z", results=(_result(Verdict.FAIL, LONG),))
+
+
+def test_text_without_a_width_is_one_line_per_item_and_plain() -> None:
+    text = render(_long_report(), "text")
+    assert "\x1b" not in text
+    assert f"  fail CHAIN_WRONG_ORDER [192.0.2.1]: {LONG.message}" in text.splitlines()
+    # The command a fix carries is on its own line, to copy.
+    assert ("       reproduce: openssl s_client -connect origin.test:443 -servername 'a b.test' -tls1_2 "
+            "-showcerts </dev/null") in text.splitlines()
+
+
+@pytest.mark.parametrize("width", [40, 60, 80])
+def test_text_wraps_to_the_width_and_commands_continue_with_a_backslash(width: int) -> None:
+    text = render_text(_long_report(), width=width)
+    lines = text.splitlines()
+    assert max(map(len, lines)) <= width, text
+    plain = render(_long_report(), "text")
+    assert " ".join(text.replace(" \\\n", " ").split()) == " ".join(plain.split())
+    # A wrapped command still pastes as one command: every line but its last ends in " \",
+    # and no quoted argument is split ('a b.test' stays whole).
+    start = next(i for i, line in enumerate(lines) if "reproduce: " in line)
+    command = [lines[start]]
+    while command[-1].endswith(" \\"):
+        command.append(lines[start + len(command)])
+    assert "'a b.test'" in "\n".join(command)
+    assert command[-1].endswith("</dev/null")
+
+
+def test_colour_marks_our_labels_only_and_outside_text_stays_escaped() -> None:
+    hostile = Finding(Code.HOSTNAME_MISMATCH, Severity.WARN, "covers \x1b[32mFAIL\x1b[0m", "")
+    report = AuditReport(generated_at="2026-11-26T00:00:00Z",
+                         results=(_result(Verdict.FAIL, LONG, hostile),
+                                  _result(Verdict.PASS, host="ok.test")))
+    text = render_text(report, colour=True)
+    assert SGR.sub("", text) == render_text(report)
+    assert re.search(r"^\x1b\[[0-9;]*mFAIL\x1b\[0m  origin\.test:443", text, re.M), text
+    assert re.search(r"^\x1b\[[0-9;]*mPASS\x1b\[0m  ok\.test:443", text, re.M), text
+    assert re.search(r"^  \x1b\[[0-9;]*mwarn\x1b\[0m HOSTNAME_MISMATCH", text, re.M), text
+    # The ESC in the certificate's text is shown escaped, never sent to the terminal.
+    assert "\x1b[32mFAIL" not in text

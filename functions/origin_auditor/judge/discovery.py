@@ -10,7 +10,7 @@ among the target-level findings.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from ..model import Finding, OriginFacts, OriginKind, Target
 from ..rules import LEGACY_PROTOCOLS, Code
@@ -46,10 +46,17 @@ def origin_findings(origin: OriginFacts) -> Iterator[Finding]:
         yield from _custom_origin_findings(origin, where)
 
 
-def _custom_origin_findings(origin: OriginFacts, where: str) -> Iterator[Finding]:
-    legacy = [p for p in origin.ssl_protocols if p in LEGACY_PROTOCOLS]
+def protocol_findings(protocols: Sequence[str], where: str) -> Iterator[Finding]:
+    """What an origin's OriginSslProtocols setting means before any connection: LEGACY_PROTOCOL
+    when it allows SSLv3, TLSv1 or TLSv1.1. ``where`` names the origin: a discovered origin
+    (``origin O of distribution D``) or ``check``'s ``HOST:PORT`` with its ``--protocols``."""
+    legacy = [p for p in protocols if p in LEGACY_PROTOCOLS]
     if legacy:
         yield finding(Code.LEGACY_PROTOCOL, f"OriginSslProtocols of {where} allows {', '.join(legacy)}.")
+
+
+def _custom_origin_findings(origin: OriginFacts, where: str) -> Iterator[Finding]:
+    yield from protocol_findings(origin.ssl_protocols, where)
     if origin.request_functions:
         yield finding(Code.HOST_REWRITE_UNVERIFIABLE,
                       f"{'; '.join(origin.request_functions)} on the route to {where} may rewrite "

@@ -9,7 +9,9 @@ CloudFront's next connection. No I/O. The certificates themselves are judged in 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ..model import AddressProbe, Finding, NonPublicAddress, NotProbed, ProbeResult, Severity, Target
 from ..model import HandshakeOutcome as Outcome
@@ -25,6 +27,7 @@ from ..rules import (
     Code,
 )
 from ..tls.wire import ALERTS, OPENSSL_MAX_CERT_LIST
+from ..x509.chain import is_ca, parse_chain
 from ..x509.names import ip_literal
 from .findings import finding
 
@@ -207,14 +210,16 @@ def _handshake_finding(target: Target, probe: AddressProbe, where: str) -> Findi
                 "cannot connect (502).", address,
                 hint=f"Enable {offered[-1]} on the origin, or allow {probe.diagnostic_protocol} in "
                      "the origin's OriginSslProtocols (legacy protocols are deprecated).")
-        cipher = ":".join(CLOUDFRONT_ORIGIN_CIPHERS[:4])
+        kind = leaf_key_kind(probe.chain)
+        fix = CODES[Code.NO_COMMON_CIPHER].fix if kind is None else (
+            f"Enable an ECDHE-{kind} AES-GCM suite such as ECDHE-{kind}-AES128-GCM-SHA256 (the "
+            f"origin's certificate has an {kind} key).")
         return finding(
             Code.NO_COMMON_CIPHER,
             f"{where} accepts none of the cipher suites CloudFront offers over "
             f"{', '.join(offered)}; with every cipher offered it chose {probe.diagnostic_cipher} "
             f"({probe.diagnostic_protocol}). CloudFront cannot connect (502).", address,
-            hint=f"{CODES[Code.NO_COMMON_CIPHER].fix} Reproduce: "
-                 f"{openssl_command(target, address, cipher=cipher)}")
+            hint=f"{fix} Reproduce: {openssl_command(target, address, cipher=reproduce_cipher(probe))}")
     if probe.tls13_outcome is Outcome.OK:
         return finding(
             Code.TLS13_ONLY,
@@ -222,6 +227,61 @@ def _handshake_finding(target: Target, probe: AddressProbe, where: str) -> Findi
             "API cannot select TLS 1.3, and 502s have been reported for TLS-1.3-only origins at "
             "some edge locations.", address)
     return _handshake_failed(target, probe, where)
+
+
+def leaf_key_kind(chain: Sequence[bytes]) -> str | None:
+    """``"RSA"`` or ``"ECDSA"``: the key type of the leaf in ``chain`` (the first certificate
+    that is not a CA, as sent), which decides the suites it can use; None when no certificate
+    was seen or its key is of another kind."""
+    sent, _ = parse_chain(chain)
+    leaf = next((s for s in sent if not is_ca(s.cert)), sent[0] if sent else None)
+    if leaf is None:
+        return None
+    try:
+        key = leaf.cert.public_key()
+    except Exception:  # an unsupported or malformed key: the kind is not determined
+        return None
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "ECDSA"
+    return None
+
+
+def cloudfront_suites_for(kind: str | None) -> tuple[str, ...]:
+    """CloudFront's origin suites a server with a ``kind`` key ("RSA", "ECDSA") can choose: an
+    RSA key cannot sign an ECDHE-ECDSA handshake, an ECDSA key can only do ECDHE-ECDSA. All of
+    them when the kind is unknown."""
+    if kind == "ECDSA":
+        return tuple(c for c in CLOUDFRONT_ORIGIN_CIPHERS if c.startswith("ECDHE-ECDSA-"))
+    if kind == "RSA":
+        return tuple(c for c in CLOUDFRONT_ORIGIN_CIPHERS if not c.startswith("ECDHE-ECDSA-"))
+    return CLOUDFRONT_ORIGIN_CIPHERS
+
+
+def reproduce_cipher(probe: AddressProbe) -> str | None:
+    """The ``-cipher`` of this address's reproduce line: CloudFront's suites for the leaf's key
+    type when the finding is NO_COMMON_CIPHER (so the line fails until the advised suite is
+    enabled, then passes), else None (the protocol flags say enough)."""
+    if not no_common_cipher(probe):
+        return None
+    return ":".join(cloudfront_suites_for(leaf_key_kind(probe.chain)))
+
+
+# Outcomes of CloudFront's handshake that have a finding of their own before the ladder's
+# protocol/cipher question is asked (``address_findings`` / ``_handshake_finding``, in order).
+_ANSWERED_BEFORE_THE_LADDER = frozenset({Outcome.OK, Outcome.REFUSED, Outcome.CONNECT_TIMEOUT,
+                                         Outcome.TIMEOUT, Outcome.TOO_LARGE, Outcome.NOT_TLS,
+                                         Outcome.FLOOD})
+
+
+def no_common_cipher(probe: AddressProbe) -> bool:
+    """The address's finding is NO_COMMON_CIPHER: CloudFront's offer failed where the broad one
+    succeeded with a protocol CloudFront offered (what ``_handshake_finding`` decides)."""
+    return (probe.internal_error is None and bool(probe.offered) and probe.outcome is not None
+            and probe.outcome not in _ANSWERED_BEFORE_THE_LADDER
+            and probe.diagnostic_outcome is Outcome.OK
+            and probe.diagnostic_protocol in (probe.offered or ()))
 
 
 # What a service that does not speak TLS sent first, by its opening bytes. The bytes themselves

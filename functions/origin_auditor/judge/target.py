@@ -14,7 +14,7 @@ from ..x509.names import ip_literal, normalize_dns
 from . import discovery
 from .chain import judge_chain
 from .findings import finding as _finding
-from .handshake import address_findings, target_findings
+from .handshake import address_findings, reproduce_cipher, target_findings
 
 
 def _consistency(probe: ProbeResult) -> list[Finding]:
@@ -80,6 +80,7 @@ def judge_probe(probe: ProbeResult, *, trust: TrustStore, at: dt.datetime,
     # first probed): that is where the problem shows, and with --resolve / split DNS the host
     # name alone may not even lead there.
     shown: str | None = None
+    shown_cipher: str | None = None
     shown_rank = -1
     for addr in probe.addresses:
         own = address_findings(target, addr)
@@ -89,10 +90,11 @@ def judge_probe(probe: ProbeResult, *, trust: TrustStore, at: dt.datetime,
                                truncated=addr.chain_truncated)
         rank = max((f.severity.rank for f in own), default=0)
         if rank > shown_rank:
-            shown, shown_rank = addr.address, rank
+            # NO_COMMON_CIPHER there: the line offers CloudFront's suites for the key, as its hint.
+            shown, shown_rank, shown_cipher = addr.address, rank, reproduce_cipher(addr)
         findings += own
         reports.append(AddressReport(addr.address, addr.protocol, addr.cipher,
                                      tuple(summarize_cert(d) for d in addr.chain)))
-    reproduce = "" if target.skip_probe else openssl_command(target, shown)
+    reproduce = "" if target.skip_probe else openssl_command(target, shown, cipher=shown_cipher)
     return TargetResult(target=target, verdict=Verdict.of(findings), findings=tuple(findings),
                         addresses=tuple(reports), reproduce=reproduce)

@@ -46,10 +46,11 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def cli() -> CliRunner:
-    """``cli("check", "host:port", ...)`` -> Run, through the same ``main`` the console script calls."""
-    def run(*argv: str) -> Run:
+    """``cli("check", "host:port", ..., stdin="text")`` -> Run, through the same ``main`` the console
+    script calls (``stdin``: what ``-`` reads; none given, an empty stream)."""
+    def run(*argv: str, stdin: str = "") -> Run:
         out, err = io.StringIO(), io.StringIO()
-        code = main(list(argv), out=out, err=err)
+        code = main(list(argv), out=out, err=err, stdin=io.StringIO(stdin))
         return Run(code, out.getvalue(), err.getvalue())
     return run
 

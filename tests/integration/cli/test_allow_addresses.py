@@ -106,5 +106,6 @@ def test_a_bad_cidr_in_the_environment_is_one_line_exit_2(cli: CliRunner, comman
     monkeypatch.setenv("ORIGIN_AUDITOR_ALLOW_ADDRESSES", "10.0.0.0/8,nope")
     run = cli(*command)
     assert (run.code, run.out) == (2, "")
-    assert run.err == ("origin-auditor: error: ORIGIN_AUDITOR_ALLOW_ADDRESSES: 'nope' is not a CIDR "
+    assert run.err == ("origin-auditor: error: ORIGIN_AUDITOR_ALLOW_ADDRESSES (environment): 'nope' is "
+                       "not a CIDR "
                        "(e.g. 10.0.0.0/8 or fd00::/8)\n")
