@@ -185,7 +185,7 @@ def _run(out: TextIO, err: TextIO, fmt: str) -> int:
         # way a lab deployment would, explicitly in the function's environment.
         env = {"FINDINGS_TOPIC_ARN": topic, "STATE_TABLE_NAME": "origin-auditor-state",
                ALLOW_ADDRESSES.env: LOOPBACK_CIDRS}
-        handle(SCHEDULE_EVENT, None, audit=audit, sns=sns, dynamodb=ddb, env=env)
+        handle(SCHEDULE_EVENT, _DemoContext(), audit=audit, sns=sns, dynamodb=ddb, env=env)
         report = audited[0]
         out.write(render(report, fmt))
         out.write("\n")
@@ -193,12 +193,21 @@ def _run(out: TextIO, err: TextIO, fmt: str) -> int:
             return 0
         _show_notification(out, sqs, queue, sns)
         # A second, unchanged run sends nothing: notifications are about change.
-        again = handle(SCHEDULE_EVENT, None, audit=audit, sns=sns, dynamodb=ddb, env=env)
+        again = handle(SCHEDULE_EVENT, _DemoContext(), audit=audit, sns=sns, dynamodb=ddb, env=env)
         notification = again.get("notification")
         published = isinstance(notification, dict) and notification.get("published")
         out.write("\n=== A second scheduled run with nothing changed: "
                   f"{'published again (unexpected)' if published else 'no notification sent'}.\n")
     return 0
+
+
+class _DemoContext:
+    """The Lambda context as far as the handler reads it: the function's ARN, whose account the
+    messages name (moto's default account), and a request id. No time limit: the demo's origins
+    answer at once."""
+
+    invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:origin-auditor-demo"
+    aws_request_id = "demo-run"
 
 
 class _RecordingSns:

@@ -225,7 +225,9 @@ def test_chat_card_title_carries_the_worst_and_each_origin_its_own_classificatio
     msg = message()
     card = json.loads(msg.structure["https"])
     assert check_chat_payload(card) == []
-    assert card["content"]["title"].startswith("[OUTAGE]")
+    assert card["content"]["title"] == ("[OUTAGE] 1 origin failing now | 1 LATENT (cache is hiding it) | "
+                                        "1 at risk | `api.example.com`")  # the site, outside text, as code
+    assert card["metadata"]["summary"] == card["content"]["title"]
     bullets = [line for line in card["content"]["description"].split("\n") if line.startswith("•")]
     assert len(bullets) == 3
     assert bullets[0].startswith("• *OUTAGE*") and "`api.example.net:8443`" in bullets[0]
@@ -285,3 +287,11 @@ def test_the_published_json_carries_the_filter_keys_beside_the_protocols() -> No
 def test_filter_keys_count_toward_the_size_budget(size: int) -> None:
     msg = message(max_bytes=size)
     assert len(msg.body.encode()) <= msg.size_bytes <= size
+
+
+def test_the_account_id_is_read_from_an_arn_or_not_at_all() -> None:
+    from origin_auditor.aws import arn_account
+    assert arn_account("arn:aws:iam::111122223333:role/x") == "111122223333"
+    assert arn_account("arn:aws:lambda:us-east-1:444455556666:function:f") == "444455556666"
+    assert arn_account("arn:aws:s3:::bucket") is None
+    assert arn_account(None) is None and arn_account("111122223333") is None

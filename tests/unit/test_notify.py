@@ -255,6 +255,15 @@ def check_chat_payload(payload: Any) -> list[str]:
         for key in ("threadId", "summary", "eventType"):
             need(metadata, key, str, "metadata")
         strings(metadata, "relatedResources", "metadata")
+        # Optional: "additionalContext": {"customerProvidedKey1": String, ...} (AWS's schema).
+        context = metadata.get("additionalContext", {})
+        if not isinstance(context, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                    for k, v in context.items()):
+            errors.append("metadata.additionalContext must map strings to strings")
+        extra_meta = set(metadata) - {"threadId", "summary", "eventType", "relatedResources",
+                                      "additionalContext"}
+        if extra_meta:
+            errors.append(f"unexpected metadata keys {sorted(extra_meta)}")
     return errors
 
 
@@ -268,6 +277,9 @@ def test_chat_payload_checker_rejects_what_the_service_would_drop() -> None:
     bad = json.loads(json.dumps(good))
     bad["content"]["textType"] = "markdown"
     assert check_chat_payload(bad) == ["content.textType must be 'client-markdown'"]
+    bad = json.loads(json.dumps(good))
+    bad["metadata"]["additionalContext"] = {"account": 111122223333}
+    assert check_chat_payload(bad) == ["metadata.additionalContext must map strings to strings"]
 
 
 def test_https_payload_is_a_valid_chat_custom_notification() -> None:
@@ -276,7 +288,7 @@ def test_https_payload_is_a_valid_chat_custom_notification() -> None:
         assert msg is not None
         payload = json.loads(msg.structure["https"])
         assert check_chat_payload(payload) == []
-        assert payload["content"]["title"] == msg.subject
+        assert payload["content"]["title"].replace("`", "") == msg.subject  # the site as code
         assert "`CHAIN_INCOMPLETE`" in payload["content"]["description"]
         assert any("openssl s_client" in s for s in payload["content"]["nextSteps"])
     resolved_rep = report([result("a.test", Verdict.PASS)])

@@ -1,9 +1,18 @@
 """The SNS message for a plan (pure): e-mail text, the Amazon Q custom notification, the JSON
 report, within SNS's size limits.
 
-Outside text (alarm names and reasons, CloudTrail actors, origin names, certificate names in
-findings, notes) is escaped per channel by ``present.text``: every e-mail body line passes
-through ``email_line`` (one line, non-printables escaped, bounded), the subject through
+What an on-call engineer reads (issue 11): the subject counts every classification worst first
+and never hides LATENT; each item (an origin) says its site, distribution, account, metrics,
+origin and port, its classification in plain words, the cause, the fix and the verify command;
+what a classification or code means is said once per message, below the items. The e-mail is
+plain text wrapped at ``WIDTH`` columns on spaces only: verify commands and URLs stay whole on
+lines of their own. The published JSON body carries ``FILTER_KEYS`` beside the protocols for
+body-scoped subscription filter policies (see ``Message.filters``).
+
+Outside text (alarm names and reasons, CloudTrail actors, origin names, aliases, certificate
+names in findings, notes) is escaped per channel by ``present.text``: every e-mail line is made
+by ``_wrap``/``_verbatim``, which escape with ``email_line`` before wrapping (a newline in
+outside text never starts a line, an escape is never split), the subject by
 ``email_subject``; in the chat notification outside values are inline code (``chat_code``) in
 the description and next steps, and ``chat`` in plain fields (title, keywords, metadata). The
 ``sqs``/``lambda`` JSON keeps values as they are.
@@ -204,7 +213,11 @@ class _Parts:
         if active:
             self.severity = "fail" if any(c.verdict == "fail" for c in active) else \
                 "warn" if any(c.verdict == "warn" for c in active) else "info"
+        self.subject_site = ""  # the site the subject ends with (outside text: code in chat)
         self.subject = _subject(self, active)
+        # The chat title is the subject with the site, an alias someone else chose, as code.
+        self.title = chat(self.subject.removesuffix(_SUBJECT_SEP + self.subject_site)) + (
+            _SUBJECT_SEP + chat_code(self.subject_site) if self.subject_site else "")
         self.chat = json.dumps(_chat(self), ensure_ascii=False)
         codes = sorted({code for c in active for code in c.codes})
         labels = sorted({c.label or FAIL_LABEL for c in active if c.key != DIGEST_KEY},
@@ -219,7 +232,8 @@ class _Parts:
             "event": {"DataType": "String", "StringValue": event},
         }
         if labels:
-            self.attributes["classifications"] = {"DataType": "String.Array", "StringValue": json.dumps(labels)}
+            self.attributes["classifications"] = {"DataType": "String.Array",
+                                                  "StringValue": json.dumps(labels)}
         if codes:
             self.attributes["codes"] = {"DataType": "String.Array", "StringValue": json.dumps(codes)}
         self.report_json = report.to_json()
@@ -331,15 +345,13 @@ def _subject(parts: _Parts, active: Sequence[Change]) -> str:
         counts.pop(drop)
         keep = {i if i < drop else i - 1 for i in keep}
         subject = head + _SUBJECT_SEP.join(counts)
-    site = _site(parts, group)
-    if site:
-        with_site = email_subject(subject + _SUBJECT_SEP + site, 10_000)
-        if len(with_site) <= SUBJECT_MAX:
-            return with_site
-        room = SUBJECT_MAX - len(email_subject(subject, 10_000)) - len(_SUBJECT_SEP)
-        if room >= 12:  # a site cut to fewer characters names nothing
-            return email_subject(subject + _SUBJECT_SEP + clip(email_subject(site, 10_000), room), SUBJECT_MAX)
-    return email_subject(subject, SUBJECT_MAX)
+    counted = email_subject(subject, SUBJECT_MAX)
+    site = email_subject(_site(parts, group), 10_000)
+    room = SUBJECT_MAX - len(counted) - len(_SUBJECT_SEP)
+    if site and room >= min(len(site), 12):  # a site cut shorter than that names nothing
+        parts.subject_site = clip(site, room)
+        return counted + _SUBJECT_SEP + parts.subject_site
+    return counted
 
 
 def _site(parts: _Parts, group: Sequence[Change]) -> str:
@@ -418,7 +430,8 @@ def _text_head(report: AuditReport, plan: Plan, *, alarm: AlarmContext | None,
     for n in report.notes[:_NOTES_SHOWN]:
         lines += _wrap(f"NOTE: {clip(n)}", hang="  ")
     if len(report.notes) > _NOTES_SHOWN:
-        lines += _wrap(f"NOTE: … and {len(report.notes) - _NOTES_SHOWN:,} more notes, all in the full report.")
+        lines += _wrap(f"NOTE: … and {len(report.notes) - _NOTES_SHOWN:,} more notes, all in the full "
+                       "report.")
     return lines
 
 
@@ -508,7 +521,7 @@ def _cause(message: str) -> str:
 def _change_text(parts: _Parts, c: Change) -> list[str]:
     report = parts.report
     label = c.label or c.previous_label or "-"
-    head = f"{_KIND_HEADING[c.kind]}  {label}  {c.display}"
+    head = f"{_KIND_HEADING[c.kind]} [{label}] {c.display}"
     if c.previous_verdict and c.kind is not ChangeKind.DIGEST:
         head += f" (was {c.previous_verdict}/{c.previous_label or '-'})"
     out = _wrap(head, hang="    ")
@@ -629,14 +642,14 @@ def _chat(parts: _Parts) -> dict[str, object]:
         "id": ident,
         "content": {
             "textType": "client-markdown",
-            "title": chat(parts.subject),
+            "title": parts.title,
             "description": description,
             "nextSteps": steps or ["No action needed."],
             "keywords": [chat(k) for k in keywords],
         },
         "metadata": {
             "threadId": chat("origin-auditor-" + ("-".join(dist_ids[:3]) or "account")),
-            "summary": chat(parts.subject),
+            "summary": parts.title,
             "eventType": f"OriginAuditor{parts.lead_word.title().replace('_', '')}",
             "relatedResources": [chat(r) for r in dist_ids[:10] or [c.display for c in plan.changes[:10]]],
             "additionalContext": context,
