@@ -295,3 +295,17 @@ def test_the_account_id_is_read_from_an_arn_or_not_at_all() -> None:
     assert arn_account("arn:aws:lambda:us-east-1:444455556666:function:f") == "444455556666"
     assert arn_account("arn:aws:s3:::bucket") is None
     assert arn_account(None) is None and arn_account("111122223333") is None
+
+
+def test_an_origin_in_two_distributions_names_each_with_its_class_and_metrics() -> None:
+    rep = incident()
+    shared = replace(rep.results[1], target=replace(rep.results[1].target,
+                                                    distribution_ids=("ESHOPSHOPSHOP", "EAPIAPIAPIAPI")))
+    rep = replace(rep, results=(rep.results[0], shared, *rep.results[2:]),
+                  distributions=(replace(rep.distributions[0], results=(0, 1)), *rep.distributions[1:]))
+    item = blocks(message(rep).structure["email"])["assets.shop.example.net"]
+    assert "  Where:    distribution ESHOPSHOPSHOP (LATENT), account 111122223333\n" \
+           "  Metrics:  1,820,000 requests, 502 rate 0.20%, cache hit rate 99.40%\n" \
+           "  Where:    distribution EAPIAPIAPIAPI (OUTAGE), account 111122223333\n" \
+           "  Metrics:  315,000 requests, 502 rate 40.50%, cache hit rate 12.00%\n" in item
+    assert "shop.example.com, www.shop.example.com, api.example.com" in item

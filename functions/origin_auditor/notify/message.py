@@ -534,13 +534,13 @@ def _change_text(parts: _Parts, c: Change) -> list[str]:
     aliases = parts.aliases(c)
     if c.distribution_ids:
         out += _field("Site", ", ".join(aliases) or "no alternate domain name")
-    for n, d in enumerate(c.distribution_ids[:_DISTRIBUTIONS_PER_ITEM]):
+    for d in c.distribution_ids[:_DISTRIBUTIONS_PER_ITEM]:  # each with its class and figures
         dist = parts.dists.get(d)
         where = f"distribution {d}" + (f" ({dist.classification})" if dist is not None else "") + \
             f", account {account}"
-        out += _field("Where" if n == 0 else "", where)
+        out += _field("Where", where)
         if dist is not None:
-            out += _field("Metrics" if len(c.distribution_ids) == 1 else "", _metrics(dist))
+            out += _field("Metrics", _metrics(dist))
     if len(c.distribution_ids) > _DISTRIBUTIONS_PER_ITEM:
         out += _field("", f"and {len(c.distribution_ids) - _DISTRIBUTIONS_PER_ITEM:,} more "
                           "distributions, all in the full report")
