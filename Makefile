@@ -74,6 +74,7 @@ lock: $(STAMP)  ## regenerate requirements.lock (Lambda platform wheels, hashes)
 	$(PY) scripts/lock.py
 .PHONY: lock
 
-docs:  ## regenerate the README's finding-code table from rules.CODES
-	$(PYTHON) scripts/readme_codes.py
+docs: $(STAMP)  ## regenerate the README's finding-code table and example messages (the demo's)
+	$(PY) scripts/readme_codes.py
+	$(PY) scripts/readme_examples.py
 .PHONY: docs

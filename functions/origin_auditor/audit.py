@@ -79,6 +79,10 @@ def run_audit(options: AuditOptions = AuditOptions(), *, cloudfront: Any = None,
     ``options.role_arn``). Raises ``discover.DiscoveryError`` only when no distribution could
     be listed; every later failure is a note in the report.
     """
+    # The account the report is about (the messages name it): the audited role's, else the
+    # caller's when this function made the session; with injected clients the caller says it.
+    account = aws.arn_account(options.role_arn)
+    session = None
     if cloudfront is None or cloudwatch is None:
         session = aws.session(options.role_arn)
         cloudfront = cloudfront if cloudfront is not None else aws.cloudfront_client(session)
@@ -90,6 +94,8 @@ def run_audit(options: AuditOptions = AuditOptions(), *, cloudfront: Any = None,
             progress(message)
 
     discovery = discover(cloudfront, distribution_ids=options.distribution_ids, on_progress=say)
+    if account is None and session is not None:  # after discovery: an unreachable AWS fails there
+        account = aws.caller_account(session)
     targets = discovery.targets
     last_shown = [-1]
 
@@ -120,7 +126,7 @@ def run_audit(options: AuditOptions = AuditOptions(), *, cloudfront: Any = None,
              api_calls)
     return AuditReport(generated_at=utcnow().isoformat(timespec="seconds").replace("+00:00", "Z"),
                        results=tuple(results), distributions=distributions, notes=notes,
-                       unseen=discovery.unseen)
+                       unseen=discovery.unseen, account=account)
 
 
 def _ordered(targets: Sequence[Target],

@@ -109,6 +109,25 @@ def session(role_arn: str | None = None, *, base: boto3.Session | None = None,
                          region_name=base.region_name)
 
 
+def arn_account(arn: str | None) -> str | None:
+    """The account id in an ARN (``arn:aws:iam::111122223333:role/x`` -> ``111122223333``), or
+    None when ``arn`` is not an ARN with a 12-digit account."""
+    parts = (arn or "").split(":")
+    if len(parts) >= 6 and parts[0] == "arn" and len(parts[4]) == 12 and parts[4].isdigit():
+        return parts[4]
+    return None
+
+
+def caller_account(sess: boto3.Session) -> str | None:
+    """The account ``sess``'s credentials belong to (STS GetCallerIdentity, which needs no
+    permission), or None when STS did not answer: the account is told, never required."""
+    try:
+        return str(client("sts", sess).get_caller_identity()["Account"])
+    except Exception as exc:  # an unknown account degrades the message, never the audit
+        log.info("could not learn the account id: %s", describe_error(exc))
+        return None
+
+
 def client(service: str, sess: boto3.Session | None = None, *, role_arn: str | None = None,
            region_name: str | None = None, config: Config | None = None,
            endpoint_url: str | None = None) -> Any:

@@ -177,6 +177,10 @@ def handle(event: object, context: Any, *, audit: AuditFn | None = None, sns: An
         allow_addresses=settings.allow_addresses,
     )
     report = (audit or _default_audit)(options)
+    if report.account is None:
+        # The messages name the account: the audited role's, else the function's own (its ARN).
+        report = replace(report, account=aws.arn_account(options.role_arn)
+                         or aws.arn_account(getattr(context, "invoked_function_arn", None)))
     seconds = monotonic() - started
     record_metrics(metrics, report, seconds)
     logger.info("audit done", extra={"summary": log_summary(report), "seconds": round(seconds, 3)})

@@ -522,6 +522,8 @@ class AuditReport:
     notes: run-level remarks that degrade the report (metrics unavailable, throttled, ...).
     unseen: parts of the account discovery could not read; non-empty makes the run *partial*:
         what it did not see keeps its state, and nothing is called resolved or removed for it.
+    account: the AWS account id audited (the audited role's account, else the caller's as STS or
+        the Lambda's own ARN said); ``None`` when not known (``check``, injected clients).
     """
 
     generated_at: str
@@ -529,6 +531,7 @@ class AuditReport:
     distributions: tuple[DistributionReport, ...] = ()
     notes: tuple[str, ...] = ()
     unseen: tuple[Unseen, ...] = ()
+    account: str | None = None
 
     @property
     def partial(self) -> bool:
@@ -555,6 +558,7 @@ class AuditReport:
         return {
             "schema": "origin-auditor/1",
             "generated_at": self.generated_at,
+            "account": self.account,
             "results": [r.to_json() for r in self.results],
             "distributions": [d.to_json() for d in self.distributions],
             "summary": self.summary(),

@@ -136,7 +136,7 @@ def test_the_partial_message_says_what_how_much_why_and_what_it_means_in_every_c
     assert len(msg.subject) < 100 and msg.severity == "warn" and msg.label == "PARTIAL"
     assert msg.attributes["classification"]["StringValue"] == "PARTIAL"
     assert msg.attributes["event"]["StringValue"] == "coverage"
-    email = msg.structure["email"]
+    email = " ".join(msg.structure["email"].split())  # the e-mail is wrapped at 80 columns
     assert "PARTIAL RUN" in email and "stopped after 3" in email and "E7 (AccessDenied: no)" in email
     assert "nothing there is reported resolved or removed" in email
     assert "nothing unseen was resolved or removed" in email and "told once" in email
@@ -158,7 +158,7 @@ def test_the_restored_message_says_the_run_is_complete_again_and_what_was_unseen
     assert msg is not None
     assert msg.subject.startswith("[RESOLVED] ") and "complete again" in msg.subject
     assert msg.severity == "info" and msg.attributes["event"]["StringValue"] == "coverage"
-    email = msg.structure["email"]
+    email = " ".join(msg.structure["email"].split())  # the e-mail is wrapped at 80 columns
     assert "COVERAGE RESTORED" in email and "listing: Throttling" in email
     assert "PARTIAL RUN" not in email
     assert check_chat_payload(json.loads(msg.structure["https"])) == []

@@ -243,7 +243,7 @@ def test_alarm_recovery_message_confirms_only_what_was_seen_passing() -> None:
     assert [(str(c.kind), c.display) for c in plan.changes] == [("resolved", "a.test:443")]  # b still fails
     msg = build_message(after, plan, alarm=request.alarm)
     assert msg is not None
-    email = msg.structure["email"]
+    email = " ".join(msg.structure["email"].split())  # wrapped at 80 columns
     assert "Re-audit after CloudWatch alarm 'www-5xx-high' returned to OK (ALARM -> OK" in email
     assert "origins listed as RESOLVED were seen passing" in email
     assert "b.test" not in email

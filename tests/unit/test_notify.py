@@ -81,7 +81,7 @@ def test_fixed_origin_is_a_resolution() -> None:
     plan = plan_changes(report([result("a.test", Verdict.PASS)]), before, now=NOW + 60)
     assert kinds(plan) == [("resolved", "a.test:443")]
     msg = build_message(report([result("a.test", Verdict.PASS)]), plan)
-    assert msg is not None and msg.subject.startswith("[RESOLVED] 1 CloudFront origin fixed")
+    assert msg is not None and msg.subject == "[RESOLVED] 1 fixed | E1"
     assert msg.severity == "info"
 
 
@@ -161,11 +161,12 @@ def test_subject_leads_with_the_worst_classification_and_is_sns_safe() -> None:
                  {"EEXAMPLE": "LATENT", "E3": "OUTAGE", "E2": "HEALTHY"})
     msg = build_message(rep, plan_changes(rep, {}, now=NOW))
     assert msg is not None
-    assert msg.subject == "[OUTAGE] 1 CloudFront origin failing TLS now, viewers get 502 (+2 more) (E3)"
+    # Issue 11: every classification counted, worst first; LATENT never hides in "(+2 more)".
+    assert msg.subject == "[OUTAGE] 1 origin failing now | 1 LATENT (cache is hiding it) | 1 at risk | E3"
     latent_only = report([rep.results[1]], {"EEXAMPLE": "LATENT"})
     msg2 = build_message(latent_only, plan_changes(latent_only, {}, now=NOW))
     assert msg2 is not None
-    assert msg2.subject == "[LATENT] 1 CloudFront origin will fail on next cache miss (EEXAMPLE)"
+    assert msg2.subject == "[LATENT] 1 LATENT (cache is hiding it) | EEXAMPLE"
 
 
 def test_subject_stays_under_100_ascii_chars_without_line_breaks() -> None:
@@ -175,7 +176,7 @@ def test_subject_stays_under_100_ascii_chars_without_line_breaks() -> None:
     msg = build_message(rep, plan_changes(rep, {}, now=NOW))
     assert msg is not None
     assert len(msg.subject) < 100 and msg.subject.isascii() and "\n" not in msg.subject
-    assert msg.subject.startswith("[LATENT] 40 CloudFront origins will fail on next cache miss (EVERY")
+    assert msg.subject == "[LATENT] 40 LATENT (cache is hiding them) | EVERYLONGDISTID0000 +39 more"
 
 
 def test_email_text_says_what_why_fix_and_how_to_verify() -> None:
@@ -185,12 +186,13 @@ def test_email_text_says_what_why_fix_and_how_to_verify() -> None:
     assert msg is not None
     text = msg.structure["email"]
     assert msg.structure["default"] == text
-    assert "CHAIN_INCOMPLETE (fail)" in text
-    assert "Browsers fetch it (AIA); CloudFront does not" in text  # why (rules.CODES meaning)
-    assert "Fix: fix CHAIN_INCOMPLETE" in text
-    assert "Verify: openssl s_client -connect a.test:443" in text
-    assert "cached objects are masking it" in text
-    assert "CloudWatch alarm 'www-5xx' (OK -> ALARM" in text
+    flat = " ".join(text.split())
+    assert "CHAIN_INCOMPLETE (fail)" in flat
+    assert "Browsers fetch it (AIA); CloudFront does not" in flat  # why (rules.CODES meaning)
+    assert "Fix: fix CHAIN_INCOMPLETE" in flat
+    assert "Verify: openssl s_client -connect a.test:443" in flat
+    assert "cached objects are masking it" in flat
+    assert "CloudWatch alarm 'www-5xx' (OK -> ALARM" in flat
 
 
 def test_attributes_and_machine_payload_carry_severity_and_classification() -> None:
@@ -201,7 +203,9 @@ def test_attributes_and_machine_payload_carry_severity_and_classification() -> N
     assert msg.attributes["classification"]["StringValue"] == "LATENT"
     assert json.loads(msg.attributes["codes"]["StringValue"]) == ["CHAIN_INCOMPLETE"]
     body = json.loads(msg.publish_kwargs("arn:aws:sns:us-east-1:1:t")["Message"])
-    assert set(body) == {"default", "email", "https", "sqs", "lambda"}
+    # The protocols' strings, and beside them the keys body-scoped filter policies select on.
+    assert set(body) == {"default", "email", "https", "sqs", "lambda", "severity", "classification",
+                         "classifications", "event", "codes"}
     machine = json.loads(body["sqs"])
     assert machine["schema"] == "origin-auditor/1" and machine["results"][0]["verdict"] == "fail"
     assert machine["notification"]["classification"] == "LATENT"
@@ -251,6 +255,15 @@ def check_chat_payload(payload: Any) -> list[str]:
         for key in ("threadId", "summary", "eventType"):
             need(metadata, key, str, "metadata")
         strings(metadata, "relatedResources", "metadata")
+        # Optional: "additionalContext": {"customerProvidedKey1": String, ...} (AWS's schema).
+        context = metadata.get("additionalContext", {})
+        if not isinstance(context, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                    for k, v in context.items()):
+            errors.append("metadata.additionalContext must map strings to strings")
+        extra_meta = set(metadata) - {"threadId", "summary", "eventType", "relatedResources",
+                                      "additionalContext"}
+        if extra_meta:
+            errors.append(f"unexpected metadata keys {sorted(extra_meta)}")
     return errors
 
 
@@ -264,6 +277,9 @@ def test_chat_payload_checker_rejects_what_the_service_would_drop() -> None:
     bad = json.loads(json.dumps(good))
     bad["content"]["textType"] = "markdown"
     assert check_chat_payload(bad) == ["content.textType must be 'client-markdown'"]
+    bad = json.loads(json.dumps(good))
+    bad["metadata"]["additionalContext"] = {"account": 111122223333}
+    assert check_chat_payload(bad) == ["metadata.additionalContext must map strings to strings"]
 
 
 def test_https_payload_is_a_valid_chat_custom_notification() -> None:
@@ -272,7 +288,7 @@ def test_https_payload_is_a_valid_chat_custom_notification() -> None:
         assert msg is not None
         payload = json.loads(msg.structure["https"])
         assert check_chat_payload(payload) == []
-        assert payload["content"]["title"] == msg.subject
+        assert payload["content"]["title"].replace("`", "") == msg.subject  # the site as code
         assert "`CHAIN_INCOMPLETE`" in payload["content"]["description"]
         assert any("openssl s_client" in s for s in payload["content"]["nextSteps"])
     resolved_rep = report([result("a.test", Verdict.PASS)])
@@ -353,7 +369,7 @@ def test_a_partial_run_says_so_with_how_much_and_why_in_every_channel() -> None:
             "exceeded); distributions after those were not seen; 7 distribution(s) not fully read: "
             "E0 (AccessDenied: no); E1 (AccessDenied: no); E2 (AccessDenied: no); E3 (AccessDenied: no); "
             "E4 (AccessDenied: no); and 2 more.")
-    assert line in msg.structure["email"]
+    assert line in " ".join(msg.structure["email"].split())  # wrapped at 80 columns
     chat = json.loads(msg.structure["https"])["content"]["description"]
     assert "PARTIAL RUN" in chat and "stopped after 3" in chat
     machine = json.loads(msg.structure["sqs"])
@@ -421,14 +437,15 @@ def test_changes_beyond_the_detail_are_named_then_counted_by_kind_with_exact_tot
     assert msg.announced_keys == {c.key for c in (*detailed, *named)}
     assert msg.withheld_keys == {c.key for c in counted}
     text = msg.structure["email"]
+    flat = " ".join(text.split())
     assert text.startswith("CloudFront origin auditor, run 2025-06-01T12:00:00Z: 3,000 new, 100 resolved.")
     for c in named:  # each named change has its own line, by name
         assert f"\n{'NEW' if c.kind is ChangeKind.NEW else 'RESOLVED'} [" in text and c.display in text
     kinds_counted = {"new": sum(c.kind is ChangeKind.NEW for c in counted),
                      "resolved": sum(c.kind is ChangeKind.RESOLVED for c in counted)}
     tally = ", ".join(f"{n:,} {k}" for k, n in kinds_counted.items() if n)
-    assert f"… and {msg.counted:,} more not named here ({tally})" in text
-    assert "not marked notified, so the next run reports them again" in text
+    assert f"… and {msg.counted:,} more not named here ({tally})" in flat
+    assert "not marked notified, so the next run reports them again" in flat
     for c in counted:
         assert c.display not in text
     note = json.loads(msg.structure["sqs"])["notification"]
@@ -471,7 +488,7 @@ def test_the_message_names_the_archived_report_or_says_why_there_is_none() -> No
     link = ("https://s3.console.aws.amazon.com/s3/object/audit-reports?region=eu-west-1"
             "&prefix=reports/2025/06/01/120000Z-req-1.json")
     assert ok.console_url == link
-    assert f"Full report: {link}" in msg.structure["email"]
+    assert f"Full report:\n  {link}\n" in msg.structure["email"]  # the URL whole, on its own line
     assert "s3://audit-reports/reports/2025/06/01/120000Z-req-1.json" in msg.structure["email"]
     assert link in json.loads(msg.structure["https"])["content"]["description"]
     assert json.loads(msg.structure["sqs"])["notification"]["report"] == ok.to_json()
@@ -480,7 +497,7 @@ def test_the_message_names_the_archived_report_or_says_why_there_is_none() -> No
     msg = build_message(rep, plan, archive=failed)
     assert msg is not None
     assert ("NOTE: the full report could not be archived to s3://audit-reports/reports/x.json "
-            "(AccessDenied: no)") in msg.structure["email"]
+            "(AccessDenied: no)") in " ".join(msg.structure["email"].split())
     assert json.loads(msg.structure["sqs"])["notification"]["report"]["written"] is False
 
     msg = build_message(rep, plan)
@@ -504,7 +521,8 @@ def test_a_budget_too_small_for_anything_still_gives_a_message_that_withholds_ev
     msg = build_message(rep, plan_changes(rep, {}, now=NOW), max_bytes=1000)
     assert msg is not None and msg.included == msg.named == 0 and msg.counted == 30
     assert msg.announced_keys == frozenset() and len(msg.withheld_keys) == 30
-    assert "none is marked notified, so the next run reports them again" in msg.structure["email"]
+    assert "none is marked notified, so the next run reports them again" in " ".join(
+        msg.structure["email"].split())
     assert json.loads(msg.structure["sqs"])["notification"]["changes_counted"] == {"new": 30}
 
 
@@ -524,4 +542,4 @@ def test_a_detailed_change_reads_as_lines_in_the_email_each_escaped_on_its_own()
     assert "\\x0a" not in email
     lines = email.split("\n")
     head = next(i for i, line in enumerate(lines) if line.startswith("NEW [LATENT] a.test:443"))
-    assert lines[head + 1].startswith("  Distributions: E1")
+    assert lines[head + 1].startswith("  ") and any(line.startswith("  Fix:") for line in lines[head:])

@@ -230,7 +230,7 @@ def test_chat_notification_escapes_hostile_text(tmp_path: Path, hostile: str) ->
     for text in (content["title"], content["description"], *content["nextSteps"]):
         assert _lines_problems(text) + _markup_problems(text, chat=True) == [], text
     for text in (*content["keywords"], meta["threadId"], meta["summary"], meta["eventType"],
-                 *meta["relatedResources"]):
+                 *meta["relatedResources"], *meta.get("additionalContext", {}).values()):
         assert "\n" not in text
         assert _lines_problems(text) + _markup_problems(text, chat=True) == [], text
     assert "Alarm `" in content["description"]  # the alarm is named, as data

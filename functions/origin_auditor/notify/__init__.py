@@ -16,11 +16,14 @@ One message per run, about what changed since the last *successful* publish:
 Targets the run did not get to probe (``ORIGIN_NOT_PROBED``) keep their previous state: running
 out of time is not a resolution.
 
-Message attributes. SNS documents that attributes are *delivered* only with String message
-structure, but the per-protocol payloads below need ``MessageStructure=json``. Subscription filter
-policies are evaluated on the published attributes at the topic, so ``severity``,
-``classification``, ``event`` and ``codes`` are still set for filtering; subscribers that need
-them in hand read the same values from the ``sqs``/``lambda`` JSON (``notification`` key).
+Filtering. SNS documents that message attributes are *delivered* only with String message
+structure and does not document attribute filter policies for ``MessageStructure=json``, which
+the per-protocol payloads below need. So the published JSON body also carries ``severity``,
+``classification``, ``classifications``, ``event`` and ``codes`` beside the protocols (SNS
+ignores keys that are not protocols when delivering), and the README's recipes filter with
+``FilterPolicyScope: MessageBody`` (tested on moto). The attributes of the same names are still
+set; subscribers that need the values in hand read them from the ``sqs``/``lambda`` JSON
+(``notification`` key).
 """
 
 from .changes import (

@@ -71,7 +71,7 @@ def test_first_run_notifies_unchanged_second_run_does_not_fixed_origin_resolves(
     out = run(aws, world)
     assert out["notification"]["published"] is True
     [note] = aws.published()
-    assert note["Subject"] == "[LATENT] 1 CloudFront origin will fail on next cache miss (EDIST1)"
+    assert note["Subject"] == "[LATENT] 1 LATENT (cache is hiding it) | EDIST1"
     assert "CHAIN_INCOMPLETE" in note["Message"]  # the sqs protocol's JSON report
     assert json.loads(note["Message"])["notification"]["changes"][0]["kind"] == "new"
     assert {i["verdict"]["S"] for i in aws.state().values()} == {"fail", "pass"}
@@ -82,7 +82,7 @@ def test_first_run_notifies_unchanged_second_run_does_not_fixed_origin_resolves(
     world.origins["www"] = FIXED
     run(aws, world, now=NOW + 7200)
     [note] = aws.published()
-    assert note["Subject"].startswith("[RESOLVED] 1 CloudFront origin fixed")
+    assert note["Subject"] == "[RESOLVED] 1 fixed | EDIST1"
     assert {i["verdict"]["S"] for i in aws.state().values()} == {"pass"}
 
 
