@@ -476,3 +476,14 @@ def test_the_alerting_alarm_fires_on_any_outage_or_latent_distribution() -> None
     assert all(i in returned[0]["Expression"] for i in ids)
     assert (props["Threshold"], props["ComparisonOperator"]) == (0, "GreaterThanThreshold")
     assert props["TreatMissingData"] == "notBreaching"
+
+
+def test_the_run_duration_graph_marks_where_probing_ends() -> None:
+    from origin_auditor.handler import RESERVE_SECONDS
+
+    dashboard, _ = _dashboard()
+    timeout = load_template()["Resources"]["OriginAuditorFunction"]["Properties"]["Timeout"]
+    widget = next(w for w in dashboard["widgets"]
+                  if "AuditSeconds" in {m[1] for m in w["properties"].get("metrics", [])})
+    marks = [a["value"] for a in widget["properties"]["annotations"]["horizontal"]]
+    assert marks == [timeout - RESERVE_SECONDS]
