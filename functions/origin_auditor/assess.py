@@ -88,7 +88,7 @@ def unaudited_counts(results: Sequence[TargetResult]) -> dict[str, int]:
     return counts
 
 
-def _instant(text: str | None) -> dt.datetime | None:
+def parse_instant(text: str | None) -> dt.datetime | None:
     """An ISO-8601 UTC time as reports write it (``...Z``), None if absent or unreadable."""
     if not text:
         return None
@@ -107,7 +107,7 @@ def days_to_next_expiry(report: AuditReport) -> float | None:
     not the first sent: a chain sent intermediate-first still counts its leaf. For the
     dashboard (``handler.record_metrics``): the certificate to renew next.
     """
-    now = _instant(report.generated_at)
+    now = parse_instant(report.generated_at)
     if now is None:
         return None
     nearest: float | None = None
@@ -116,7 +116,7 @@ def days_to_next_expiry(report: AuditReport) -> float | None:
             if not a.chain:
                 continue
             index = a.issuing_order[0] if a.issuing_order else 0
-            expiry = _instant(a.chain[index].not_after) if 0 <= index < len(a.chain) else None
+            expiry = parse_instant(a.chain[index].not_after) if 0 <= index < len(a.chain) else None
             if expiry is None:
                 continue
             days = (expiry - now).total_seconds() / 86400

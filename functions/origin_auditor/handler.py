@@ -59,6 +59,7 @@ from .model import AuditReport, Classification, Target, Verdict
 from .notify import DIGEST_KEY, Plan, PublishFailed, build_message, plan_changes, publish
 from .options import ALLOW_ADDRESSES, Networks, OptionError
 from .present.text import clip
+from .report_html import render_html
 from .rules import Code
 from .state import CLAIM_SECONDS, StateStore, StateUnavailable, TargetState, probe_order, target_id
 
@@ -278,7 +279,11 @@ def keep_report(report: AuditReport, request: AuditRequest, settings: Settings, 
     if plan is not None:
         document["notification"] = {"dedup_available": plan.dedup_available,
                                     "changes": [c.to_json() for c in plan.changes]}
-    archived = archive_report(document, bucket=settings.reports_bucket, run=run, now=now, client=s3)
+    archived = archive_report(document, bucket=settings.reports_bucket, run=run, now=now, client=s3,
+                              html=render_html(report))
+    if archived.html_error is not None:
+        logger.error("HTML report not archived",
+                     extra={"key": archived.html_key, "error": archived.html_error})
     if archived.written:
         logger.info("report archived", extra={"uri": archived.uri})
     else:

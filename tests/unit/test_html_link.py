@@ -4,8 +4,16 @@ e-mail text, right after "Full report:", only when the page was written."""
 from __future__ import annotations
 
 from origin_auditor.archive import Archive
-from origin_auditor.model import AuditReport, Classification, DistributionReport, Finding, Severity, Target
-from origin_auditor.model import TargetResult, Verdict
+from origin_auditor.model import (
+    AuditReport,
+    Classification,
+    DistributionReport,
+    Finding,
+    Severity,
+    Target,
+    TargetResult,
+    Verdict,
+)
 from origin_auditor.notify import build_message, plan_changes
 from origin_auditor.rules import Code
 
@@ -35,7 +43,8 @@ def test_the_html_report_link_follows_the_full_report_line() -> None:
 
 
 def test_no_html_link_when_the_page_was_not_written() -> None:
-    failed = Archive("bkt", KEY, "us-east-1", html_key=KEY.replace(".json", ".html"), html_error="AccessDenied")
+    failed = Archive("bkt", KEY, "us-east-1", html_key=KEY.replace(".json", ".html"),
+                     html_error="AccessDenied")
     assert not any(line.startswith("Full report (HTML)") for line in _email(failed))
     assert not any(line.startswith("Full report (HTML)") for line in _email(Archive("bkt", KEY, "us-east-1")))
     assert failed.to_json()["html"] == {"written": False, "key": KEY.replace(".json", ".html"),

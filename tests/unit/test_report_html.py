@@ -196,9 +196,10 @@ def test_distributions_are_listed_worst_first_with_links_to_their_origins(
 
 
 def test_a_partial_run_and_origins_not_audited_are_said_on_the_page() -> None:
-    unprobed = Finding(Code.ORIGIN_NOT_PROBED, Severity.INFO, "Not probed: the run's time budget ran out.", "")
+    unprobed = Finding(Code.ORIGIN_NOT_PROBED, Severity.INFO, "Not probed: the run's time budget ran out.")
     result = TargetResult(Target("late.test"), Verdict.PASS, (unprobed,))
-    report = AuditReport(GENERATED, (result,), unseen=(Unseen(UnseenKind.DISTRIBUTION, "E9", "AccessDenied"),))
+    unseen = (Unseen(UnseenKind.DISTRIBUTION, "E9", "AccessDenied"),)
+    report = AuditReport(GENERATED, (result,), unseen=unseen)
     page = Page(render_html(report))
     banner = " ".join(t for _, t in page.with_attr("data-partial"))
     assert banner.startswith("PARTIAL RUN") and "E9" in banner

@@ -400,7 +400,7 @@ def test_dashboard_body_is_json_after_sub_and_refers_only_to_resources_of_the_te
     assert dashboard["widgets"], "an empty dashboard"
     for w in dashboard["widgets"]:
         assert {"type", "x", "y", "width", "height", "properties"} <= set(w), w
-        assert 0 <= w["x"] and w["x"] + w["width"] <= 24, w  # CloudWatch's 24-column grid
+        assert w["x"] >= 0 and w["x"] + w["width"] <= 24, w  # CloudWatch's 24-column grid
 
 
 def test_every_metric_the_dashboard_shows_is_one_record_metrics_emits() -> None:
@@ -455,7 +455,8 @@ def test_every_alarm_on_the_auditors_namespace_watches_a_metric_record_metrics_e
     env = _function_env()
     emitted = _emitted_metric_names()
     alarms = [r for r in load_template()["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
-    watched = [m for a in alarms for m in _alarm_metric_names(a) if m[0] == env["POWERTOOLS_METRICS_NAMESPACE"]]
+    namespace = env["POWERTOOLS_METRICS_NAMESPACE"]
+    watched = [m for a in alarms for m in _alarm_metric_names(a) if m[0] == namespace]
     assert watched
     for _, name, dims in watched:
         assert name in emitted, name

@@ -312,6 +312,8 @@ def _text_head(report: AuditReport, plan: Plan, *, alarm: AlarmContext | None,
         lines.append(f"NOTE: the full report was not archived ({_NOT_ARCHIVED}).")
     elif archive.written:
         lines.append(f"Full report: {archive.console_url} ({archive.uri})")
+        if archive.html_written:
+            lines.append(f"Full report (HTML): {archive.html_console_url}")
     else:
         lines.append(f"NOTE: the full report could not be archived to {archive.uri} ({archive.error}); "
                      "what this message leaves out of it is not kept anywhere for this run.")
