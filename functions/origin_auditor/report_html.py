@@ -44,6 +44,7 @@ MARK_COLORS = {
 }
 # Timeline bars: from now to the expiry (valid, expiring) or from the expiry to now (expired).
 BAR_COLORS = {"valid": "#43a047", "expiring": "#fb8c00", "expired": "#e53935", "unknown": "#9e9e9e"}
+NOW_COLOR = "#1a237e"  # the timeline's "now" line
 BADGE_COLORS = {
     "fail": "#c62828", "warn": "#ef6c00", "pass": "#2e7d32", "not-audited": "#6a1b9a",
     Classification.OUTAGE.value: "#c62828", Classification.LATENT.value: "#d84315",
@@ -71,7 +72,7 @@ def _css() -> str:
         "h1{font-size:22px;margin:8px 0}h2{font-size:18px;margin:20px 0 8px}"
         "h3{font-size:16px;margin:0 0 8px}h4{font-size:14px;margin:12px 0 6px;color:#424242}"
         ".partial{background:#fff3e0;border-left:6px solid #e65100;padding:8px 12px;font-weight:600}"
-        ".note{color:#555;margin:4px 0}"
+        ".note{color:#555;margin:4px 0}.small{font-size:12px}"
         "table{border-collapse:collapse;width:100%;background:#fff}"
         "th,td{border-bottom:1px solid #e0e0e0;padding:6px 8px;text-align:left;vertical-align:top}"
         "th{background:#f5f5f5;font-weight:600}"
@@ -96,14 +97,14 @@ def _css() -> str:
         ".tl-label{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}"
         ".track{position:relative;height:16px;background:#eeeeee;border-radius:2px}"
         ".bar{position:absolute;top:2px;height:12px;border-radius:2px}"
-        ".now{position:absolute;top:-3px;width:2px;height:22px;background:#212121}"
+        f".now{{position:absolute;top:-3px;width:2px;height:22px;background:{NOW_COLOR}}}"
         ".axis{position:relative;height:16px;font-size:11px;color:#555}"
         ".tick{position:absolute;transform:translateX(-50%);white-space:nowrap}"
         "pre{background:#263238;color:#eceff1;padding:8px 10px;border-radius:4px;overflow-x:auto;"
         "white-space:pre-wrap;word-break:break-all;font-size:12px}"
         ".sev{font-weight:700;text-transform:uppercase;font-size:12px}"
         ".sev-fail{color:#c62828}.sev-warn{color:#e65100}.sev-info{color:#555}"
-        "code{font-size:12px}"
+        "code{font-size:12px}.nowrap{white-space:nowrap;word-break:normal}"
         "a{color:#1565c0}"
         "@media (max-width:800px){.chains{grid-template-columns:1fr}"
         ".tl-row{grid-template-columns:1fr}}"
@@ -114,7 +115,7 @@ def _css() -> str:
 def render_html(report: AuditReport) -> str:
     """The whole page for ``report`` (UTF-8 text; every line printable)."""
     now = parse_instant(report.generated_at)
-    order = _origins_worst_first(report.results)
+    order = _origins_worst_first(report)
     out = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -167,8 +168,16 @@ def _verdict_word(r: TargetResult) -> str:
 _VERDICT_RANK = {"fail": 3, "warn": 2, "not-audited": 1, "pass": 0}
 
 
-def _origins_worst_first(results: Sequence[TargetResult]) -> list[int]:
-    return sorted(range(len(results)), key=lambda i: -_VERDICT_RANK[_verdict_word(results[i])])
+def _origins_worst_first(report: AuditReport) -> list[int]:
+    """Result indexes: by the worst classification of a distribution the origin serves (an
+    OUTAGE origin before a LATENT one), then by verdict; the report's order otherwise."""
+    worst = [-1] * len(report.results)
+    for d in report.distributions:
+        for i in d.results:
+            if 0 <= i < len(worst):
+                worst[i] = max(worst[i], d.classification.rank)
+    return sorted(range(len(report.results)),
+                  key=lambda i: (-worst[i], -_VERDICT_RANK[_verdict_word(report.results[i])]))
 
 
 def _summary(report: AuditReport) -> str:
@@ -217,14 +226,14 @@ def _distributions(report: AuditReport) -> list[str]:
         origins = ", ".join(
             f'<a href="#origin-{i}">{html_text(report.results[i].target.display)}</a>'
             for i in d.results if 0 <= i < len(report.results)) or "none"
-        findings = "".join(f'<div class="meta"><code>{f.code}</code> {html_text(f.message)}</div>'
+        findings = "".join(f'<div class="note small"><code>{f.code}</code> {html_text(f.message)}</div>'
                            for f in d.findings)
         metrics = ", ".join(_fmt_metric(k, v) for k, v in d.metrics.items()) or "-"
         out.append(
             f'<tr data-classification="{d.classification.value}">'
             f"<td>{_badge(d.classification.value, d.classification.value)}</td>"
-            f"<td><code>{html_text(d.id)}</code>{' (' + ', '.join(flags) + ')' if flags else ''}"
-            f'<div class="meta">{html_text(names)}</div></td>'
+            f'<td class="nowrap"><code>{html_text(d.id)}</code>{" (" + ", ".join(flags) + ")" if flags else ""}'
+            f'<div class="meta nowrap">{html_text(names)}</div></td>'
             f"<td>{html_text(d.reason or d.classification.headline)}{findings}</td>"
             f"<td>{html_text(metrics)}</td><td>{origins}</td></tr>")
     out += ["</tbody>", "</table>"]
