@@ -10,8 +10,8 @@ Environment:
   ORIGIN_AUDITOR_CA_BUNDLE  replace the Mozilla roots (read by ``trust``)
   AUDIT_ROLE_ARN         role to assume for the audited account (an event's role_arn wins)
   REMINDER_HOURS         remind about targets still failing this often (default 24)
-  REPORTS_BUCKET_NAME    S3 bucket for every run's full JSON report and its HTML page (``archive``); without it the
-                         message says the report was not archived
+  REPORTS_BUCKET_NAME    S3 bucket for every run's full JSON report and its HTML page (``archive``);
+                         without it the message says the report was not archived
   DAILY_DIGEST           "true": a daily list of everything not passing when nothing changed
   ORIGIN_AUDITOR_ALLOW_ADDRESSES  CIDRs probed although CloudFront cannot reach them (a lab; default
                          none). Read from the environment only, never from an event.

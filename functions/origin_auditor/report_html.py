@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .assess import not_audited, parse_instant, unaudited_counts
@@ -223,6 +223,7 @@ def _distributions(report: AuditReport) -> list[str]:
     for d in sorted(report.distributions, key=lambda d: -d.classification.rank):
         names = ", ".join(d.aliases) or d.domain_name
         flags = [w for w, on in (("disabled", not d.enabled), ("staging", d.staging)) if on]
+        flagged = f" ({', '.join(flags)})" if flags else ""
         origins = ", ".join(
             f'<a href="#origin-{i}">{html_text(report.results[i].target.display)}</a>'
             for i in d.results if 0 <= i < len(report.results)) or "none"
@@ -232,7 +233,7 @@ def _distributions(report: AuditReport) -> list[str]:
         out.append(
             f'<tr data-classification="{d.classification.value}">'
             f"<td>{_badge(d.classification.value, d.classification.value)}</td>"
-            f'<td class="nowrap"><code>{html_text(d.id)}</code>{" (" + ", ".join(flags) + ")" if flags else ""}'
+            f'<td class="nowrap"><code>{html_text(d.id)}</code>{flagged}'
             f'<div class="meta nowrap">{html_text(names)}</div></td>'
             f"<td>{html_text(d.reason or d.classification.headline)}{findings}</td>"
             f"<td>{html_text(metrics)}</td><td>{origins}</td></tr>")

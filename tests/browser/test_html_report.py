@@ -33,11 +33,11 @@ from pathlib import Path
 import pytest
 
 from origin_auditor.cli import main
-from origin_auditor.report_html import BAR_COLORS, BADGE_COLORS, MARK_COLORS, NOW_COLOR
+from origin_auditor.report_html import BADGE_COLORS, BAR_COLORS, MARK_COLORS, NOW_COLOR
 from origin_auditor_lab.pki import NOW, Pki, issue
 from origin_auditor_lab.servers import TlsServer
-
 from unit.test_report_html import Page  # tests/ holds the packages unit and browser
+
 from .png import Blob, Image, blobs, decode
 
 ROOT = Path(__file__).resolve().parents[2]
