@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck imports validate build bench clean
+.PHONY: demo test lint typecheck imports validate build bench clean browser-test screenshot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,17 @@ bench: $(STAMP)       ## the four benchmarks; each prints its figures (see bench
 	$(PY) bench/bench_audit.py
 	$(PY) bench/bench_soak.py
 	$(PY) bench/bench_state.py
+
+# The HTML report in a real headless Chromium (tests/browser: the DOM Chromium built and the
+# marks found in its screenshot). Installs Debian's chromium when missing and root; skips, saying
+# why, only when it cannot (not root) outside CI; under CI=true that is a failure.
+browser-test: $(STAMP)  ## --format html rendered and checked in headless Chromium
+	@status=0; scripts/ensure_chromium.sh || status=$$?; \
+	if [ $$status -eq 3 ]; then exit 0; elif [ $$status -ne 0 ]; then exit $$status; fi; \
+	ORIGIN_AUDITOR_BROWSER_TEST=1 $(PY) -m pytest -q -p no:cacheprovider tests/browser
+
+screenshot: $(STAMP)  ## rewrite docs/html-report.png (the README's) from the browser test's demo page
+	ORIGIN_AUDITOR_UPDATE_SCREENSHOT=1 $(MAKE) browser-test
 
 clean:
 	rm -rf $(VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache

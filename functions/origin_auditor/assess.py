@@ -27,6 +27,7 @@ Classifications (``model.Classification``), worst first:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -34,7 +35,7 @@ from .correlate import Metrics
 from .discover import Discovery, DistributionInfo
 from .judge.findings import finding
 from .judge.handshake import not_audited_reason
-from .model import Classification, DistributionReport, Finding, Severity, TargetResult, Verdict
+from .model import AuditReport, Classification, DistributionReport, Finding, Severity, TargetResult, Verdict
 from .rules import CODES, Code
 
 
@@ -85,6 +86,42 @@ def unaudited_counts(results: Sequence[TargetResult]) -> dict[str, int]:
         if why is not None:
             counts[why] = counts.get(why, 0) + 1
     return counts
+
+
+def parse_instant(text: str | None) -> dt.datetime | None:
+    """An ISO-8601 UTC time as reports write it (``...Z``), None if absent or unreadable."""
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+def days_to_next_expiry(report: AuditReport) -> float | None:
+    """Days from the report's time to the nearest leaf certificate expiry (notAfter) on any
+    address seen, negative when one has expired; None when no leaf's expiry is known.
+
+    The leaf is the first certificate of the issuing path (``AddressReport.issuing_order``),
+    not the first sent: a chain sent intermediate-first still counts its leaf. For the
+    dashboard (``handler.record_metrics``): the certificate to renew next.
+    """
+    now = parse_instant(report.generated_at)
+    if now is None:
+        return None
+    nearest: float | None = None
+    for r in report.results:
+        for a in r.addresses:
+            if not a.chain:
+                continue
+            index = a.issuing_order[0] if a.issuing_order else 0
+            expiry = parse_instant(a.chain[index].not_after) if 0 <= index < len(a.chain) else None
+            if expiry is None:
+                continue
+            days = (expiry - now).total_seconds() / 86400
+            nearest = days if nearest is None else min(nearest, days)
+    return nearest
 
 
 def unaudited_summary(results: Sequence[TargetResult]) -> str:

@@ -10,8 +10,8 @@ Environment:
   ORIGIN_AUDITOR_CA_BUNDLE  replace the Mozilla roots (read by ``trust``)
   AUDIT_ROLE_ARN         role to assume for the audited account (an event's role_arn wins)
   REMINDER_HOURS         remind about targets still failing this often (default 24)
-  REPORTS_BUCKET_NAME    S3 bucket for every run's full JSON report (``archive``); without it the
-                         message says the report was not archived
+  REPORTS_BUCKET_NAME    S3 bucket for every run's full JSON report and its HTML page (``archive``);
+                         without it the message says the report was not archived
   DAILY_DIGEST           "true": a daily list of everything not passing when nothing changed
   ORIGIN_AUDITOR_ALLOW_ADDRESSES  CIDRs probed although CloudFront cannot reach them (a lab; default
                          none). Read from the environment only, never from an event.
@@ -52,12 +52,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from . import archive as archive_mod
 from . import aws
 from .archive import Archive, archive_report
+from .assess import days_to_next_expiry, unaudited_counts
 from .audit import AuditOptions, run_audit
 from .events import AuditRequest, EventError, parse_event
-from .model import AuditReport, Target, Verdict
+from .model import AuditReport, Classification, Target, Verdict
 from .notify import COVERAGE_KEY, DIGEST_KEY, Plan, PublishFailed, build_message, plan_changes, publish
 from .options import ALLOW_ADDRESSES, Networks, OptionError
 from .present.text import clip
+from .report_html import render_html
 from .rules import Code
 from .state import CLAIM_SECONDS, StateStore, StateUnavailable, TargetState, probe_order, target_id
 
@@ -282,7 +284,11 @@ def keep_report(report: AuditReport, request: AuditRequest, settings: Settings, 
     if plan is not None:
         document["notification"] = {"dedup_available": plan.dedup_available,
                                     "changes": [c.to_json() for c in plan.changes]}
-    archived = archive_report(document, bucket=settings.reports_bucket, run=run, now=now, client=s3)
+    archived = archive_report(document, bucket=settings.reports_bucket, run=run, now=now, client=s3,
+                              html=render_html(report))
+    if archived.html_error is not None:
+        logger.error("HTML report not archived",
+                     extra={"key": archived.html_key, "error": archived.html_error})
     if archived.written:
         logger.info("report archived", extra={"uri": archived.uri})
     else:
@@ -409,17 +415,41 @@ def _save(store: StateStore, plan: Plan, previous: Mapping[str, TargetState],
     return True
 
 
+# One count per classification, every run (zeros included, so a graph drops to 0 instead of
+# stopping): "Distributions" + the classification in CamelCase (DistributionsOutage, ...). The
+# template's dashboard and AlertingDistributionsAlarm use these names (a test holds them equal).
+CLASSIFICATION_METRICS = {c: "Distributions" + "".join(w.capitalize() for w in c.value.split("_"))
+                          for c in Classification}
+
+
 def record_metrics(metrics: Any, report: AuditReport, seconds: float) -> None:
-    """EMF metrics (namespace OriginAuditor) for dashboards and the failing-origins alarm."""
+    """EMF metrics (namespace OriginAuditor) for the dashboard and the alarms in template.yaml.
+
+    Origins by verdict (failing, warning, passing, not audited: the four add up to
+    OriginsAudited, which counts every origin of the run), distributions by classification,
+    probe errors, days to the nearest leaf certificate expiry (only when one is known) and the
+    run's duration.
+    """
     if metrics is None:
         return
     failing = sum(1 for r in report.results if r.verdict is Verdict.FAIL)
     warning = sum(1 for r in report.results if r.verdict is Verdict.WARN)
+    not_audited = sum(unaudited_counts(report.results).values())
+    passing = len(report.results) - failing - warning - not_audited
     probe_errors = sum(1 for r in report.results if any(f.code in _PROBE_ERROR_CODES for f in r.findings))
     metrics.add_metric(name="OriginsAudited", unit=MetricUnit.Count, value=len(report.results))
     metrics.add_metric(name="OriginsFailing", unit=MetricUnit.Count, value=failing)
     metrics.add_metric(name="OriginsWarning", unit=MetricUnit.Count, value=warning)
+    metrics.add_metric(name="OriginsPassing", unit=MetricUnit.Count, value=passing)
+    metrics.add_metric(name="OriginsNotAudited", unit=MetricUnit.Count, value=not_audited)
     metrics.add_metric(name="ProbeErrors", unit=MetricUnit.Count, value=probe_errors)
+    for classification, name in CLASSIFICATION_METRICS.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count,
+                           value=sum(1 for d in report.distributions if d.classification is classification))
+    days = days_to_next_expiry(report)
+    if days is not None:
+        # Count, not a time unit: CloudWatch has no "days" unit, and the name says it.
+        metrics.add_metric(name="DaysToNextCertExpiry", unit=MetricUnit.Count, value=round(days, 2))
     metrics.add_metric(name="AuditSeconds", unit=MetricUnit.Seconds, value=round(seconds, 3))
 
 

@@ -411,16 +411,29 @@ class CertSummary:
 
 @dataclass(frozen=True)
 class AddressReport:
-    """One address as reports show it."""
+    """One address as reports show it.
+
+    chain: every certificate as sent, in the order sent.
+    issuing_order: indexes into ``chain`` of the issuing path the judge built from the sent
+        certificates: the leaf, then each certificate's issuer. ``chain`` is in order when it
+        begins with these indexes in this order; an index absent is a certificate not on the
+        path (duplicate, unrelated, malformed). ``()`` when no chain was judged.
+    path_end: how that path ends (``x509.chain.ChainAnalysis.end``): ``trusted``,
+        ``self_signed``, ``incomplete``, ``untrusted_issuer`` or ``empty``; None when no chain
+        was judged.
+    """
 
     address: str
     protocol: str | None
     cipher: str | None
     chain: tuple[CertSummary, ...]
+    issuing_order: tuple[int, ...] = ()
+    path_end: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return {"address": self.address, "protocol": self.protocol, "cipher": self.cipher,
-                "chain": [c.to_json() for c in self.chain]}
+                "chain": [c.to_json() for c in self.chain],
+                "issuing_order": list(self.issuing_order), "path_end": self.path_end}
 
 
 @dataclass(frozen=True)

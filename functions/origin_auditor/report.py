@@ -1,7 +1,8 @@
 """Render an AuditReport for people (text, markdown) and machines (JSON).
 
 Pure functions from report to string. Text goes to terminals and email; markdown to
-pull-request comments; JSON is the contract in ``shared/architecture.md``.
+pull-request comments; JSON is the contract in ``shared/architecture.md``; HTML (one
+self-contained page: ``report_html``) to the archive and a browser.
 
 Outside text (certificate names in findings, origin and distribution names, notes quoting AWS
 errors) is escaped for the channel by ``present.text``: the text report passes every line
@@ -22,9 +23,10 @@ from .assess import not_audited, unaudited_counts, unaudited_summary
 from .model import AuditReport, Classification, DistributionReport, Finding, Severity, TargetResult, Verdict
 from .present.partial import partial_line
 from .present.text import markdown, markdown_code, terminal
+from .report_html import render_html
 from .rules import CODES, Code
 
-FORMATS = ("text", "json", "markdown")
+FORMATS = ("text", "json", "markdown", "html")
 
 @dataclass(frozen=True)
 class GroupedFinding:
@@ -57,6 +59,8 @@ def render(report: AuditReport, fmt: str) -> str:
         return render_json(report)
     if fmt == "markdown":
         return render_markdown(report)
+    if fmt == "html":
+        return render_html(report)
     return render_text(report)
 
 

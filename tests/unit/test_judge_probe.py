@@ -213,3 +213,36 @@ def test_reproduction_prefers_the_first_address_with_the_worst_findings(pki1: Pk
                                                 ok_addr("192.0.2.3", soon)))
     result = judge_probe(probe, trust=trust_of(pki1.root), at=NOW)
     assert "-connect 192.0.2.2:443 " in result.reproduce
+
+
+# ---- issuing order: what the HTML report draws beside the chain as sent (issue 11)
+
+def test_address_report_carries_the_issuing_order_of_a_chain_sent_out_of_order(pki2: Pki) -> None:
+    leaf, int2, int1 = pki2.chain()
+    sent = ders(leaf, int1, int2, pki2.root)  # intermediates swapped, root sent last
+    result = judge_probe(ProbeResult(Target("origin.test"), (ok_addr("192.0.2.1", sent),)),
+                         trust=trust_of(pki2.root), at=NOW)
+    assert Code.CHAIN_WRONG_ORDER in [f.code for f in result.findings]
+    address = result.addresses[0]
+    # Indexes into the chain as sent, leaf first, each followed by its issuer.
+    assert address.issuing_order == (0, 2, 1, 3)
+    assert address.path_end == "trusted"
+    doc = address.to_json()
+    assert doc["issuing_order"] == [0, 2, 1, 3] and doc["path_end"] == "trusted"
+
+
+def test_issuing_order_stops_where_the_path_does_and_says_why(pki2: Pki) -> None:
+    leaf, int2, _ = pki2.chain()
+    stray = Pki(hostnames=("other.test",)).leaf
+    sent = ders(leaf, stray, int2)  # the first intermediate missing, an unrelated leaf sent
+    result = judge_probe(ProbeResult(Target("origin.test"), (ok_addr("192.0.2.1", sent),)),
+                         trust=trust_of(pki2.root), at=NOW)
+    address = result.addresses[0]
+    assert address.issuing_order == (0, 2) and address.path_end == "incomplete"
+
+
+def test_an_address_without_a_chain_has_no_issuing_order(pki1: Pki) -> None:
+    refused = AddressProbe(address="192.0.2.9", offered=("TLSv1.2",), outcome=HandshakeOutcome.REFUSED)
+    result = judge_probe(ProbeResult(Target("origin.test"), (refused,)), trust=trust_of(pki1.root), at=NOW)
+    assert result.addresses[0].issuing_order == () and result.addresses[0].path_end is None
+    assert result.addresses[0].to_json()["path_end"] is None

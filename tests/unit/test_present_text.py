@@ -8,6 +8,7 @@ import io
 import json
 import re
 from dataclasses import replace
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -24,11 +25,13 @@ from origin_auditor.present.text import (
     clip,
     email_line,
     email_subject,
+    html_text,
     markdown,
     markdown_code,
     terminal,
 )
 from origin_auditor.report import render_markdown, render_text
+from origin_auditor.report_html import render_html
 from origin_auditor_lab.pki import NOW, Issued, Pki, issue, pem_bundle
 
 from .conftest import trust_of
@@ -213,6 +216,46 @@ def test_terminal_text_report_escapes_hostile_text(tmp_path: Path, hostile: str)
 def test_markdown_report_escapes_hostile_text(tmp_path: Path, hostile: str) -> None:
     text = render_markdown(_hostile_report(tmp_path, hostile))
     assert _lines_problems(text) + _markup_problems(text, chat=False) == []
+
+
+# What the HTML report itself writes: anything else came from outside text.
+_HTML_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "main", "section", "h1", "h2", "h3",
+              "h4", "p", "div", "span", "table", "thead", "tbody", "tr", "th", "td", "ol", "li", "a", "code",
+              "pre", "small", "strong", "footer"}
+_HTML_ATTRS = {"lang", "charset", "http-equiv", "content", "name", "class", "id", "href", "style", "title"}
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_html_report_escapes_hostile_text(tmp_path: Path, hostile: str) -> None:
+    page = render_html(_hostile_report(tmp_path, hostile))
+    assert _lines_problems(page) == []
+    parsed = _Tags()
+    parsed.feed(page)
+    assert {t for t, _ in parsed.tags} <= _HTML_TAGS  # no element from outside text
+    for _, attrs in parsed.tags:
+        assert all(k in _HTML_ATTRS or k.startswith("data-") for k in attrs), attrs
+        assert (attrs.get("href") or "#").startswith("#")
+    # Shown as text, escaped as every channel does (a newline is \x0a, never a line of its own).
+    shown = "".join(parsed.text)
+    assert terminal(hostile) in shown
+    assert "HOSTNAME_MISMATCH" in shown and "CHAIN_INCOMPLETE" in shown
+
+
+def test_html_text_is_one_line_with_markup_as_entities() -> None:
+    assert html_text("<a href='x'>\n&amp;") == "&lt;a href=&#x27;x&#x27;&gt;\\x0a&amp;amp;"
 
 
 @pytest.mark.parametrize("hostile", HOSTILE)

@@ -349,3 +349,142 @@ def test_requirements_lock_pins_powertools_and_every_runtime_dependency_with_has
     assert all("==" in p for p in pins)
     assert {p.split("==")[0] for p in pins} >= {"aws-lambda-powertools", "boto3", "cryptography", "certifi"}
     assert lock.count("--hash=sha256:") == len(pins)
+
+
+# ---- the dashboard and the alarms on the auditor's own EMF metrics (issue 11)
+
+def _function_env() -> dict[str, Any]:
+    env: dict[str, Any] = load_template()["Resources"]["OriginAuditorFunction"]["Properties"][
+        "Environment"]["Variables"]
+    return env
+
+
+def _emitted_metric_names() -> set[str]:
+    """Every metric name ``handler.record_metrics`` emits for a report that has every kind of
+    origin and distribution (tests/unit/test_metrics.py): the dashboard may show only these."""
+    from .test_metrics import emitted, full_report
+
+    return set(emitted(full_report()).values)
+
+
+def _sub_placeholders(text: str) -> tuple[str, set[str]]:
+    """``Fn::Sub`` text with each ``${X}`` replaced by a JSON-safe stand-in, and the X's."""
+    names = set(re.findall(r"\$\{([^}!]+)\}", text))
+    return re.sub(r"\$\{([^}!]+)\}", lambda m: "SUB-" + m.group(1).replace(":", "-").replace(".", "-"),
+                  text), names
+
+
+def _dashboard() -> tuple[dict[str, Any], set[str]]:
+    resources = load_template()["Resources"]
+    dashboards = [r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    assert len(dashboards) == 1
+    body = dashboards[0]["Properties"]["DashboardBody"]
+    assert set(body) == {"Fn::Sub"} and isinstance(body["Fn::Sub"], str)
+    text, names = _sub_placeholders(body["Fn::Sub"])
+    return json.loads(text), names
+
+
+def _dashboard_metrics(dashboard: dict[str, Any]) -> list[list[Any]]:
+    out: list[list[Any]] = []
+    for w in dashboard["widgets"]:
+        for m in w.get("properties", {}).get("metrics", []):
+            out.append(m)
+    return out
+
+
+def test_dashboard_body_is_json_after_sub_and_refers_only_to_resources_of_the_template() -> None:
+    dashboard, names = _dashboard()
+    resources = load_template()["Resources"]
+    for name in names:
+        assert name.startswith("AWS::") or name.split(".")[0] in resources, name
+    assert dashboard["widgets"], "an empty dashboard"
+    for w in dashboard["widgets"]:
+        assert {"type", "x", "y", "width", "height", "properties"} <= set(w), w
+        assert w["x"] >= 0 and w["x"] + w["width"] <= 24, w  # CloudWatch's 24-column grid
+
+
+def test_every_metric_the_dashboard_shows_is_one_record_metrics_emits() -> None:
+    dashboard, _ = _dashboard()
+    env = _function_env()
+    emitted = _emitted_metric_names()
+    shown = _dashboard_metrics(dashboard)
+    assert shown
+    for m in shown:
+        # Written out in full (no "." shorthand), so this test reads each one: namespace, name,
+        # then the dimension Powertools adds to every metric (service), then render options.
+        namespace, name, dim, value = m[:4]
+        assert namespace == env["POWERTOOLS_METRICS_NAMESPACE"], m
+        assert name in emitted, f"the dashboard shows {name}, which record_metrics never emits"
+        assert (dim, value) == ("service", env["POWERTOOLS_SERVICE_NAME"]), m
+        assert all(isinstance(x, dict) for x in m[4:]) and len(m) <= 5, m
+
+
+def test_the_dashboard_shows_what_issue_11_asks_for() -> None:
+    from origin_auditor.handler import CLASSIFICATION_METRICS
+
+    dashboard, _ = _dashboard()
+    shown = {m[1] for m in _dashboard_metrics(dashboard)}
+    assert {"OriginsFailing", "OriginsWarning", "OriginsPassing", "OriginsNotAudited"} <= shown  # by verdict
+    assert set(CLASSIFICATION_METRICS.values()) <= shown  # distributions by classification
+    assert {"DaysToNextCertExpiry", "AuditSeconds"} <= shown
+    # The alarm on OUTAGE/LATENT counts is on the dashboard, next to the classifications.
+    alarm_widgets = [w for w in dashboard["widgets"] if w["type"] == "alarm"]
+    assert len(alarm_widgets) == 1
+    alarms = alarm_widgets[0]["properties"]["alarms"]
+    assert "SUB-AlertingDistributionsAlarm-Arn" in alarms
+    by_class = next(w for w in dashboard["widgets"]
+                    if "DistributionsLatent" in {m[1] for m in w["properties"].get("metrics", [])})
+    alarm = alarm_widgets[0]
+    assert alarm["y"] == by_class["y"] and alarm["x"] in (by_class["x"] + by_class["width"],
+                                                           by_class["x"] - alarm["width"])
+
+
+def _alarm_metric_names(alarm: dict[str, Any]) -> list[tuple[str, str, list[Any]]]:
+    props = alarm["Properties"]
+    if "MetricName" in props:
+        return [(props["Namespace"], props["MetricName"], props.get("Dimensions", []))]
+    out = []
+    for q in props.get("Metrics", []):
+        if "MetricStat" in q:
+            m = q["MetricStat"]["Metric"]
+            out.append((m["Namespace"], m["MetricName"], m.get("Dimensions", [])))
+    return out
+
+
+def test_every_alarm_on_the_auditors_namespace_watches_a_metric_record_metrics_emits() -> None:
+    env = _function_env()
+    emitted = _emitted_metric_names()
+    alarms = [r for r in load_template()["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    namespace = env["POWERTOOLS_METRICS_NAMESPACE"]
+    watched = [m for a in alarms for m in _alarm_metric_names(a) if m[0] == namespace]
+    assert watched
+    for _, name, dims in watched:
+        assert name in emitted, name
+        assert dims == [{"Name": "service", "Value": env["POWERTOOLS_SERVICE_NAME"]}], name
+
+
+def test_the_alerting_alarm_fires_on_any_outage_or_latent_distribution() -> None:
+    from origin_auditor.handler import CLASSIFICATION_METRICS
+    from origin_auditor.model import Classification
+
+    alarm = load_template()["Resources"]["AlertingDistributionsAlarm"]
+    props = alarm["Properties"]
+    watched = {name for _, name, _ in _alarm_metric_names(alarm)}
+    assert watched == {CLASSIFICATION_METRICS[c] for c in Classification if c.alerts}
+    returned = [q for q in props["Metrics"] if q.get("ReturnData", True)]
+    assert len(returned) == 1 and "Expression" in returned[0]
+    ids = {q["Id"] for q in props["Metrics"] if "MetricStat" in q}
+    assert all(i in returned[0]["Expression"] for i in ids)
+    assert (props["Threshold"], props["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    assert props["TreatMissingData"] == "notBreaching"
+
+
+def test_the_run_duration_graph_marks_where_probing_ends() -> None:
+    from origin_auditor.handler import RESERVE_SECONDS
+
+    dashboard, _ = _dashboard()
+    timeout = load_template()["Resources"]["OriginAuditorFunction"]["Properties"]["Timeout"]
+    widget = next(w for w in dashboard["widgets"]
+                  if "AuditSeconds" in {m[1] for m in w["properties"].get("metrics", [])})
+    marks = [a["value"] for a in widget["properties"]["annotations"]["horizontal"]]
+    assert marks == [timeout - RESERVE_SECONDS]

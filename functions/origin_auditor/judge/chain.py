@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from ..model import Finding
 from ..rules import EXPIRY_WARN_DAYS, Code
 from ..trust import TrustStore
-from ..x509.chain import analyze_chain, parse_chain
+from ..x509.chain import ChainAnalysis, analyze_chain, parse_chain
 from .crosscheck import cross_check
 from .findings import finding
 from .hostname import hostname_findings
@@ -41,6 +41,15 @@ logger = logging.getLogger(__name__)
 def judge_chain(chain: Sequence[bytes], server_name: str, *, trust: TrustStore, at: dt.datetime,
                 warn_days: int = EXPIRY_WARN_DAYS, address: str | None = None,
                 origin_domain: str | None = None, truncated: bool = False) -> list[Finding]:
+    """Every finding about a chain as sent (``judge_chain_path`` without the path)."""
+    return judge_chain_path(chain, server_name, trust=trust, at=at, warn_days=warn_days, address=address,
+                            origin_domain=origin_domain, truncated=truncated)[0]
+
+
+def judge_chain_path(chain: Sequence[bytes], server_name: str, *, trust: TrustStore, at: dt.datetime,
+                     warn_days: int = EXPIRY_WARN_DAYS, address: str | None = None,
+                     origin_domain: str | None = None,
+                     truncated: bool = False) -> tuple[list[Finding], ChainAnalysis | None]:
     """Every finding about a chain as sent, checked for ``server_name`` at moment ``at``.
 
     origin_domain: a second name the certificate may cover instead of ``server_name`` (the
@@ -48,17 +57,20 @@ def judge_chain(chain: Sequence[bytes], server_name: str, *, trust: TrustStore, 
     truncated: the probe stopped reading, so ``chain`` may lack certificates that were sent;
         a path that ends early is then "could not be judged", not CHAIN_INCOMPLETE.
 
+    Returns the findings and the issuing path they were judged on (None when the chain is
+    empty or could not be analysed; reports draw it beside the chain as sent).
     An empty chain yields nothing (the probe says why none was seen). Never raises.
     """
     if not chain:
-        return []
+        return [], None
+    a: ChainAnalysis | None = None
     at = utc(at)
     try:
         sent, malformed = parse_chain(chain)
         a = analyze_chain(sent, trust, malformed)
         findings = path_findings(a, trust, address, truncated=truncated)
         if a.leaf is None and not a.leaf_malformed:
-            return findings
+            return findings, a
         # The certificates after a malformed leaf are still what was sent: their dates, keys
         # and signatures are judged; names and the strict path need the leaf, so they are not.
         findings += validity_findings(a, at, warn_days, address)
@@ -67,7 +79,7 @@ def judge_chain(chain: Sequence[bytes], server_name: str, *, trust: TrustStore, 
         findings += key_findings(a, address)
         findings += signature_findings(a, trust, address)
         return cross_check(a, server_name, trust=trust, at=at, findings=findings, address=address,
-                           origin_domain=origin_domain)
+                           origin_domain=origin_domain), a
     except Exception as exc:  # never let one chain abort the run
         # A bug or a certificate shaped in a way nobody foresaw must cost this one chain, not
         # the whole run, and must not look like a pass.
@@ -75,4 +87,4 @@ def judge_chain(chain: Sequence[bytes], server_name: str, *, trust: TrustStore, 
         return [finding(Code.CERT_MALFORMED,
                         f"The certificate chain could not be judged ({type(exc).__name__}); treat it "
                         "as broken until checked by hand.", address,
-                        hint="Run the openssl line in the report and inspect the chain.")]
+                        hint="Run the openssl line in the report and inspect the chain.")], a

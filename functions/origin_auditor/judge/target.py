@@ -12,7 +12,7 @@ from ..rules import EXPIRY_WARN_DAYS, Code
 from ..trust import TrustStore
 from ..x509.names import ip_literal, normalize_dns
 from . import discovery
-from .chain import judge_chain
+from .chain import judge_chain_path
 from .findings import finding as _finding
 from .handshake import address_findings, reproduce_cipher, target_findings
 
@@ -84,17 +84,22 @@ def judge_probe(probe: ProbeResult, *, trust: TrustStore, at: dt.datetime,
     shown_rank = -1
     for addr in probe.addresses:
         own = address_findings(target, addr)
+        order: tuple[int, ...] = ()
+        end: str | None = None
         if addr.chain:
-            own += judge_chain(addr.chain, target.sni, trust=trust, at=at, warn_days=warn_days,
-                               address=addr.address, origin_domain=origin_domain,
-                               truncated=addr.chain_truncated)
+            chain_findings, analysis = judge_chain_path(
+                addr.chain, target.sni, trust=trust, at=at, warn_days=warn_days, address=addr.address,
+                origin_domain=origin_domain, truncated=addr.chain_truncated)
+            own += chain_findings
+            if analysis is not None:
+                order, end = tuple(s.position for s in analysis.path), analysis.end
         rank = max((f.severity.rank for f in own), default=0)
         if rank > shown_rank:
             # NO_COMMON_CIPHER there: the line offers CloudFront's suites for the key, as its hint.
             shown, shown_rank, shown_cipher = addr.address, rank, reproduce_cipher(addr)
         findings += own
         reports.append(AddressReport(addr.address, addr.protocol, addr.cipher,
-                                     tuple(summarize_cert(d) for d in addr.chain)))
+                                     tuple(summarize_cert(d) for d in addr.chain), order, end))
     reproduce = "" if target.skip_probe else openssl_command(target, shown, cipher=shown_cipher)
     return TargetResult(target=target, verdict=Verdict.of(findings), findings=tuple(findings),
                         addresses=tuple(reports), reproduce=reproduce)

@@ -435,6 +435,8 @@ def _text_head(report: AuditReport, plan: Plan, *, alarm: AlarmContext | None,
         lines += _wrap(f"NOTE: the full report was not archived ({_NOT_ARCHIVED}).")
     elif archive.written:
         lines += ["Full report:", *_verbatim(archive.console_url, "  "), *_verbatim(archive.uri, "  ")]
+        if archive.html_written:
+            lines += ["Full report (HTML):", *_verbatim(archive.html_console_url, "  ")]
     else:
         lines += _wrap(f"NOTE: the full report could not be archived to {archive.uri} ({archive.error}); "
                        "what this message leaves out of it is not kept anywhere for this run.")

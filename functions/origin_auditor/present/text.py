@@ -23,6 +23,8 @@ per channel:
   ``chat`` is for plain fields (title, keywords, metadata): entities and ``＠``.
 * ``email_line`` / ``email_subject``: e-mail (SNS): body lines as ``terminal``, bounded; a
   subject in printable ASCII.
+* ``html_text``: the HTML report (``report_html``): ``terminal`` then ``html.escape`` (``&<>"'``
+  as entities), for element text and quoted attribute values alike: never markup, one line.
 * ``quote_bytes``: raw bytes a non-TLS port answered with, quoted in a message.
 
 Escaping is idempotent where it matters: text already ``clean``-ed (findings quote certificate
@@ -31,6 +33,7 @@ names that way) contains only printable characters, so the channel's pass change
 
 from __future__ import annotations
 
+import html
 import re
 
 
@@ -42,6 +45,13 @@ def terminal(text: str) -> str:
     points, so none reaches a terminal, a mail reader or a log line as itself.
     """
     return "".join(ch if ch.isprintable() else escape_char(ch) for ch in text)
+
+
+def html_text(text: str) -> str:
+    """Outside text for the HTML report: one line (``terminal``: a control character shows as
+    its escape, never as a line break or a bidi override) with ``&<>"'`` as entities
+    (``html.escape``), so it is never markup, in element text or in a quoted attribute value."""
+    return html.escape(terminal(text), quote=True)
 
 
 def clean(text: str, limit: int = 80) -> str:

@@ -63,10 +63,20 @@ class Aws:
                 "REPORTS_BUCKET_NAME": self.bucket}
 
     def archived(self) -> dict[str, Any]:
-        """Every object in the reports bucket: key -> parsed JSON."""
+        """Every JSON report in the reports bucket: key -> parsed JSON."""
         listed = self.s3.list_objects_v2(Bucket=self.bucket).get("Contents", [])
         return {o["Key"]: json.loads(self.s3.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read())
-                for o in listed}
+                for o in listed if o["Key"].endswith(".json")}
+
+    def archived_pages(self) -> dict[str, tuple[str, str]]:
+        """Every HTML report in the reports bucket: key -> (content type, page)."""
+        listed = self.s3.list_objects_v2(Bucket=self.bucket).get("Contents", [])
+        out = {}
+        for o in listed:
+            if o["Key"].endswith(".html"):
+                got = self.s3.get_object(Bucket=self.bucket, Key=o["Key"])
+                out[o["Key"]] = (got["ContentType"], got["Body"].read().decode())
+        return out
 
     def published(self) -> list[dict[str, Any]]:
         """Every SNS notification delivered to the SQS subscriber since the last call."""

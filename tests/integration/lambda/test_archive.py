@@ -144,3 +144,35 @@ def test_a_result_over_lambdas_response_limit_leaves_per_origin_detail_to_the_ar
     small = {"results": [], "summary": {}}
     assert bounded_result(small) is small
 
+
+
+# ---- the HTML report next to the JSON one (issue 11)
+
+def test_every_run_archives_the_html_report_next_to_the_json_and_the_message_links_it(aws: Aws) -> None:
+    world = World(www=BROKEN, api=FIXED)
+    out = run(aws, world, context=Context(aws_request_id="0f1e-req"))
+    key = f"reports/{DAY}/{STAMP}Z-0f1e-req.html"
+    html = out["archive"]["html"]
+    assert html["written"] is True and html["key"] == key and html["error"] is None
+    assert html["uri"] == f"s3://reports/{key}"
+    assert html["console_url"] == f"https://s3.console.aws.amazon.com/s3/object/reports?region=us-east-1&prefix={key}"
+    content_type, page = aws.archived_pages()[key]
+    assert content_type == "text/html; charset=utf-8"
+    assert page.startswith("<!DOCTYPE html>") and "www" in page and "CHAIN_INCOMPLETE" in page
+    [note] = aws.published()
+    assert json.loads(note["Message"])["notification"]["report"]["html"]["key"] == key
+
+
+def test_a_failed_html_write_is_said_and_the_json_report_still_written(aws: Aws) -> None:
+    from botocore.exceptions import ClientError
+
+    def refuse_html(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"].endswith(".html"):
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no html"}}, "PutObject")
+
+    aws.s3.meta.events.register("before-parameter-build.s3.PutObject", refuse_html)
+    out = run(aws, World(www=BROKEN))
+    assert out["archive"]["written"] is True  # the JSON report, the record
+    html = out["archive"]["html"]
+    assert html["written"] is False and html["error"].startswith("AccessDenied")
+    assert aws.archived_pages() == {} and len(aws.archived()) == 1
