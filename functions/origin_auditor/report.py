@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from .assess import not_audited, unaudited_counts, unaudited_summary
 from .model import AuditReport, Classification, DistributionReport, Finding, Severity, TargetResult, Verdict
+from .present.figures import metric_text
 from .present.partial import partial_line
 from .present.text import markdown, markdown_code, terminal
 from .report_html import render_html
@@ -72,14 +73,6 @@ def _verdict_label(v: Verdict) -> str:
     return {Verdict.PASS: "PASS", Verdict.WARN: "WARN", Verdict.FAIL: "FAIL"}[v]
 
 
-def _fmt_metric(name: str, value: float | None) -> str:
-    if value is None:
-        return f"{name} n/a"
-    if name == "Requests":
-        return f"{name} {value:,.0f}"
-    if name == "OriginLatency":
-        return f"{name} {value:.0f} ms"
-    return f"{name} {value:.2f}%"
 
 
 def _target_line(r: TargetResult) -> str:
@@ -165,7 +158,7 @@ def render_text(report: AuditReport, *, width: int | None = None, colour: bool =
             out.append(_Labelled(_distribution_header(d)))
             out.append(f"  {d.reason or d.classification.headline}")
             if d.metrics:
-                out.append("  metrics: " + ", ".join(_fmt_metric(k, v) for k, v in d.metrics.items()))
+                out.append("  metrics: " + ", ".join(metric_text(k, v) for k, v in d.metrics.items()))
             for g in group_findings(f for f in d.findings if f.code not in COLLAPSED_CODES):
                 out.append(_Labelled(f"  {g.finding.severity.value:4} {g.finding.code}: {g.finding.message}"))
                 if g.finding.hint:
@@ -310,7 +303,7 @@ def render_markdown(report: AuditReport) -> str:
                        f"{markdown(', '.join(d.aliases) or d.domain_name)}")
             out += ["", f"**{markdown(d.reason or d.classification.headline)}**"]
             if d.metrics:
-                out += ["", "Metrics: " + ", ".join(_fmt_metric(k, v) for k, v in d.metrics.items())]
+                out += ["", "Metrics: " + ", ".join(metric_text(k, v) for k, v in d.metrics.items())]
             for g in group_findings(f for f in d.findings if f.code not in COLLAPSED_CODES):
                 out += ["", f"- `{g.finding.code}`: {markdown(g.finding.message)}"]
             out.append("")

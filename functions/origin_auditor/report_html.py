@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from .assess import not_audited, parse_instant, unaudited_counts
 from .model import AddressReport, AuditReport, CertSummary, Classification, Finding, TargetResult, Verdict
 from .present.certs import UNPARSEABLE
+from .present.figures import metric_text
 from .present.partial import partial_line
 from .present.text import html_text
 from .rules import EXPIRY_WARN_DAYS
@@ -202,14 +203,6 @@ def _unaudited_note(report: AuditReport) -> str:
             "their distributions are NOT_AUDITED, never HEALTHY.")
 
 
-def _fmt_metric(name: str, value: float | None) -> str:
-    if value is None:
-        return f"{name} n/a"
-    if name == "Requests":
-        return f"{name} {value:,.0f}"
-    if name == "OriginLatency":
-        return f"{name} {value:.0f} ms"
-    return f"{name} {value:.2f}%"
 
 
 def _badge(word: str, label: str | None = None) -> str:
@@ -229,7 +222,7 @@ def _distributions(report: AuditReport) -> list[str]:
             for i in d.results if 0 <= i < len(report.results)) or "none"
         findings = "".join(f'<div class="note small"><code>{f.code}</code> {html_text(f.message)}</div>'
                            for f in d.findings)
-        metrics = ", ".join(_fmt_metric(k, v) for k, v in d.metrics.items()) or "-"
+        metrics = ", ".join(metric_text(k, v) for k, v in d.metrics.items()) or "-"
         out.append(
             f'<tr data-classification="{d.classification.value}">'
             f"<td>{_badge(d.classification.value, d.classification.value)}</td>"
