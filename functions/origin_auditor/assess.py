@@ -34,8 +34,17 @@ from dataclasses import dataclass
 from .correlate import Metrics
 from .discover import Discovery, DistributionInfo
 from .judge.findings import finding
-from .judge.handshake import not_audited_reason
-from .model import AuditReport, Classification, DistributionReport, Finding, Severity, TargetResult, Verdict
+from .model import (
+    AuditReport,
+    Classification,
+    DistributionReport,
+    Finding,
+    NotAudited,
+    Severity,
+    TargetResult,
+    Verdict,
+    count_unaudited,
+)
 from .rules import CODES, Code
 
 
@@ -70,22 +79,11 @@ def _names(results: Sequence[TargetResult], verdict: Verdict) -> tuple[str, str]
     return shown, ", ".join(codes)
 
 
-def not_audited(result: TargetResult) -> str | None:
-    """Why ``result``'s origin was not audited in full (``judge.handshake.NOT_AUDITED_REASONS``:
-    "time budget", "internal error", "VPC origin", ...), or None when every selected address was
-    probed (http-only origins count as audited: there is no TLS to audit)."""
-    return not_audited_reason(result.findings)
-
-
-def unaudited_counts(results: Sequence[TargetResult]) -> dict[str, int]:
+def unaudited_counts(results: Sequence[TargetResult]) -> dict[NotAudited, int]:
     """Reason -> how many origins nothing was seen failing or warning on, and that were not
-    audited in full: what the summary counts as "not audited" rather than "pass"."""
-    counts: dict[str, int] = {}
-    for r in results:
-        why = not_audited(r) if r.verdict is Verdict.PASS else None
-        if why is not None:
-            counts[why] = counts.get(why, 0) + 1
-    return counts
+    audited in full (``TargetResult.unaudited``): what every report counts as "not audited"
+    rather than "pass", as the JSON summary does (``model.count_unaudited``)."""
+    return count_unaudited(results)
 
 
 def parse_instant(text: str | None) -> dt.datetime | None:
@@ -125,19 +123,24 @@ def days_to_next_expiry(report: AuditReport) -> float | None:
 
 
 def unaudited_summary(results: Sequence[TargetResult]) -> str:
-    """'2 origin(s) not audited (time budget: 1, VPC origin: 1)', or "" when there are none.
-    The reports and every message say it the same way."""
+    """'2 origin(s) not audited (VPC origin: 1, time budget: 1)', or "" when there are none.
+    The reports and every message say it the same way (``TargetResult.unaudited``, by reason)."""
     counts = unaudited_counts(results)
     if not counts:
         return ""
-    reasons = ", ".join(f"{why}: {n}" for why, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-    return f"{sum(counts.values())} origin(s) not audited ({reasons})"
+    return f"{sum(counts.values())} origin(s) not audited ({unaudited_reasons(counts)})"
+
+
+def unaudited_reasons(counts: Mapping[NotAudited, int]) -> str:
+    """'VPC origin: 1, time budget: 1': the reasons of ``unaudited_counts``, most first."""
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].words))
+    return ", ".join(f"{why.words}: {n}" for why, n in ordered)
 
 
 def _unaudited_words(results: Sequence[TargetResult]) -> tuple[int, str]:
     """(how many, "a:443 (time budget), b:443 (VPC origin) and 3 more") of the unaudited results."""
-    chosen = [(r, why) for r in results if (why := not_audited(r)) is not None]
-    shown = ", ".join(f"{r.target.display} ({why})" for r, why in chosen[:3]) + (
+    chosen = [(r, why) for r in results if (why := r.not_audited) is not None]
+    shown = ", ".join(f"{r.target.display} ({why.words})" for r, why in chosen[:3]) + (
         f" and {len(chosen) - 3} more" if len(chosen) > 3 else "")
     return len(chosen), shown
 

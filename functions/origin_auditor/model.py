@@ -6,6 +6,7 @@ building its input by hand. ``None`` means "could not be determined", never a gu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -284,6 +285,30 @@ class NotProbed(StrEnum):
     INTERNAL_ERROR = "internal_error"  # the probe lost the target (a bug)
 
 
+class NotAudited(StrEnum):
+    """Why an origin (or some of its addresses) was not audited in full: the judge sets it on
+    ``TargetResult.not_audited`` from the probe's and discovery's facts, and reports count by it.
+    The values are the JSON contract's strings; ``words`` is how reports and messages say it."""
+
+    TIME_BUDGET = "time_budget"  # the run's deadline passed before a handshake could complete
+    INTERNAL_ERROR = "internal_error"  # the probe lost the target or an address to a bug
+    VPC_ORIGIN = "vpc_origin"  # private, not reachable from the auditor
+    UNRECOGNISED_CONFIGURATION = "unrecognised_configuration"  # no origin configuration it knows
+
+    @property
+    def words(self) -> str:
+        """'time budget', 'VPC origin', ...: the reason as the reports give it."""
+        return _NOT_AUDITED_WORDS[self]
+
+
+_NOT_AUDITED_WORDS = {
+    NotAudited.TIME_BUDGET: "time budget",
+    NotAudited.INTERNAL_ERROR: "internal error",
+    NotAudited.VPC_ORIGIN: "VPC origin",
+    NotAudited.UNRECOGNISED_CONFIGURATION: "unrecognised origin configuration",
+}
+
+
 @dataclass(frozen=True)
 class AddressProbe:
     """What one resolved address presented to a CloudFront-like handshake, and nothing more.
@@ -444,6 +469,9 @@ class TargetResult:
     findings: every finding, target-level first, then per address.
     addresses: what each address presented.
     reproduce: an ``openssl s_client`` command line that shows what CloudFront sees.
+    not_audited: why the origin, or some of its addresses, was not audited (the judge decides
+        from the facts, never from a message); None when every selected address was probed
+        (an http-only origin counts as audited: there is no TLS to audit).
     """
 
     target: Target
@@ -451,15 +479,33 @@ class TargetResult:
     findings: tuple[Finding, ...]
     addresses: tuple[AddressReport, ...] = ()
     reproduce: str = ""
+    not_audited: NotAudited | None = None
+
+    @property
+    def unaudited(self) -> NotAudited | None:
+        """``not_audited`` when nothing was seen failing or warning: such an origin is counted
+        "not audited" rather than "pass" (a failure seen is reported as the failure it is)."""
+        return self.not_audited if self.verdict is Verdict.PASS else None
 
     def to_json(self) -> dict[str, object]:
         return {
             "target": self.target.to_json(),
             "verdict": str(self.verdict),
+            "not_audited": None if self.not_audited is None else str(self.not_audited),
             "findings": [f.to_json() for f in self.findings],
             "addresses": [a.to_json() for a in self.addresses],
             "reproduce": self.reproduce,
         }
+
+
+def count_unaudited(results: Iterable[TargetResult]) -> dict[NotAudited, int]:
+    """Reason -> how many of ``results`` nothing was seen failing or warning on and were not
+    audited in full (``TargetResult.unaudited``): what reports count apart from "pass"."""
+    counts: dict[NotAudited, int] = {}
+    for r in results:
+        if (why := r.unaudited) is not None:
+            counts[why] = counts.get(why, 0) + 1
+    return counts
 
 
 @dataclass(frozen=True)
@@ -563,8 +609,10 @@ class AuditReport:
         for d in self.distributions:
             key = str(d.classification)
             classes[key] = classes.get(key, 0) + 1
+        # not_audited: of the "pass" verdicts, how many were not audited in full, per reason.
+        unaudited = {str(why): n for why, n in count_unaudited(self.results).items()}
         return {"targets": len(self.results), "verdicts": counts, "classifications": classes,
-                "verdict": str(self.verdict), "notes": list(self.notes),
+                "verdict": str(self.verdict), "not_audited": unaudited, "notes": list(self.notes),
                 "partial": self.partial, "unseen": [u.to_json() for u in self.unseen]}
 
     def to_json(self) -> dict[str, object]:

@@ -19,8 +19,17 @@ import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from .assess import not_audited, unaudited_counts, unaudited_summary
-from .model import AuditReport, Classification, DistributionReport, Finding, Severity, TargetResult, Verdict
+from .assess import unaudited_counts, unaudited_summary
+from .model import (
+    AuditReport,
+    Classification,
+    DistributionReport,
+    Finding,
+    NotAudited,
+    Severity,
+    TargetResult,
+    Verdict,
+)
 from .present.figures import metric_text
 from .present.partial import partial_line
 from .present.text import markdown, markdown_code, terminal
@@ -323,13 +332,13 @@ def render_markdown(report: AuditReport) -> str:
 
 def worst_at_or_above(results: Sequence[TargetResult], fail_on: str) -> bool:
     """True when some result's verdict reaches ``fail_on`` (``warn`` or ``fail``), or when some
-    origin was not audited in full (``assess.not_audited``; a VPC origin, which no run can reach,
+    origin was not audited in full (``TargetResult.not_audited``; a VPC origin, which no run can reach,
     excepted): exit status 1. A gate never passes what it did not see: an internal error or a
     time budget is not a pass."""
     threshold = Verdict(fail_on).rank
-    return any(r.verdict.rank >= threshold or not_audited(r) not in _NOT_A_GATE_FAILURE for r in results)
+    return any(r.verdict.rank >= threshold or r.not_audited not in _NOT_A_GATE_FAILURE for r in results)
 
 
 # Origins left unaudited by design, every run (the auditor cannot reach a VPC origin from outside
 # the VPC): reported, but failing every gate for them would only teach people to ignore the gate.
-_NOT_A_GATE_FAILURE = frozenset({None, "VPC origin"})
+_NOT_A_GATE_FAILURE = frozenset({None, NotAudited.VPC_ORIGIN})

@@ -27,7 +27,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .assess import not_audited, parse_instant, unaudited_counts
+from .assess import parse_instant, unaudited_counts, unaudited_reasons
 from .model import AddressReport, AuditReport, CertSummary, Classification, Finding, TargetResult, Verdict
 from .present.certs import UNPARSEABLE
 from .present.figures import metric_text
@@ -161,7 +161,7 @@ def render_html(report: AuditReport) -> str:
 def _verdict_word(r: TargetResult) -> str:
     """fail / warn / pass, or not-audited for an origin nothing was seen failing on that was not
     audited in full (never shown as a pass)."""
-    if r.verdict is Verdict.PASS and not_audited(r) is not None:
+    if r.unaudited is not None:
         return "not-audited"
     return r.verdict.value
 
@@ -198,8 +198,8 @@ def _unaudited_note(report: AuditReport) -> str:
     counts = unaudited_counts(report.results)
     if not counts:
         return ""
-    reasons = ", ".join(f"{why}: {n}" for why, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-    return (f"{sum(counts.values())} origin(s) not audited ({reasons}): nothing is known about their TLS; "
+    return (f"{sum(counts.values())} origin(s) not audited ({unaudited_reasons(counts)}): "
+            "nothing is known about their TLS; "
             "their distributions are NOT_AUDITED, never HEALTHY.")
 
 

@@ -19,6 +19,7 @@ from origin_auditor.model import (
     Classification,
     DistributionReport,
     Finding,
+    NotAudited,
     ProbeResult,
     Severity,
     Target,
@@ -49,10 +50,10 @@ def _cert(not_after: str | None) -> CertSummary:
 
 
 def _result(verdict: Verdict, *chains: tuple[CertSummary, ...], findings: tuple[Finding, ...] = (),
-            order: tuple[int, ...] = ()) -> TargetResult:
+            order: tuple[int, ...] = (), not_audited: NotAudited | None = None) -> TargetResult:
     addresses = tuple(AddressReport(f"192.0.2.{i}", "TLSv1.2", None, c, issuing_order=order)
                       for i, c in enumerate(chains, 1))
-    return TargetResult(Target("o.test"), verdict, findings, addresses)
+    return TargetResult(Target("o.test"), verdict, findings, addresses, not_audited=not_audited)
 
 
 GENERATED = "2025-06-01T12:00:00Z"
@@ -65,7 +66,7 @@ def full_report() -> AuditReport:
         _result(Verdict.FAIL, (_cert("2025-06-11T12:00:00Z"),)),
         _result(Verdict.WARN, (_cert("2025-06-21T12:00:00Z"),)),
         _result(Verdict.PASS, (_cert("2026-06-01T12:00:00Z"),)),
-        _result(Verdict.PASS, findings=(unprobed,)),
+        _result(Verdict.PASS, findings=(unprobed,), not_audited=NotAudited.TIME_BUDGET),
     )
     dists = tuple(DistributionReport(f"E{i}", c, results=(0,)) for i, c in enumerate(Classification))
     return AuditReport(GENERATED, results, dists)

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from origin_auditor.assess import assess, classify, not_audited
+from origin_auditor.assess import assess, classify
 from origin_auditor.correlate import Metrics
 from origin_auditor.discover import Discovery, DistributionInfo
 from origin_auditor.judge import judge_probe
@@ -17,10 +17,12 @@ from origin_auditor.model import (
     AuditReport,
     Classification,
     DistributionReport,
+    NotAudited,
     NotProbed,
     OriginFacts,
     OriginKind,
     ProbeResult,
+    Severity,
     Target,
     TargetResult,
     Verdict,
@@ -131,7 +133,7 @@ def test_warnings_with_an_unaudited_origin_are_not_audited_the_warnings_are_name
 ])
 def test_every_reason_an_origin_is_not_audited_is_named(probe: ProbeResult, why: str) -> None:
     result = judged(probe)
-    assert not_audited(result) is not None and why in not_audited(result)  # type: ignore[operator]
+    assert result.not_audited is not None and why in result.not_audited.words
     assert classify([result], QUIET, additional=False)[0] is NOT_AUDITED
 
 
@@ -139,7 +141,7 @@ def test_audited_origins_are_not_reported_as_unaudited() -> None:
     http_only = judged(ProbeResult(Target("x.test", distribution_ids=("D1",), skip_probe=True, origins=(
         OriginFacts("D1", "web", OriginKind.HTTP_ONLY, protocol_policy="http-only"),))))
     for r in (passing(), failing(), warning(), http_only):
-        assert not_audited(r) is None
+        assert r.not_audited is None
 
 
 # ------------------------------------------------------------------ words: report and messages
@@ -163,6 +165,53 @@ def test_reports_give_the_count_and_the_reason(fmt: str) -> None:
 def test_json_summary_counts_not_audited() -> None:
     summary = report_with_unaudited().summary()
     assert summary["classifications"] == {"LATENT": 1, "NOT_AUDITED": 1}
+
+
+def test_json_gives_each_origins_reason_and_the_count_per_reason() -> None:
+    doc = report_with_unaudited().to_json()
+    results = doc["results"]
+    assert isinstance(results, list)
+    assert [r["not_audited"] for r in results] == [None, "time_budget", "time_budget"]
+    summary = doc["summary"]
+    assert isinstance(summary, dict)
+    # Of the "pass" verdicts, how many were not audited, per reason (the reports' count).
+    assert summary["not_audited"] == {"time_budget": 2}
+    assert AuditReport("2025-06-01T12:00:00Z", (passing(),)).summary()["not_audited"] == {}
+
+
+def test_a_finding_that_mentions_a_reason_does_not_make_an_origin_not_audited() -> None:
+    # Findings' words are outside text (names, exception messages, origin ids): only the
+    # judge's facts decide. A hostname mismatch that says "time budget" is a hostname mismatch.
+    from origin_auditor.judge.findings import finding
+    from origin_auditor.report import worst_at_or_above
+    words = finding(Code.HOSTNAME_MISMATCH, "the certificate names 'time budget', 'VPC origin' and "
+                    "'internal error', not origin.test", severity=Severity.WARN)
+    note = finding(Code.ORIGIN_NOT_PROBED, "a caller's note: out of time budget")
+    for findings in ((words,), (note,)):
+        probed = judged(ProbeResult(Target("x.test", distribution_ids=("D1",), notes=findings)))
+        assert probed.not_audited is None
+    result = judged(ProbeResult(Target("x.test", distribution_ids=("D1",), notes=(note,))))
+    assert result.verdict is Verdict.PASS and not worst_at_or_above([result], "fail")
+    assert classify([result], QUIET, additional=False)[0] is Classification.HEALTHY
+
+
+@pytest.mark.parametrize(("probe", "why"), [
+    (ProbeResult(Target("x.test"), not_probed=NotProbed.TIME_BUDGET), NotAudited.TIME_BUDGET),
+    (ProbeResult(Target("x.test"), time_budget_skipped=1, resolved=1), NotAudited.TIME_BUDGET),
+    (ProbeResult(Target("x.test"), not_probed=NotProbed.INTERNAL_ERROR), NotAudited.INTERNAL_ERROR),
+    (ProbeResult(Target("x.test"), internal_error="ValueError: x"), NotAudited.INTERNAL_ERROR),
+    (ProbeResult(Target("x.test"), addresses=(AddressProbe("192.0.2.1", internal_error="ValueError: x"),)),
+     NotAudited.INTERNAL_ERROR),
+    (ProbeResult(Target("x.test", skip_probe=True, origins=(
+        OriginFacts("D1", "vpc", OriginKind.VPC, vpc_origin_id="vo-1"),))), NotAudited.VPC_ORIGIN),
+    (ProbeResult(Target("x.test", skip_probe=True, origins=(OriginFacts("D1", "o", OriginKind.UNKNOWN),))),
+     NotAudited.UNRECOGNISED_CONFIGURATION),
+], ids=["no-address", "some-addresses", "lost", "target-bug", "address-bug", "vpc", "unrecognised"])
+def test_the_judge_records_why_from_the_facts(probe: ProbeResult, why: NotAudited) -> None:
+    result = judged(probe)
+    assert result.not_audited is why
+    # Each is worded as an ORIGIN_NOT_PROBED finding too (the messages are unchanged).
+    assert any(f.code is Code.ORIGIN_NOT_PROBED for f in result.findings)
 
 
 def test_email_and_chat_give_the_count_and_the_reason() -> None:

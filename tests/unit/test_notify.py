@@ -14,6 +14,7 @@ from origin_auditor.model import (
     Classification,
     DistributionReport,
     Finding,
+    NotAudited,
     Severity,
     Target,
     TargetResult,
@@ -42,7 +43,8 @@ def result(host: str, verdict: Verdict, codes: Sequence[Code] = (), dists: Seque
     if not_probed:
         findings = (Finding(Code.ORIGIN_NOT_PROBED, Severity.INFO, "out of time"),)
     return TargetResult(Target(host, distribution_ids=tuple(dists)), verdict, findings,
-                        reproduce=f"openssl s_client -connect {host}:443 -servername {host} -showcerts")
+                        reproduce=f"openssl s_client -connect {host}:443 -servername {host} -showcerts",
+                        not_audited=NotAudited.TIME_BUDGET if not_probed else None)
 
 
 def report(results: Sequence[TargetResult], classes: dict[str, str] | None = None) -> AuditReport:

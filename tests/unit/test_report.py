@@ -13,6 +13,7 @@ from origin_auditor.model import (
     Classification,
     DistributionReport,
     Finding,
+    NotAudited,
     Severity,
     Target,
     TargetResult,
@@ -146,17 +147,20 @@ def test_a_gate_never_passes_an_origin_it_did_not_audit() -> None:
     from origin_auditor.judge import finding
     from origin_auditor.report import worst_at_or_above
 
-    def unaudited(why: str) -> TargetResult:
+    def unaudited(why: str, reason: NotAudited) -> TargetResult:
         f = finding(Code.ORIGIN_NOT_PROBED, why)
-        return TargetResult(Target("o.test"), Verdict.PASS, (f,))
+        return TargetResult(Target("o.test"), Verdict.PASS, (f,), not_audited=reason)
 
     clean = TargetResult(Target("ok.test"), Verdict.PASS, ())
     assert not worst_at_or_above([clean], "fail")
-    out_of_time = unaudited("o.test:443 was not probed: the run's time budget ran out before its turn.")
+    out_of_time = unaudited("o.test:443 was not probed: the run's time budget ran out before its turn.",
+                            NotAudited.TIME_BUDGET)
     assert worst_at_or_above([clean, out_of_time], "fail")
-    assert worst_at_or_above([unaudited("o.test:443 was not probed: internal error.")], "warn")
+    assert worst_at_or_above([unaudited("o.test:443 was not probed: internal error.",
+                                        NotAudited.INTERNAL_ERROR)], "warn")
     # A VPC origin is unreachable from outside by design, every run: reported, not a gate failure.
-    assert not worst_at_or_above([unaudited("origin o of distribution E is a VPC origin (vo-1)")], "fail")
+    assert not worst_at_or_above([unaudited("origin o of distribution E is a VPC origin (vo-1)",
+                                            NotAudited.VPC_ORIGIN)], "fail")
 
 # ---------------------------------------------------------------- issue 11: width and colour
 

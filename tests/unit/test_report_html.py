@@ -17,6 +17,7 @@ from origin_auditor.model import (
     DistributionReport,
     Finding,
     HandshakeOutcome,
+    NotAudited,
     ProbeResult,
     Severity,
     Target,
@@ -197,7 +198,7 @@ def test_distributions_are_listed_worst_first_with_links_to_their_origins(
 
 def test_a_partial_run_and_origins_not_audited_are_said_on_the_page() -> None:
     unprobed = Finding(Code.ORIGIN_NOT_PROBED, Severity.INFO, "Not probed: the run's time budget ran out.")
-    result = TargetResult(Target("late.test"), Verdict.PASS, (unprobed,))
+    result = TargetResult(Target("late.test"), Verdict.PASS, (unprobed,), not_audited=NotAudited.TIME_BUDGET)
     unseen = (Unseen(UnseenKind.DISTRIBUTION, "E9", "AccessDenied"),)
     report = AuditReport(GENERATED, (result,), unseen=unseen)
     page = Page(render_html(report))

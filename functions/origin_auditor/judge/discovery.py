@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from ..model import Finding, OriginFacts, OriginKind, Target
+from ..model import Finding, NotAudited, OriginFacts, OriginKind, Target
 from ..rules import LEGACY_PROTOCOLS, Code
 from .findings import finding
 
@@ -21,6 +21,20 @@ def notes(target: Target) -> tuple[Finding, ...]:
     """The target's findings known before probing: its attached ``notes``, then the findings of
     each origin configuration leading to it, in discovery order, each distinct finding once."""
     return tuple(dict.fromkeys((*target.notes, *(f for o in target.origins for f in origin_findings(o)))))
+
+
+# Origin configurations the auditor does not connect to for want of a way in: not audited.
+_NOT_AUDITED_KINDS = {
+    OriginKind.VPC: NotAudited.VPC_ORIGIN,
+    OriginKind.UNKNOWN: NotAudited.UNRECOGNISED_CONFIGURATION,
+}
+
+
+def not_audited(target: Target) -> NotAudited | None:
+    """Why a route to ``target`` keeps it from being audited (a VPC origin, a configuration the
+    auditor does not recognise): the first such origin's, in discovery order, from its
+    ``OriginFacts.kind``; None when there is none (an http-only origin has no TLS to audit)."""
+    return next((_NOT_AUDITED_KINDS[o.kind] for o in target.origins if o.kind in _NOT_AUDITED_KINDS), None)
 
 
 def origin_findings(origin: OriginFacts) -> Iterator[Finding]:

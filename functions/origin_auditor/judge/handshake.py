@@ -9,11 +9,20 @@ CloudFront's next connection. No I/O. The certificates themselves are judged in 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from ..model import AddressProbe, Finding, NonPublicAddress, NotProbed, ProbeResult, Severity, Target
+from ..model import (
+    AddressProbe,
+    Finding,
+    NonPublicAddress,
+    NotAudited,
+    NotProbed,
+    ProbeResult,
+    Severity,
+    Target,
+)
 from ..model import HandshakeOutcome as Outcome
 from ..present.reproduce import openssl_command
 from ..rules import (
@@ -36,24 +45,31 @@ _NOT_PROBED_WHY = {
     NotProbed.INTERNAL_ERROR: "the probe lost it to an internal error",
 }
 
-# Why an origin (or some of its addresses) was not audited, as the short reasons reports count
-# by: (what the ORIGIN_NOT_PROBED message says, the reason). This module and
-# ``judge.discovery`` write those messages; ``not_audited_reason`` reads them back.
-NOT_AUDITED_REASONS: tuple[tuple[str, str], ...] = (
-    ("time budget", "time budget"),
-    ("internal error", "internal error"),
-    ("VPC origin", "VPC origin"),
-    ("no origin configuration the auditor recognises", "unrecognised origin configuration"),
-)
+# What the probe's facts say about why a target was not audited (``not_audited``).
+_NOT_AUDITED_BY_PROBE = {
+    NotProbed.TIME_BUDGET: NotAudited.TIME_BUDGET,
+    NotProbed.INTERNAL_ERROR: NotAudited.INTERNAL_ERROR,
+}
 
 
-def not_audited_reason(findings: Iterable[Finding]) -> str | None:
-    """The short reason (``NOT_AUDITED_REASONS``) the first ORIGIN_NOT_PROBED finding gives, or
-    None when the target was audited in full (every selected address probed)."""
-    for f in findings:
-        if f.code is Code.ORIGIN_NOT_PROBED:
-            return next((why for needle, why in NOT_AUDITED_REASONS if needle in f.message), "not probed")
+def not_audited(result: ProbeResult) -> NotAudited | None:
+    """Why the probe left the target as a whole (or some of its addresses) unaudited, from its
+    facts: an internal error, no address probed (``not_probed``), addresses cut by the time
+    budget; None when it did not. The same order as ``target_findings`` words them; an
+    address's own internal error is ``address_not_audited``."""
+    if result.internal_error is not None:
+        return NotAudited.INTERNAL_ERROR
+    if result.not_probed is not None:
+        return _NOT_AUDITED_BY_PROBE[result.not_probed]
+    if result.time_budget_skipped:
+        return NotAudited.TIME_BUDGET
     return None
+
+
+def address_not_audited(result: ProbeResult) -> NotAudited | None:
+    """INTERNAL_ERROR when the probe failed on one of the target's addresses (its result is
+    unknown: ``address_findings`` says so), else None."""
+    return NotAudited.INTERNAL_ERROR if any(a.internal_error is not None for a in result.addresses) else None
 
 
 _SKIPPED_WHY = {

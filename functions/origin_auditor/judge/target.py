@@ -14,7 +14,8 @@ from ..x509.names import ip_literal, normalize_dns
 from . import discovery
 from .chain import judge_chain_path
 from .findings import finding as _finding
-from .handshake import address_findings, reproduce_cipher, target_findings
+from .handshake import address_findings, address_not_audited, reproduce_cipher, target_findings
+from .handshake import not_audited as probe_not_audited
 
 
 def _consistency(probe: ProbeResult) -> list[Finding]:
@@ -101,5 +102,8 @@ def judge_probe(probe: ProbeResult, *, trust: TrustStore, at: dt.datetime,
         reports.append(AddressReport(addr.address, addr.protocol, addr.cipher,
                                      tuple(summarize_cert(d) for d in addr.chain), order, end))
     reproduce = "" if target.skip_probe else openssl_command(target, shown, cipher=shown_cipher)
+    # Why it was not audited, from the facts (never from the findings' words), in the order its
+    # ORIGIN_NOT_PROBED findings come: the probe's for the target, the routes', an address's.
+    unaudited = probe_not_audited(probe) or discovery.not_audited(target) or address_not_audited(probe)
     return TargetResult(target=target, verdict=Verdict.of(findings), findings=tuple(findings),
-                        addresses=tuple(reports), reproduce=reproduce)
+                        addresses=tuple(reports), reproduce=reproduce, not_audited=unaudited)

@@ -9,7 +9,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..assess import not_audited
 from ..model import AuditReport, Classification, Severity, TargetResult, Verdict
 from ..present.partial import blind_spot, bounded, partial_summary, told
 from ..state import TargetState, target_id
@@ -143,7 +142,7 @@ def _problem_codes(result: TargetResult) -> tuple[str, ...]:
 def _not_probed(result: TargetResult) -> bool:
     # Out of time, a probe error or an unreachable VPC origin, for the whole origin or some of
     # its addresses, and nothing seen failing: a pass here is not a resolution, so keep the state.
-    return result.verdict is Verdict.PASS and not_audited(result) is not None
+    return result.unaudited is not None
 
 
 def plan_changes(report: AuditReport, previous: Mapping[str, TargetState] | None, *, now: float,

@@ -13,6 +13,7 @@ from origin_auditor.judge.discovery import notes, origin_findings
 from origin_auditor.judge.findings import finding
 from origin_auditor.model import OriginFacts, OriginKind, Target
 from origin_auditor.rules import Code
+from origin_auditor_lab.pki import Pki
 
 from .conftest import Split, behavior, create, custom_origin, distribution_config, s3_origin
 
@@ -478,3 +479,33 @@ def test_an_unreadable_distribution_or_policy_leaves_that_distribution_unseen(
     scoped = discover(cf, distribution_ids=[plain, "EDOESNOTEXIST"])
     assert [(u.kind, u.id) for u in scoped.unseen] == [(UnseenKind.DISTRIBUTION, "EDOESNOTEXIST")]
     assert "NoSuchDistribution" in scoped.unseen[0].reason
+
+
+def test_origins_out_of_reach_are_not_audited_from_their_facts_not_their_words(
+        stub_cf: tuple[Any, Stubber]) -> None:
+    # The origin ids are the account's own words: one says "time budget", which is not why it
+    # was not audited (it is a VPC origin). The reason comes from OriginFacts.kind.
+    from origin_auditor.assess import unaudited_summary
+    from origin_auditor.judge import judge_probe
+    from origin_auditor.model import NotAudited, ProbeResult
+    from origin_auditor.report import worst_at_or_above
+    from origin_auditor.trust import TrustStore
+
+    client, stubber = stub_cf
+    origins = [{"Id": "out of time budget", "DomainName": "internal.example.test",
+                "VpcOriginConfig": {"VpcOriginId": "vo_0123456789", "OriginReadTimeout": 30,
+                                    "OriginKeepaliveTimeout": 5}},
+               {"Id": "odd", "DomainName": "odd.example.test"},
+               custom_origin("plain", "plain.origin.test", policy="http-only")]
+    stubber.add_response("list_distributions", listing(summary("EVPC", origins, behavior("odd"))))
+    d = discover(client)
+    store = TrustStore.from_certificates([Pki(hostnames=["unused.test"]).root.cert], "test roots")
+    # skip_probe targets: judged as the pipeline judges them, without a connection.
+    at = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+    judged = {t.origin_ids[0]: judge_probe(ProbeResult(t), trust=store, at=at) for t in d.targets}
+    assert {k: r.not_audited for k, r in judged.items()} == {
+        "out of time budget": NotAudited.VPC_ORIGIN, "odd": NotAudited.UNRECOGNISED_CONFIGURATION,
+        "plain": None}  # http-only: no TLS to audit
+    vpc = judged["out of time budget"]
+    assert unaudited_summary([vpc]) == "1 origin(s) not audited (VPC origin: 1)"
+    assert not worst_at_or_above([vpc], "fail")  # unreachable by design: reported, not a gate failure

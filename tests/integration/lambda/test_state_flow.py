@@ -18,6 +18,7 @@ from origin_auditor.model import (
     AuditReport,
     DistributionReport,
     Finding,
+    NotAudited,
     Severity,
     Target,
     TargetResult,
@@ -206,7 +207,8 @@ class Account:
             name = t.host.split(".")[0]
             if t.host not in probed:
                 results.append(TargetResult(t, Verdict.PASS, (Finding(
-                    Code.ORIGIN_NOT_PROBED, Severity.INFO, "not probed: the time budget ran out"),)))
+                    Code.ORIGIN_NOT_PROBED, Severity.INFO, "not probed: the time budget ran out"),),
+                    not_audited=NotAudited.TIME_BUDGET))
                 continue
             verdict, codes = self.origins[name]
             results.append(TargetResult(t, verdict, tuple(
