@@ -536,23 +536,32 @@ def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
 def _archive(report: AuditReport, bucket: str | None, source: str,
              err: TextIO) -> tuple[Archive | None, int]:
     """Write the full report to the reports bucket (``--archive-bucket`` or REPORTS_BUCKET_NAME,
-    ``source`` says which), as the Lambda does; a failure is said on stderr and in the published
-    message, exit 2."""
+    ``source`` says which) as the Lambda does: the JSON report and the HTML page next to it. A
+    failure of either is said on stderr (and in the published message), exit 2."""
     import time
     import uuid
 
     from .archive import archive_report
+    from .report_html import render_html
 
     if not bucket:
         return None, EXIT_OK
     archived = archive_report(report.to_json(), bucket=bucket, run=f"cli-{uuid.uuid4().hex[:12]}",
-                              now=time.time())
-    if not archived.written:
+                              now=time.time(), html=render_html(report))
+    status = EXIT_OK
+    if archived.written:
+        say(err, f"origin-auditor: report archived to {archived.uri}")
+    else:
         say(err, f"origin-auditor: report not archived to {archived.uri} (bucket from {source}): "
                  f"{archived.error}")
-        return archived, EXIT_USAGE
-    say(err, f"origin-auditor: report archived to {archived.uri}")
-    return archived, EXIT_OK
+        status = EXIT_USAGE
+    page = f"s3://{archived.bucket}/{archived.html_key}"
+    if archived.html_written:
+        say(err, f"origin-auditor: HTML report archived to {page}")
+    else:
+        say(err, f"origin-auditor: HTML report not archived to {page}: {archived.html_error}")
+        status = EXIT_USAGE
+    return archived, status
 
 
 def _publish(report: AuditReport, topic: str, err: TextIO, archived: Archive | None = None) -> int:

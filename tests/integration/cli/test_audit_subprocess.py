@@ -223,7 +223,8 @@ def test_audit_publish_archives_the_report_in_the_stacks_bucket_and_links_it(acc
     proc = origin_auditor("audit", "--publish", "--format", "json", env=env)
 
     assert proc.returncode == 1, proc.stderr
-    [key] = [o["Key"] for o in s3.list_objects_v2(Bucket="cli-reports")["Contents"]]
+    [key] = [o["Key"] for o in s3.list_objects_v2(Bucket="cli-reports")["Contents"]
+             if o["Key"].endswith(".json")]  # the HTML page next to it: test_audit_archives_the_html_page_too
     assert re.fullmatch(r"reports/\d{4}/\d{2}/\d{2}/\d{6}Z-cli-[0-9a-f]{12}\.json", key)
     assert f"report archived to s3://cli-reports/{key}" in proc.stderr
     archived = json.loads(s3.get_object(Bucket="cli-reports", Key=key)["Body"].read())
@@ -241,6 +242,22 @@ def test_audit_publish_archives_the_report_in_the_stacks_bucket_and_links_it(acc
     [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     machine = json.loads(json.loads(message["Body"])["Message"])
     assert machine["notification"]["report"]["written"] is False
+
+
+def test_audit_archives_the_html_page_too(account: Account) -> None:
+    s3 = account.clients["s3"]
+    s3.create_bucket(Bucket="cli-pages")
+    proc = origin_auditor("audit", "--archive-bucket", "cli-pages", env=account.env)
+    assert proc.returncode == 1, proc.stderr  # findings decide the status; archiving worked
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="cli-pages")["Contents"])
+    assert [k.rsplit(".", 1)[1] for k in keys] == ["html", "json"]
+    page, report = keys
+    assert page == report.removesuffix(".json") + ".html"  # as the Lambda names it
+    assert f"report archived to s3://cli-pages/{report}" in proc.stderr
+    assert f"HTML report archived to s3://cli-pages/{page}" in proc.stderr
+    got = s3.get_object(Bucket="cli-pages", Key=page)
+    assert got["ContentType"] == "text/html; charset=utf-8"
+    assert got["Body"].read().decode().lower().startswith("<!doctype html>")
 
 
 def test_audit_publish_without_a_topic_is_a_usage_error(account: Account) -> None:
