@@ -10,6 +10,8 @@ choice and need nothing.) The fixture below makes that hold whatever the develop
 
 from __future__ import annotations
 
+import botocore.retries.bucket
+import botocore.retries.standard
 import pytest
 
 
@@ -18,3 +20,12 @@ def _no_ambient_allowed_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
     # A shell with ORIGIN_AUDITOR_ALLOW_ADDRESSES set must not open ranges behind a test's back
     # (nor make the tests of the default pass by accident); tests that want it set it themselves.
     monkeypatch.delenv("ORIGIN_AUDITOR_ALLOW_ADDRESSES", raising=False)
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore retries without waiting: for tests of the retry *decision* (how many attempts, what
+    is said after the last), where the jittered backoff (standard mode) and the client-side rate
+    limiter's wait for tokens after throttles (adaptive mode) only add seconds, at random."""
+    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, ctx: 0)
+    monkeypatch.setattr(botocore.retries.bucket.TokenBucket, "_sleep_amount", lambda self, amount: 0)

@@ -146,9 +146,13 @@ class Settings:
 def handle(event: object, context: Any, *, audit: AuditFn | None = None, sns: Any = None,
            dynamodb: Any = None, s3: Any = None, env: Mapping[str, str] | None = None, metrics: Any = None,
            clock: Callable[[], float] = time.time,
-           monotonic: Callable[[], float] = time.monotonic) -> dict[str, object]:
+           monotonic: Callable[[], float] = time.monotonic,
+           message_max_bytes: int | None = None) -> dict[str, object]:
     """Run one invocation. Raises ``EventError``/``ConfigError`` before auditing anything when the
-    event or environment is wrong, ``PublishFailed`` after auditing when SNS refused."""
+    event or environment is wrong, ``PublishFailed`` after auditing when SNS refused.
+
+    ``message_max_bytes``: the SNS message's size budget (None: ``build_message``'s, under SNS's
+    256 KB). For tests only, so that a few hundred origins overflow it; never set by Lambda."""
     request = parse_event(event)
     if request.ignored is not None:
         # Recognised, asks for nothing (events.py): a clean return, so Lambda does not retry it
@@ -196,7 +200,7 @@ def handle(event: object, context: Any, *, audit: AuditFn | None = None, sns: An
         # take the failed attempt's claims for its own); the archive key uses the request id.
         outcome, archived = notify_changes(report, request, settings, sns=sns, reader=reader, s3=s3,
                                            now=clock(), audited_at=audited_at, run_id=uuid.uuid4().hex,
-                                           run=run)
+                                           run=run, message_max_bytes=message_max_bytes)
     else:
         archived = keep_report(report, request, settings, s3=s3, now=clock(), run=run)
     result = report.to_json()
@@ -300,7 +304,8 @@ def keep_report(report: AuditReport, request: AuditRequest, settings: Settings, 
 def notify_changes(report: AuditReport, request: AuditRequest, settings: Settings, *, sns: Any,
                    reader: StateReader, now: float, audited_at: float | None = None,
                    run_id: str = "", s3: Any = None,
-                   run: str = "") -> tuple[dict[str, object], Archive | None]:
+                   run: str = "",
+                   message_max_bytes: int | None = None) -> tuple[dict[str, object], Archive | None]:
     """Archive the report, publish what changed since the last successful publish, then advance
     the state of what the message told (``Message.withheld_keys`` keep their state and claims are
     released, so the next run reports them).
@@ -308,6 +313,7 @@ def notify_changes(report: AuditReport, request: AuditRequest, settings: Setting
     Announce once: the items to announce are claimed first (a conditional write); what another
     run claimed or wrote since this run's read is left to it. Only what was claimed, or what
     could not be claimed for a DynamoDB error (a possible duplicate, never a loss), is published.
+    ``message_max_bytes``: as ``handle``'s (tests only).
     """
     assert settings.topic_arn is not None
     previous = reader.load([r.target for r in report.results])
@@ -330,7 +336,9 @@ def notify_changes(report: AuditReport, request: AuditRequest, settings: Setting
         plan = replace(plan, changes=tuple(c for c in plan.changes if c.key not in lost))
     archived = keep_report(report, request, settings, s3=s3, now=now, run=run or archive_mod.run_id(None),
                            plan=plan)
-    message = build_message(report, plan, alarm=request.alarm, change=request.change, archive=archived)
+    budget = {} if message_max_bytes is None else {"max_bytes": message_max_bytes}
+    message = build_message(report, plan, alarm=request.alarm, change=request.change, archive=archived,
+                            **budget)
     outcome: dict[str, object] = {"requested": True, "published": False, "changes": len(plan.changes),
                                   "dedup_available": plan.dedup_available,
                                   "owned_by_other_runs": len(lost)}

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
-import botocore.retries.standard
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import BotoCoreError, ClientError
@@ -73,12 +72,6 @@ def throttle(client: Any, operation: str, times: int) -> list[int]:
 
     client.meta.events.register_first(f"before-send.cloudfront.{operation}", handler)
     return attempts
-
-
-@pytest.fixture
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The retry decision is what is tested; the jittered sleep only slows the suite.
-    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, ctx: 0)
 
 
 def test_throttled_listing_is_retried_then_succeeds(mocked_aws: None, no_backoff: None) -> None:

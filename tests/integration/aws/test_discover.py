@@ -439,7 +439,8 @@ def test_a_complete_listing_is_complete(cf: Any) -> None:
     assert d.complete and d.unseen == ()
 
 
-def test_a_listing_page_failing_after_retries_makes_discovery_incomplete(mocked_aws: None) -> None:
+def test_a_listing_page_failing_after_retries_makes_discovery_incomplete(mocked_aws: None,
+                                                                         no_backoff: None) -> None:
     import boto3
 
     from origin_auditor.aws import client_config

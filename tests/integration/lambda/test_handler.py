@@ -56,10 +56,11 @@ class World:
 
 
 def run(aws: Aws, world: World, event: dict[str, Any] | None = None, *, now: float = NOW,
-        env: dict[str, str] | None = None, context: Context | None = None) -> dict[str, Any]:
+        env: dict[str, str] | None = None, context: Context | None = None,
+        message_max_bytes: int | None = None) -> dict[str, Any]:
     return handle(load_event("schedule.json") if event is None else event, context or Context(),
                   audit=world, sns=aws.sns, dynamodb=aws.dynamodb, s3=aws.s3, env=env or aws.env,
-                  clock=lambda: now)
+                  clock=lambda: now, message_max_bytes=message_max_bytes)
 
 
 BROKEN = (Verdict.FAIL, [Code.CHAIN_INCOMPLETE])

@@ -82,7 +82,8 @@ def create_distribution(cf: Any, i: int) -> str:
     return str(cf.create_distribution(DistributionConfig=config)["Distribution"]["Id"])
 
 
-def test_a_listing_page_failing_after_retries_resolves_and_removes_nothing_it_did_not_see(aws: Aws) -> None:
+def test_a_listing_page_failing_after_retries_resolves_and_removes_nothing_it_did_not_see(
+        aws: Aws, no_backoff: None) -> None:
     # 7 distributions listed 3 a page (DynamoDB-style small pages keep moto fast): the second and
     # third pages fail. Every origin fails DNS (nothing resolves), so each is failing and
     # announced once.
@@ -135,7 +136,7 @@ def test_a_listing_page_failing_after_retries_resolves_and_removes_nothing_it_di
     assert [k for k, _ in changes(note)] == ["coverage_restored"]
 
 
-def test_a_blind_spot_is_told_when_new_and_its_end_once(aws: Aws) -> None:
+def test_a_blind_spot_is_told_when_new_and_its_end_once(aws: Aws, no_backoff: None) -> None:
     # An account whose listing keeps failing is told once, not every hour; a listing failing for
     # another reason is a new blind spot; a complete listing again is told once.
     cf = boto3.client("cloudfront", region_name="us-east-1",
