@@ -38,8 +38,9 @@ from .changes import (
     plan_changes,
     target_label,
 )
-from .message import MAX_MESSAGE_BYTES, SUBJECT_MAX, Message, build_message
+from .message import MAX_MESSAGE_BYTES, Message, build_message
 from .publish import PublishFailed, publish, publish_report
+from .words import SUBJECT_MAX
 
 __all__ = [
     "COVERAGE_KEY", "DIGEST_KEY", "FAIL_LABEL", "LABEL_ORDER", "LABEL_RANK", "MAX_MESSAGE_BYTES",
