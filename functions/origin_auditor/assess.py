@@ -79,12 +79,6 @@ def _names(results: Sequence[TargetResult], verdict: Verdict) -> tuple[str, str]
     return shown, ", ".join(codes)
 
 
-def unaudited_counts(results: Sequence[TargetResult]) -> dict[NotAudited, int]:
-    """Reason -> how many origins nothing was seen failing or warning on, and that were not
-    audited in full (``TargetResult.unaudited``): what every report counts as "not audited"
-    rather than "pass", as the JSON summary does (``model.count_unaudited``)."""
-    return count_unaudited(results)
-
 
 def parse_instant(text: str | None) -> dt.datetime | None:
     """An ISO-8601 UTC time as reports write it (``...Z``), None if absent or unreadable."""
@@ -125,14 +119,14 @@ def days_to_next_expiry(report: AuditReport) -> float | None:
 def unaudited_summary(results: Sequence[TargetResult]) -> str:
     """'2 origin(s) not audited (VPC origin: 1, time budget: 1)', or "" when there are none.
     The reports and every message say it the same way (``TargetResult.unaudited``, by reason)."""
-    counts = unaudited_counts(results)
+    counts = count_unaudited(results)
     if not counts:
         return ""
     return f"{sum(counts.values())} origin(s) not audited ({unaudited_reasons(counts)})"
 
 
 def unaudited_reasons(counts: Mapping[NotAudited, int]) -> str:
-    """'VPC origin: 1, time budget: 1': the reasons of ``unaudited_counts``, most first."""
+    """'VPC origin: 1, time budget: 1': the reasons of ``model.count_unaudited``, most first."""
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].words))
     return ", ".join(f"{why.words}: {n}" for why, n in ordered)
 

@@ -235,10 +235,7 @@ def check_distribution_count(count: int) -> int:
                           "distribution_ids")
     return count
 
-DEFAULT_TIMEOUT: float = TIMEOUT.default
 DEFAULT_CONCURRENCY: int = CONCURRENCY.default
-DEFAULT_LOOKBACK: dt.timedelta = LOOKBACK.default
-DEFAULT_WARN_DAYS: int = WARN_DAYS.default
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -19,7 +19,7 @@ import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from .assess import unaudited_counts, unaudited_summary
+from .assess import unaudited_summary
 from .model import (
     AuditReport,
     Classification,
@@ -29,6 +29,7 @@ from .model import (
     Severity,
     TargetResult,
     Verdict,
+    count_unaudited,
 )
 from .present.figures import metric_text
 from .present.partial import partial_line
@@ -275,7 +276,7 @@ def summary_line(report: AuditReport) -> str:
     assert isinstance(verdicts, dict)
     # An origin nothing was seen failing on but that was not audited is not a "pass": counted
     # apart, so the four numbers add up to the total.
-    unaudited = sum(unaudited_counts(report.results).values())
+    unaudited = sum(count_unaudited(report.results).values())
     parts = [f"{len(report.results)} origin(s): {verdicts['fail']} fail, {verdicts['warn']} warn, "
              f"{verdicts['pass'] - unaudited} pass" + (f", {unaudited} not audited" if unaudited else "")]
     if report.distributions:

@@ -27,8 +27,17 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .assess import parse_instant, unaudited_counts, unaudited_reasons
-from .model import AddressReport, AuditReport, CertSummary, Classification, Finding, TargetResult, Verdict
+from .assess import parse_instant, unaudited_reasons
+from .model import (
+    AddressReport,
+    AuditReport,
+    CertSummary,
+    Classification,
+    Finding,
+    TargetResult,
+    Verdict,
+    count_unaudited,
+)
 from .present.certs import UNPARSEABLE
 from .present.figures import metric_text
 from .present.partial import partial_line
@@ -195,7 +204,7 @@ def _summary(report: AuditReport) -> str:
 
 
 def _unaudited_note(report: AuditReport) -> str:
-    counts = unaudited_counts(report.results)
+    counts = count_unaudited(report.results)
     if not counts:
         return ""
     return (f"{sum(counts.values())} origin(s) not audited ({unaudited_reasons(counts)}): "

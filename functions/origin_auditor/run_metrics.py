@@ -7,8 +7,8 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .assess import days_to_next_expiry, unaudited_counts
-from .model import AuditReport, Classification, Verdict
+from .assess import days_to_next_expiry
+from .model import AuditReport, Classification, Verdict, count_unaudited
 from .rules import Code
 
 _PROBE_ERROR_CODES = frozenset({Code.DNS_RESOLUTION_FAILED, Code.CONNECT_FAILED, Code.CONNECT_TIMEOUT,
@@ -33,7 +33,7 @@ def record_metrics(metrics: Any, report: AuditReport, seconds: float) -> None:
         return
     failing = sum(1 for r in report.results if r.verdict is Verdict.FAIL)
     warning = sum(1 for r in report.results if r.verdict is Verdict.WARN)
-    not_audited = sum(unaudited_counts(report.results).values())
+    not_audited = sum(count_unaudited(report.results).values())
     passing = len(report.results) - failing - warning - not_audited
     probe_errors = sum(1 for r in report.results if any(f.code in _PROBE_ERROR_CODES for f in r.findings))
     metrics.add_metric(name="OriginsAudited", unit=MetricUnit.Count, value=len(report.results))

@@ -223,8 +223,8 @@ def build_parser(out: TextIO | None = None, err: TextIO | None = None) -> argpar
     p.add_argument("--publish", action="store_true",
                    help="publish the report to the SNS topic in FINDINGS_TOPIC_ARN")
     p.add_argument("--archive-bucket", metavar="BUCKET",
-                   help="write the full JSON report to s3://BUCKET/reports/YYYY/MM/DD/ (default: "
-                        "REPORTS_BUCKET_NAME, the stack's ReportsBucketName); --publish links it")
+                   help="write the full JSON report and its HTML page to s3://BUCKET/reports/YYYY/MM/DD/ "
+                        "(default: REPORTS_BUCKET_NAME, the stack's ReportsBucketName); --publish links it")
     _common(p)
     p.set_defaults(func=cmd_audit)
 

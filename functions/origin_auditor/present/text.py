@@ -25,7 +25,6 @@ per channel:
   subject in printable ASCII.
 * ``html_text``: the HTML report (``report_html``): ``terminal`` then ``html.escape`` (``&<>"'``
   as entities), for element text and quoted attribute values alike: never markup, one line.
-* ``quote_bytes``: raw bytes a non-TLS port answered with, quoted in a message.
 
 Escaping is idempotent where it matters: text already ``clean``-ed (findings quote certificate
 names that way) contains only printable characters, so the channel's pass changes only markup.
@@ -74,14 +73,6 @@ def escape_char(ch: str) -> str:
         return f"\\u{code:04x}"
     return f"\\U{code:08x}"
 
-
-def quote_bytes(raw: bytes, limit: int = 40) -> str:
-    """At most ``limit`` bytes of ``raw`` as text, non-printables escaped, for quoting in a message."""
-    text = raw[:limit].decode("latin-1")
-    escapes = {"\r": "\\r", "\n": "\\n", "\t": "\\t", "'": "\\'", "\\": "\\\\"}
-    out = "".join(escapes.get(ch) or (ch if 32 <= ord(ch) < 127 else f"\\x{ord(ch):02x}")
-                  for ch in text)
-    return out + ("…" if len(raw) > limit else "")
 
 
 # Markdown syntax characters (CommonMark's escapable punctuation that can start markup, with
