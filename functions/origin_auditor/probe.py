@@ -208,7 +208,8 @@ def _probe_address(target: Target, address: str, timeout: float,
     first = hs("cloudfront")
     if first is None:
         return None
-    exact = all(context_exact(k, offered) for k in ("cloudfront", "s2n-legacy", "s2n-2025", "diagnostic", "tls13"))
+    kinds: tuple[Kind, ...] = ("cloudfront", "s2n-legacy", "s2n-2025", "diagnostic", "tls13")
+    exact = all(context_exact(k, offered) for k in kinds)
     cert_req: bool | None = None
     if first.certificate_request:
         cert_req = True

@@ -305,8 +305,9 @@ CODES: dict[Code, CodeInfo] = {
         "(e.g. only CHACHA20 or DHE).",
         "Enable an ECDHE-RSA/ECDHE-ECDSA AES-GCM suite such as ECDHE-RSA-AES128-GCM-SHA256."),
     Code.TLS13_ONLY: CodeInfo(
-        "warn", "R", "The origin speaks only TLS 1.3. CloudFront's API cannot select TLS 1.3 and "
-        "502s have been reported for TLS-1.3-only origins at some edge locations.",
+        "warn", "R", "The origin speaks only TLS 1.3, which only s2n-tls's CloudFront-Upstream-2025 "
+        "policy offers. CloudFront's API cannot select TLS 1.3 and 502s have been reported for "
+        "TLS-1.3-only origins at some edge locations.",
         "Also enable TLS 1.2 with an ECDHE AES-GCM suite."),
     Code.LEGACY_PROTOCOL: CodeInfo(
         "warn", "D", "SSLv3/TLS 1.0/TLS 1.1 is allowed or negotiated.",

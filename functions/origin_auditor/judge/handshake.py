@@ -29,12 +29,12 @@ from ..rules import (
     CLOUDFRONT_ORIGIN_CIPHERS,
     CODES,
     DOCUMENTED,
-    OFFERS,
-    S2N_2025,
     LEGACY_PROTOCOLS,
     MAX_CERTIFICATE_BYTES,
     MAX_CERTIFICATES,
     METADATA_ADDRESSES,
+    OFFERS,
+    S2N_2025,
     AddressClass,
     Code,
 )
@@ -238,8 +238,8 @@ def _handshake_finding(target: Target, probe: AddressProbe, where: str) -> Findi
                 "cannot connect (502).", address,
                 hint=f"Enable {offered[-1]} on the origin, or allow {probe.diagnostic_protocol} in "
                      "the origin's OriginSslProtocols (legacy protocols are deprecated).")
-        gap = _offer_gap(target, probe, where, probe.diagnostic_group, probe.diagnostic_signature_scheme,
-                         probe.diagnostic_protocol)
+        gap = _offer_gap(target, probe, where, group=probe.diagnostic_group,
+                         scheme=probe.diagnostic_signature_scheme, protocol=probe.diagnostic_protocol)
         if gap is not None:
             return gap
         kind = leaf_key_kind(probe.chain)
@@ -253,7 +253,8 @@ def _handshake_finding(target: Target, probe: AddressProbe, where: str) -> Findi
             f"({probe.diagnostic_protocol}). CloudFront cannot connect (502).", address,
             hint=f"{fix} Reproduce: {openssl_command(target, address, cipher=reproduce_cipher(probe))}")
     if probe.tls13_outcome is Outcome.OK:
-        gap = _offer_gap(target, probe, where, probe.tls13_group, probe.tls13_signature_scheme, "TLSv1.3")
+        gap = _offer_gap(target, probe, where, group=probe.tls13_group,
+                         scheme=probe.tls13_signature_scheme, protocol="TLSv1.3")
         if gap is not None:
             return gap
         if probe.tls13_cipher is not None and probe.tls13_cipher not in S2N_2025.tls13_ciphers:
@@ -286,7 +287,7 @@ def offer_gap(group: str | None, scheme: str | None) -> str | None:
     return None
 
 
-def _offer_gap(target: Target, probe: AddressProbe, where: str, group: str | None,
+def _offer_gap(target: Target, probe: AddressProbe, where: str, *, group: str | None,
                scheme: str | None, protocol: str | None) -> Finding | None:
     """NO_COMMON_GROUP / NO_COMMON_SIGNATURE_SCHEME when the broad offer that connected shows the
     reason CloudFront's offers failed; None when it does not."""

@@ -77,9 +77,8 @@ class _Lib:
     """The OpenSSL functions used, bound once from the library ``_ssl`` links."""
 
     def __init__(self) -> None:
-        import _ssl  # the extension module itself: dlsym on it sees libssl's symbols
-
-        lib: Any = ctypes.CDLL(_ssl.__file__)
+        # The extension module itself: dlsym on its handle sees the libssl it links.
+        lib: Any = ctypes.CDLL(getattr(ssl, "_ssl").__file__)  # noqa: B009 - private, no stubs
         vp, i, lg = ctypes.c_void_p, ctypes.c_int, ctypes.c_long
         self.ctx_ctrl = _bind(lib.SSL_CTX_ctrl, lg, vp, i, lg, vp)
         self.ctx_get_options = _bind(lib.SSL_CTX_get_options, ctypes.c_uint64, vp)
@@ -97,32 +96,36 @@ def _bind(fn: Any, restype: Any, *argtypes: Any) -> Any:
     return fn
 
 
-_LIB: _Lib | None = None
-_WHY_NOT: str | None = None
+class _State:
+    """The library, bound on first use (``loaded``), or why it could not be (``why_not``)."""
+
+    lib: _Lib | None = None
+    why_not: str | None = None
+    loaded = False
+
+
+_STATE = _State()
 _LIB_LOCK = threading.Lock()
-_LOADED = False
 
 
 def _lib() -> _Lib | None:
-    global _LIB, _WHY_NOT, _LOADED
     with _LIB_LOCK:
-        if not _LOADED:
-            _LOADED = True
+        if not _STATE.loaded:
+            _STATE.loaded = True
             try:
                 lib = _Lib()
-                probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                if _ctx_pointer(probe, lib) is None:
+                if _ctx_pointer(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), lib) is None:
                     raise OSError("the SSLContext layout self-check failed")
-                _LIB = lib
+                _STATE.lib = lib
             except (OSError, AttributeError, ImportError) as exc:
-                _WHY_NOT = f"{type(exc).__name__}: {exc}"
-        return _LIB
+                _STATE.why_not = f"{type(exc).__name__}: {exc}"
+        return _STATE.lib
 
 
 def exact_offers() -> str | None:
     """None when exact offers can be made here, else why not (a run states it)."""
     _lib()
-    return _WHY_NOT
+    return _STATE.why_not
 
 
 def _ctx_pointer(ctx: ssl.SSLContext, lib: _Lib) -> int | None:
@@ -133,13 +136,13 @@ def _ctx_pointer(ctx: ssl.SSLContext, lib: _Lib) -> int | None:
     ptr = ctypes.c_void_p.from_address(id(ctx) + _HEAD).value
     if not ptr:
         return None
-    before = int(ctx.options)
-    if int(lib.ctx_get_options(ptr)) != before:
+    before = ctx.options
+    if int(lib.ctx_get_options(ptr)) != int(before):
         return None
     ctx.options = before ^ ssl.OP_NO_TICKET
     same = int(lib.ctx_get_options(ptr)) == int(ctx.options)
     ctx.options = before
-    return ptr if same and int(lib.ctx_get_options(ptr)) == before else None
+    return ptr if same and int(lib.ctx_get_options(ptr)) == int(before) else None
 
 
 def _ssl_pointer(sslobj: ssl.SSLObject, lib: _Lib) -> int | None:
@@ -254,7 +257,8 @@ def negotiated(sslobj: ssl.SSLObject, leaf: bytes | None) -> tuple[str | None, s
     scheme: str | None = None
     sig_type, sig_hash = ctypes.c_int(0), ctypes.c_int(0)
     if lib.peer_sig_type(ptr, ctypes.byref(sig_type)) == 1 and sig_type.value:
-        lib.ssl_ctrl(ptr, _SSL_CTRL_GET_PEER_SIGNATURE_NID, 0, ctypes.cast(ctypes.byref(sig_hash), ctypes.c_void_p))
+        lib.ssl_ctrl(ptr, _SSL_CTRL_GET_PEER_SIGNATURE_NID, 0,
+                     ctypes.cast(ctypes.byref(sig_hash), ctypes.c_void_p))
         kind = _sn(lib, sig_type.value)
         digest = _sn(lib, sig_hash.value) if sig_hash.value else None
         if kind == "RSASSA-PSS" and digest:

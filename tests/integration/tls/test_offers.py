@@ -18,7 +18,7 @@ import pytest
 from origin_auditor.judge import judge_probe
 from origin_auditor.model import HandshakeOutcome, ProbeResult, Severity, Target, TargetResult
 from origin_auditor.probe import probe_target
-from origin_auditor.rules import DOCUMENTED, OFFERS, S2N_2025, S2N_LEGACY, Code, Offer
+from origin_auditor.rules import DOCUMENTED, OFFERS, S2N_2025, S2N_LEGACY, Offer
 from origin_auditor.tls import handshake, openssl
 from origin_auditor.tls.handshake import attempt, client_context
 from origin_auditor.tls.openssl import KIND_OF_OFFER, Kind
@@ -61,8 +61,10 @@ def capture(kind: Kind, protocols: tuple[str, ...]) -> ClientHello:
 
 
 @pytest.mark.parametrize("offer", OFFERS, ids=lambda o: o.name)
-@pytest.mark.parametrize("protocols", [("TLSv1.2",), ("TLSv1", "TLSv1.1", "TLSv1.2")], ids=["tls12", "tls10"])
-def test_each_offers_clienthello_carries_exactly_the_rule_data(offer: Offer, protocols: tuple[str, ...]) -> None:
+@pytest.mark.parametrize("protocols", [("TLSv1.2",), ("TLSv1", "TLSv1.1", "TLSv1.2")],
+                         ids=["tls12", "tls10"])
+def test_each_offers_clienthello_carries_exactly_the_rule_data(offer: Offer,
+                                                               protocols: tuple[str, ...]) -> None:
     assert openssl.exact_offers() is None  # this environment can make exact offers
     hello = capture(KIND_OF_OFFER[offer.name], protocols)
     names = _suite_ids()
@@ -84,7 +86,8 @@ def test_each_offers_clienthello_carries_exactly_the_rule_data(offer: Offer, pro
 def test_the_offers_are_the_s2n_policies_data() -> None:
     """The rule data as read from s2n-tls (spot checks of what the issue names)."""
     assert DOCUMENTED.groups == S2N_LEGACY.groups == S2N_2025.groups == ("secp256r1", "x25519", "secp384r1")
-    assert not any(s.startswith("rsa_pss") for s in DOCUMENTED.signature_schemes + S2N_LEGACY.signature_schemes)
+    older = DOCUMENTED.signature_schemes + S2N_LEGACY.signature_schemes
+    assert not any(s.startswith("rsa_pss") for s in older)
     assert {"rsa_pss_rsae_sha256", "rsa_pss_pss_sha256"} <= set(S2N_2025.signature_schemes)
     assert set(S2N_LEGACY.ciphers) - set(DOCUMENTED.ciphers) == {"AES256-GCM-SHA384", "AES128-GCM-SHA256",
                                                                    "AES128-SHA256"}
@@ -189,13 +192,14 @@ def test_json_addresses_carry_group_scheme_and_offer(pki: Pki) -> None:
 @pytest.fixture
 def no_exact_offers() -> Iterator[None]:
     """This OpenSSL as if its symbols were missing: the fail-closed path."""
-    saved = (openssl._LIB, openssl._WHY_NOT, openssl._LOADED)
-    openssl._LIB, openssl._WHY_NOT, openssl._LOADED = None, "AttributeError: simulated", True
+    state = openssl._STATE
+    saved = (state.lib, state.why_not, state.loaded)
+    state.lib, state.why_not, state.loaded = None, "AttributeError: simulated", True
     handshake._CONTEXTS.clear()
     try:
         yield
     finally:
-        openssl._LIB, openssl._WHY_NOT, openssl._LOADED = saved
+        state.lib, state.why_not, state.loaded = saved
         handshake._CONTEXTS.clear()
 
 
