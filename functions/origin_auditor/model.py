@@ -313,13 +313,21 @@ _NOT_AUDITED_WORDS = {
 class AddressProbe:
     """What one resolved address presented to a CloudFront-like handshake, and nothing more.
 
-    Up to three attempts are made: the CloudFront-like one (CloudFront's protocols and ciphers);
-    when it fails before the server committed to anything, a ``diagnostic`` one (TLS 1.0-1.2,
-    every cipher) to learn why; when that fails too, a TLS-1.3-only one. ``None`` everywhere
-    means "not determined" (the attempt was not made, or could not tell).
+    The attempts, in order (each only when the one before failed before the server committed to
+    anything): CloudFront's documented offer (``rules.OFFERS``: its protocols, ciphers, groups,
+    signature schemes), then the two s2n-tls policies' offers, then a ``diagnostic`` one (TLS
+    1.0-1.2, every cipher, group and signature scheme) to learn why, then a broad TLS-1.3-only
+    one. ``None`` everywhere means "not determined" (the attempt was not made, or could not tell).
 
     address: the IP address connected to.
-    protocol / cipher: negotiated by the CloudFront-like handshake; ``None`` if it failed.
+    protocol / cipher: negotiated by the CloudFront offer that connected (``offer``); ``None``
+        if none did.
+    offer: which of CloudFront's offers connected: ``documented``, ``s2n-legacy``, ``s2n-2025``
+        (``rules.Offer.name``); ``None`` when none did.
+    group / signature_scheme: the key exchange group and the server's signature scheme (IANA
+        names) of that connection; ``None`` when none was used (RSA key exchange) or not read.
+    offer_exact: the offers carried exactly their groups and signature schemes; False when this
+        OpenSSL could not be configured so (``tls.openssl``): OpenSSL's defaults were offered.
     chain: the certificates exactly as the server sent them, DER, in the order sent. May come
         from the diagnostic handshake when the CloudFront-like one failed (``chain_source``).
     chain_source: ``"cloudfront"`` (the CloudFront-like handshake), ``"diagnostic"`` (a broader
@@ -330,7 +338,8 @@ class AddressProbe:
         handshake completed without one; ``None`` if not observable (TLS 1.3 encrypts it).
     offered: the protocols the CloudFront-like handshake offered, oldest first; ``()`` when none
         of the target's protocols can be offered (SSLv3 only), so nothing was attempted.
-    outcome: how the CloudFront-like attempt ended; ``None`` when it was not made.
+    outcome: how the documented offer's attempt ended; ``None`` when it was not made. The
+        fields below up to ``certificate_length`` are that attempt's too.
     detail: that attempt's own words for a failure (OS error text, OpenSSL's reason, what
         broke the protocol); ``""`` when there are none.
     alert: the description code of the last plaintext TLS alert the server sent in it.
@@ -338,8 +347,10 @@ class AddressProbe:
         what they look like (an HTTP response, an SSH banner); they are never quoted in a report.
     bytes_received: how many bytes the server sent in it before it ended.
     certificate_length: the declared length of its Certificate message; ``None`` if none began.
-    diagnostic_outcome / diagnostic_protocol / diagnostic_cipher: the diagnostic attempt.
-    tls13_outcome: how the TLS-1.3-only attempt ended.
+    diagnostic_outcome / diagnostic_protocol / diagnostic_cipher / diagnostic_group /
+        diagnostic_signature_scheme: the diagnostic attempt.
+    tls13_outcome / tls13_cipher / tls13_group / tls13_signature_scheme: the broad TLS-1.3-only
+        attempt.
     diagnostics_skipped: the diagnostic / TLS-1.3 attempts the ladder called for were not made,
         or the run's deadline stopped one before its own timeout, for this reason (the time
         budget); what is reported rests on the attempts that finished. ``None``: none skipped.
@@ -365,7 +376,16 @@ class AddressProbe:
     diagnostic_outcome: HandshakeOutcome | None = None
     diagnostic_protocol: str | None = None
     diagnostic_cipher: str | None = None
+    diagnostic_group: str | None = None
+    diagnostic_signature_scheme: str | None = None
     tls13_outcome: HandshakeOutcome | None = None
+    tls13_cipher: str | None = None
+    tls13_group: str | None = None
+    tls13_signature_scheme: str | None = None
+    offer: str | None = None
+    group: str | None = None
+    signature_scheme: str | None = None
+    offer_exact: bool = True
     diagnostics_skipped: NotProbed | None = None
     connect_timeout: float | None = None
     timeout: float | None = None
@@ -374,7 +394,7 @@ class AddressProbe:
 
     @property
     def connected(self) -> bool:
-        """The CloudFront-like handshake completed."""
+        """One of CloudFront's offers completed a handshake."""
         return self.protocol is not None
 
 
@@ -446,6 +466,9 @@ class AddressReport:
     path_end: how that path ends (``x509.chain.ChainAnalysis.end``): ``trusted``,
         ``self_signed``, ``incomplete``, ``untrusted_issuer`` or ``empty``; None when no chain
         was judged.
+    group / signature_scheme / offer: the key exchange group and signature scheme (IANA names)
+        of the CloudFront offer that connected, and which one (``documented``, ``s2n-legacy``,
+        ``s2n-2025``); None when none connected (or nothing was used, e.g. RSA key exchange).
     """
 
     address: str
@@ -454,9 +477,13 @@ class AddressReport:
     chain: tuple[CertSummary, ...]
     issuing_order: tuple[int, ...] = ()
     path_end: str | None = None
+    group: str | None = None
+    signature_scheme: str | None = None
+    offer: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return {"address": self.address, "protocol": self.protocol, "cipher": self.cipher,
+                "group": self.group, "signature_scheme": self.signature_scheme, "offer": self.offer,
                 "chain": [c.to_json() for c in self.chain],
                 "issuing_order": list(self.issuing_order), "path_end": self.path_end}
 

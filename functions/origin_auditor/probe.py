@@ -31,7 +31,8 @@ from .model import AddressProbe, NonPublicAddress, NotProbed, ProbeResult, Targe
 from .model import HandshakeOutcome as Outcome
 from .options import DEFAULT_CONCURRENCY, Network
 from .rules import DEFAULT_TIMEOUT_SECONDS, MAX_ADDRESSES, NON_PUBLIC_NETWORKS, AddressClass
-from .tls.handshake import Attempt, Kind, attempt, client_context, offerable
+from .tls.handshake import Attempt, attempt, client_context, context_exact, offerable
+from .tls.openssl import Kind
 from .x509.names import ip_literal
 
 logger = logging.getLogger(__name__)
@@ -187,8 +188,9 @@ def probe_address(target: Target, address: str, *, timeout: float = DEFAULT_TIME
 
 def _probe_address(target: Target, address: str, timeout: float,
                    deadline: float | None = None) -> AddressProbe | None:
-    """The diagnostic ladder for one address: CloudFront's offer first; only when that fails
-    before the server committed to anything, a broad TLS 1.0-1.2 offer, then TLS 1.3 only.
+    """The diagnostic ladder for one address: CloudFront's documented offer first; only when it
+    fails before the server committed to anything, the s2n-tls policies' offers (the older, then
+    the 2025 one: ``rules.OFFERS``), then a broad TLS 1.0-1.2 offer, then a broad TLS 1.3 one.
     The run's ``deadline`` bounds every attempt (see ``probe_address``)."""
     sni = None if ip_literal(target.sni) is not None else target.sni.rstrip(".")
     connect_timeout = min(timeout, target.connect_timeout) if target.connect_timeout else timeout
@@ -206,6 +208,8 @@ def _probe_address(target: Target, address: str, timeout: float,
     first = hs("cloudfront")
     if first is None:
         return None
+    kinds: tuple[Kind, ...] = ("cloudfront", "s2n-legacy", "s2n-2025", "diagnostic", "tls13")
+    exact = all(context_exact(k, offered) for k in kinds)
     cert_req: bool | None = None
     if first.certificate_request:
         cert_req = True
@@ -213,9 +217,12 @@ def _probe_address(target: Target, address: str, timeout: float,
         cert_req = False
 
     def seen(chain: Sequence[bytes] = (), source: str | None = None, *, diag: Attempt | None = None,
-             tls13: Attempt | None = None, skipped: bool = False) -> AddressProbe:
+             tls13: Attempt | None = None, skipped: bool = False,
+             via: tuple[str, Attempt] | None = None) -> AddressProbe:
+        won = first if first.outcome is Outcome.OK else (via[1] if via else None)
         return AddressProbe(
-            address=address, protocol=first.protocol, cipher=first.cipher, chain=tuple(chain),
+            address=address, protocol=won.protocol if won else None,
+            cipher=won.cipher if won else None, chain=tuple(chain),
             chain_source=source if chain else None, chain_truncated=first.truncated,
             client_cert_requested=cert_req, offered=offered, outcome=first.outcome,
             detail=first.detail, alert=first.alert[1] if first.alert else None,
@@ -224,7 +231,15 @@ def _probe_address(target: Target, address: str, timeout: float,
             diagnostic_outcome=diag.outcome if diag else None,
             diagnostic_protocol=diag.protocol if diag else None,
             diagnostic_cipher=diag.cipher if diag else None,
+            diagnostic_group=diag.group if diag else None,
+            diagnostic_signature_scheme=diag.signature_scheme if diag else None,
             tls13_outcome=tls13.outcome if tls13 else None,
+            tls13_cipher=tls13.cipher if tls13 else None,
+            tls13_group=tls13.group if tls13 else None,
+            tls13_signature_scheme=tls13.signature_scheme if tls13 else None,
+            offer=("documented" if first.outcome is Outcome.OK else via[0] if via else None),
+            group=won.group if won else None,
+            signature_scheme=won.signature_scheme if won else None, offer_exact=exact,
             diagnostics_skipped=NotProbed.TIME_BUDGET if skipped else None,
             connect_timeout=connect_timeout, timeout=timeout)
 
@@ -238,9 +253,18 @@ def _probe_address(target: Target, address: str, timeout: float,
         # A server that answers with a protocol we did not offer goes on to the diagnostics.
         return seen(first.chain, "cloudfront")
 
-    # The CloudFront-like handshake failed before the server committed to anything: find out why.
+    # The documented offer failed before the server committed to anything: do the s2n-tls
+    # policies' offers connect (what edges may send, undocumented)? Then find out why.
+    for kind in ("s2n-legacy", "s2n-2025"):
+        other = hs(kind)
+        if other is None:  # out of time: report the documented attempt alone, and say so
+            return seen(first.chain, "cloudfront", skipped=True)
+        if other.outcome is Outcome.OK:
+            return seen(other.chain, kind, via=(kind, other))
+        if other.outcome in (Outcome.REFUSED, Outcome.CONNECT_TIMEOUT, Outcome.TIMEOUT):
+            return seen(first.chain, "cloudfront")
     diag = hs("diagnostic")
-    if diag is None:  # out of time: report CloudFront's attempt alone, and say so
+    if diag is None:  # out of time: report CloudFront's attempts alone, and say so
         return seen(first.chain, "cloudfront", skipped=True)
     if diag.outcome is Outcome.OK:
         return seen(diag.chain, "diagnostic", diag=diag)

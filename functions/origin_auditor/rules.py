@@ -32,6 +32,123 @@ CLOUDFRONT_ORIGIN_CIPHERS: tuple[str, ...] = (
 )
 CLOUDFRONT_CURVES: tuple[str, ...] = ("prime256v1", "secp384r1", "X25519")
 
+# --------------------------------------------------------------------------------------------
+# CloudFront's TLS client offers (what its ClientHello carries), as data.
+#
+# AWS's origin cipher page names CloudFront's suites in "OpenSSL and s2n" names; CloudFront's TLS
+# client is AWS's s2n-tls, whose source defines the origin-facing ("upstream") security policies by
+# name. Source: aws/s2n-tls at commit 8cbf81ad74968a1d03efbd9352a89abd292232d4:
+#   tls/s2n_security_policies.c  security_policy_cloudfront_upstream[_tls10|_tls11|_tls12]
+#       ("CloudFront-Upstream[-TLS-1-x]") and security_policy_cloudfront_upstream_2025_08_08*
+#       ("CloudFront-Upstream[-TLS-1-x]-2025[-PQ]"): minimum_protocol_version is the policy's floor.
+#   tls/s2n_cipher_preferences.c cipher_suites_cloudfront_upstream[_tls1x],
+#       cipher_suites_cloudfront_upstream_2025_08_08, S2N_TLS13_CLOUDFRONT_CIPHER_SUITES_20200716.
+#   tls/s2n_signature_scheme.c   s2n_sig_scheme_pref_list_20140601 (older policies),
+#       s2n_sig_scheme_pref_list_20250820 (2025), s2n_sig_scheme_pref_list_20250821 (2025-PQ: + ML-DSA).
+#   tls/s2n_ecc_preferences.c    s2n_ecc_pref_list_20230623 (every generation): P-256, X25519, P-384.
+#   tls/s2n_kem_preferences.c    pq_kem_groups_ietf_2025_07 (2025-PQ): X25519MLKEM768,
+#       SecP256r1MLKEM768, SecP384r1MLKEM1024.
+# s2n sends every listed signature scheme whose minimum protocol version the client's highest
+# version reaches (s2n_signature_algorithms.c, s2n_signature_scheme_validate_for_send), so the
+# 2025 ClientHello carries the SHA-1 and PKCS#1 schemes as well as RSA-PSS.
+# Which generation a given edge runs is not documented: the auditor judges against all three.
+S2N_COMMIT = "8cbf81ad74968a1d03efbd9352a89abd292232d4"
+S2N_REPOSITORY = "https://github.com/aws/s2n-tls"
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One ClientHello CloudFront may send to an origin (its floor comes from OriginSslProtocols).
+
+    name: ``documented``, ``s2n-legacy`` or ``s2n-2025`` (the JSON ``offer`` of an address).
+    title: how a report names it. source: where the data comes from.
+    ciphers: TLS 1.0-1.2 suites, OpenSSL names, in the offer's order.
+    tls13_ciphers: TLS 1.3 suites (IANA names); ``()``: the offer stops at TLS 1.2.
+    groups: supported groups (IANA names), in order; the first gets the TLS 1.3 key share.
+    signature_schemes: signature_algorithms (IANA names; s2n's for the SHA-224 pair), in order.
+    not_offered: what the policy also offers that this auditor's OpenSSL 3.0 cannot (the
+        2025-PQ variant's ML-KEM hybrid groups and ML-DSA schemes): recorded, never offered.
+    """
+
+    name: str
+    title: str
+    source: str
+    ciphers: tuple[str, ...]
+    tls13_ciphers: tuple[str, ...]
+    groups: tuple[str, ...]
+    signature_schemes: tuple[str, ...]
+    not_offered: tuple[str, ...] = ()
+
+    @property
+    def max_protocol(self) -> str:
+        return "TLSv1.3" if self.tls13_ciphers else "TLSv1.2"
+
+
+# s2n_ecc_pref_list_20230623: "Curve p256 is at the top of the list in order to minimize HRR".
+S2N_GROUPS: tuple[str, ...] = ("secp256r1", "x25519", "secp384r1")
+# s2n_sig_scheme_pref_list_20140601: RSA PKCS#1 and ECDSA, SHA-1 last; no RSA-PSS, no EdDSA.
+S2N_SIGNATURE_SCHEMES_2014: tuple[str, ...] = (
+    "rsa_pkcs1_sha256", "rsa_pkcs1_sha384", "rsa_pkcs1_sha512", "rsa_pkcs1_sha224",
+    "ecdsa_secp256r1_sha256", "ecdsa_secp384r1_sha384", "ecdsa_secp521r1_sha512", "ecdsa_sha224",
+    "rsa_pkcs1_sha1", "ecdsa_sha1",
+)
+# s2n_sig_scheme_pref_list_20250820: ECDSA first, then RSA-PSS (pss and rsae), then the 2014 rest.
+S2N_SIGNATURE_SCHEMES_2025: tuple[str, ...] = (
+    "ecdsa_secp256r1_sha256", "ecdsa_secp384r1_sha384", "ecdsa_secp521r1_sha512", "ecdsa_sha224",
+    "rsa_pss_pss_sha256", "rsa_pss_pss_sha384", "rsa_pss_pss_sha512",
+    "rsa_pss_rsae_sha256", "rsa_pss_rsae_sha384", "rsa_pss_rsae_sha512",
+    "rsa_pkcs1_sha256", "rsa_pkcs1_sha384", "rsa_pkcs1_sha512", "rsa_pkcs1_sha224",
+    "rsa_pkcs1_sha1", "ecdsa_sha1",
+)
+# The 2025-PQ variants (pq_kem_groups_ietf_2025_07, s2n_sig_scheme_pref_list_20250821): OpenSSL
+# 3.0 has no ML-KEM or ML-DSA, so the probe cannot offer them (README, "What it cannot see").
+S2N_PQ_NOT_OFFERED: tuple[str, ...] = (
+    "X25519MLKEM768", "SecP256r1MLKEM768", "SecP384r1MLKEM1024", "mldsa44", "mldsa65", "mldsa87")
+
+# cipher_suites_cloudfront_upstream (identical for _tls10/_tls11/_tls12): the documented suites
+# plus RSA key exchange AES-GCM and AES128-SHA256, which AWS's page does not list. s2n order.
+S2N_LEGACY_CIPHERS: tuple[str, ...] = (
+    "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-SHA384", "ECDHE-RSA-AES256-SHA384",
+    "ECDHE-ECDSA-AES256-SHA", "ECDHE-RSA-AES256-SHA",
+    "ECDHE-ECDSA-AES128-SHA256", "ECDHE-RSA-AES128-SHA256",
+    "ECDHE-ECDSA-AES128-SHA", "ECDHE-RSA-AES128-SHA",
+    "AES256-GCM-SHA384", "AES128-GCM-SHA256", "AES256-SHA", "AES128-SHA256", "AES128-SHA",
+    "DES-CBC3-SHA", "RC4-MD5",
+)
+# cipher_suites_cloudfront_upstream_2025_08_08: the same TLS 1.2 suites, AES128 first.
+S2N_2025_CIPHERS: tuple[str, ...] = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-AES128-SHA256", "ECDHE-RSA-AES128-SHA256",
+    "ECDHE-ECDSA-AES256-SHA384", "ECDHE-RSA-AES256-SHA384",
+    "ECDHE-ECDSA-AES128-SHA", "ECDHE-RSA-AES128-SHA",
+    "ECDHE-ECDSA-AES256-SHA", "ECDHE-RSA-AES256-SHA",
+    "AES128-GCM-SHA256", "AES256-GCM-SHA384", "AES128-SHA256", "AES128-SHA", "AES256-SHA",
+    "DES-CBC3-SHA", "RC4-MD5",
+)
+# S2N_TLS13_CLOUDFRONT_CIPHER_SUITES_20200716.
+S2N_TLS13_CIPHERS: tuple[str, ...] = (
+    "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
+
+DOCUMENTED = Offer(
+    "documented", "the documented offer",
+    "AWS's origin cipher page (CLOUDFRONT_ORIGIN_CIPHERS), with the curves and signature schemes "
+    f"of s2n-tls's CloudFront-Upstream policies ({S2N_REPOSITORY} @ {S2N_COMMIT})",
+    CLOUDFRONT_ORIGIN_CIPHERS, (), S2N_GROUPS, S2N_SIGNATURE_SCHEMES_2014)
+S2N_LEGACY = Offer(
+    "s2n-legacy", "s2n-tls's CloudFront-Upstream policy",
+    f"{S2N_REPOSITORY} @ {S2N_COMMIT}: CloudFront-Upstream[-TLS-1-0|-1-1|-1-2]",
+    S2N_LEGACY_CIPHERS, (), S2N_GROUPS, S2N_SIGNATURE_SCHEMES_2014)
+S2N_2025 = Offer(
+    "s2n-2025", "s2n-tls's CloudFront-Upstream-2025 policy",
+    f"{S2N_REPOSITORY} @ {S2N_COMMIT}: CloudFront-Upstream[-TLS-1-x]-2025[-PQ]",
+    S2N_2025_CIPHERS, S2N_TLS13_CIPHERS, S2N_GROUPS, S2N_SIGNATURE_SCHEMES_2025,
+    not_offered=S2N_PQ_NOT_OFFERED)
+OFFERS: tuple[Offer, ...] = (DOCUMENTED, S2N_LEGACY, S2N_2025)
+"""Tried in this order: the documented offer first (the common case costs one handshake)."""
+
 # OriginSslProtocols enum values, oldest first. TLSv1.3 is not configurable (see TLS13_ONLY).
 ORIGIN_SSL_PROTOCOLS: tuple[str, ...] = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2")
 LEGACY_PROTOCOLS: frozenset[str] = frozenset({"SSLv3", "TLSv1", "TLSv1.1"})
@@ -144,6 +261,10 @@ class Code(StrEnum):
     KEY_MISMATCH = "KEY_MISMATCH"
     CHAIN_INVALID = "CHAIN_INVALID"
     ADDRESS_NOT_PUBLIC = "ADDRESS_NOT_PUBLIC"
+    UNDOCUMENTED_OFFER_ONLY = "UNDOCUMENTED_OFFER_ONLY"
+    NO_COMMON_GROUP = "NO_COMMON_GROUP"
+    NO_COMMON_SIGNATURE_SCHEME = "NO_COMMON_SIGNATURE_SCHEME"
+    OFFER_APPROXIMATE = "OFFER_APPROXIMATE"
 
 
 @dataclass(frozen=True)
@@ -184,8 +305,9 @@ CODES: dict[Code, CodeInfo] = {
         "(e.g. only CHACHA20 or DHE).",
         "Enable an ECDHE-RSA/ECDHE-ECDSA AES-GCM suite such as ECDHE-RSA-AES128-GCM-SHA256."),
     Code.TLS13_ONLY: CodeInfo(
-        "warn", "R", "The origin speaks only TLS 1.3. CloudFront's API cannot select TLS 1.3 and "
-        "502s have been reported for TLS-1.3-only origins at some edge locations.",
+        "warn", "R", "The origin speaks only TLS 1.3, which only s2n-tls's CloudFront-Upstream-2025 "
+        "policy offers. CloudFront's API cannot select TLS 1.3 and 502s have been reported for "
+        "TLS-1.3-only origins at some edge locations.",
         "Also enable TLS 1.2 with an ECDHE AES-GCM suite."),
     Code.LEGACY_PROTOCOL: CodeInfo(
         "warn", "D", "SSLv3/TLS 1.0/TLS 1.1 is allowed or negotiated.",
@@ -290,4 +412,30 @@ CODES: dict[Code, CodeInfo] = {
         "Publish the origin's public address in public DNS (with split-horizon DNS, check the public "
         "view); a private origin needs a CloudFront VPC origin. To audit a lab origin, open its range "
         "with --allow-addresses or ORIGIN_AUDITOR_ALLOW_ADDRESSES."),
+    Code.UNDOCUMENTED_OFFER_ONLY: CodeInfo(
+        "warn", "I", "The origin refuses the documented offer and connects only with what s2n-tls's "
+        "CloudFront-Upstream policies add (an undocumented RSA key exchange suite, or the 2025 "
+        "policy's RSA-PSS signatures); the message names which. Edges differ and AWS does not "
+        "promise it.",
+        "Enable an ECDHE AES-GCM suite with an RSA PKCS#1 or ECDSA signature (nginx: ssl_ciphers "
+        "ECDHE-RSA-AES128-GCM-SHA256 and ssl_conf_command SignatureAlgorithms "
+        "RSA+SHA256:ECDSA+SHA256:RSA-PSS+SHA256; HAProxy: ssl-default-bind-ciphers / "
+        "ssl-default-bind-sigalgs; ALB: an ELBSecurityPolicy-TLS13-1-2-* policy)."),
+    Code.NO_COMMON_GROUP: CodeInfo(
+        "fail", "I", "The origin's key exchange groups (curves) include none CloudFront offers "
+        "(P-256, X25519, P-384 in every s2n-tls CloudFront-Upstream policy), e.g. only X448 or P-521.",
+        "Enable P-256 and X25519 (nginx: ssl_ecdh_curve X25519:prime256v1:secp384r1; HAProxy: "
+        "curves X25519:P-256:P-384 / ssl-default-bind-curves; ALB: any ELBSecurityPolicy)."),
+    Code.NO_COMMON_SIGNATURE_SCHEME: CodeInfo(
+        "fail", "I", "The origin signs its handshake only with a scheme no CloudFront policy offers "
+        "(Ed25519/Ed448, or a scheme its configuration restricts to), so no handshake completes.",
+        "Serve an RSA or ECDSA P-256 certificate and allow RSA PKCS#1 / ECDSA SHA-256 signatures "
+        "(nginx: ssl_conf_command SignatureAlgorithms RSA+SHA256:ECDSA+SHA256:RSA-PSS+SHA256; "
+        "HAProxy: ssl-default-bind-sigalgs; ALB: an ELBSecurityPolicy with an ACM RSA/ECDSA "
+        "certificate)."),
+    Code.OFFER_APPROXIMATE: CodeInfo(
+        "info", "I", "This Python's OpenSSL could not be configured with CloudFront's exact curves and "
+        "signature schemes, so its defaults were offered: an origin that fails only on those is not "
+        "detected (NO_COMMON_GROUP / NO_COMMON_SIGNATURE_SCHEME cannot be reported).",
+        "Run the auditor on CPython with a dynamically linked OpenSSL 3 (the Lambda runtime is)."),
 }

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+PrivateKey = (rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+              | ed448.Ed448PrivateKey)
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -25,11 +26,15 @@ _KEY_CACHE: dict[str, list[PrivateKey]] = {}
 
 
 def new_key(kind: str = "ec256", *, fresh: bool = False) -> PrivateKey:
-    """A private key. ``kind``: ec256, ec384, ec521, rsa1024, rsa2048, rsa4096, rsa8192 ...
+    """A private key. ``kind``: ec256, ec384, ec521, ed25519, ed448, rsa1024, rsa2048, rsa4096 ...
 
     RSA generation is slow, so keys are reused from a small pool unless ``fresh``; tests only
     need distinct keys per certificate within one chain, which the pool of 8 provides.
     """
+    if kind == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    if kind == "ed448":
+        return ed448.Ed448PrivateKey.generate()
     if kind.startswith("ec"):
         curve: ec.EllipticCurve = {"ec256": ec.SECP256R1(), "ec384": ec.SECP384R1(),
                                    "ec521": ec.SECP521R1(), "eck256": ec.SECP256K1()}[kind]
@@ -136,7 +141,8 @@ def issue(
             x509.AccessDescription(AuthorityInformationAccessOID.CA_ISSUERS,
                                    x509.UniformResourceIdentifier(aia_ca_issuers))]), critical=False)
     alg = hash_alg if hash_alg is not None else hashes.SHA256()
-    cert = b.sign(signer_key, alg)
+    eddsa = isinstance(signer_key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey)
+    cert = b.sign(signer_key, None if eddsa else alg)
     return Issued(cert, key)
 
 

@@ -14,6 +14,8 @@ daemon thread (cheap: connections mostly sleep or wait), and is a context manage
 - ``RawServer`` and the factories below it: servers that misbehave on purpose (never answer, stall
   mid-handshake, drip, garbage, RST, hand-built TLS 1.2 flights with arbitrary certificate bytes).
 - ``closed_port``, ``BlackholeServer``: a port that refuses, and one whose SYNs go unanswered.
+- ``OpensslServer``: ``openssl s_server`` on an ephemeral loopback port, for what Python's ``ssl``
+  cannot configure on a server either (``-groups``, ``-sigalgs``) and keys it cannot load (Ed25519).
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ import ipaddress
 import logging
 import os
 import selectors
+import shutil
 import socket
 import ssl
 import struct
+import subprocess
 import tempfile
 import threading
 import time
@@ -592,3 +596,102 @@ class BlackholeServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# --------------------------------------------------------------------------------------------
+# openssl s_server
+
+
+OPENSSL = shutil.which("openssl")
+"""The openssl command (Debian's package ``openssl``; ``.ci/run`` installs it), or None."""
+
+
+class OpensslServer:
+    """``openssl s_server`` serving ``chain`` (leaf first; its key, or ``key`` PEM) on an
+    ephemeral loopback port, with ``args`` added (``-groups X448``, ``-sigalgs ...``,
+    ``-tls1_3``, ``-cipher ...``). It answers with its ``-www`` status page.
+
+    Bounded: it binds port 0 and reports the port it got (its ``ACCEPT`` line, read for at
+    most ``ready_timeout`` s), readiness is a successful TCP connect within the same bound, and
+    leaving the context terminates it (then kills it after 2 s) and removes its files.
+    """
+
+    def __init__(self, chain: Sequence[ChainPart], *args: str, key: PrivateKey | bytes | None = None,
+                 host: str = "127.0.0.1", ready_timeout: float = 10.0) -> None:
+        _check_loopback(host)
+        if OPENSSL is None:
+            raise RuntimeError("openssl is not installed (apt-get install openssl)")
+        self.host = host
+        self.port = 0
+        self._chain = chain
+        self._key = key
+        self._args = args
+        self._ready_timeout = ready_timeout
+        self._dir: tempfile.TemporaryDirectory[str] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Self:
+        self._dir = tempfile.TemporaryDirectory(prefix="oa-s_server-")
+        cert, key = os.path.join(self._dir.name, "chain.pem"), os.path.join(self._dir.name, "key.pem")
+        with open(cert, "wb") as f:
+            f.write(_pem_of(self._chain))
+        with open(key, "wb") as f:
+            f.write(_key_pem(self._chain, self._key))
+        accept = f"[{self.host}]:0" if ":" in self.host else f"{self.host}:0"
+        assert OPENSSL is not None
+        self._proc = subprocess.Popen(  # noqa: S603 - the lab's own arguments, no shell
+            [OPENSSL, "s_server", "-accept", accept, "-cert", cert, "-key", key, "-www",
+             "-no_dhe", *self._args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            self.port = self._accept_port()
+            self._wait_ready()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _accept_port(self) -> int:
+        assert self._proc is not None and self._proc.stdout is not None
+        until = time.monotonic() + self._ready_timeout
+        out = self._proc.stdout
+        os.set_blocking(out.fileno(), False)
+        seen = b""
+        with selectors.DefaultSelector() as sel:
+            sel.register(out, selectors.EVENT_READ)
+            while time.monotonic() < until:
+                sel.select(max(0.0, until - time.monotonic()))
+                chunk = out.read(4096) or b""
+                if not chunk and self._proc.poll() is not None:
+                    break
+                seen += chunk
+                for line in seen.splitlines():
+                    if line.startswith(b"ACCEPT "):
+                        return int(line.rsplit(b":", 1)[1])
+        raise RuntimeError(f"openssl s_server did not start: {seen[-500:]!r}")
+
+    def _wait_ready(self) -> None:
+        until = time.monotonic() + self._ready_timeout
+        while True:
+            try:
+                socket.create_connection((self.host, self.port), timeout=1.0).close()
+                return
+            except OSError:
+                if time.monotonic() >= until:
+                    raise
+                time.sleep(0.02)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(2.0)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(2.0)
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
+            self._proc = None
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from origin_auditor.judge import (
@@ -429,10 +429,13 @@ def test_rsa_key_above_4096_bits_warns(pki1: Pki) -> None:
                                   Code.KEY_UNSUPPORTED).message
 
 
-def test_ed25519_leaf_warns_about_signature_schemes(pki1: Pki) -> None:
-    leaf = pki1.issue_leaf("origin.test", key=ed25519.Ed25519PrivateKey.generate())
+@pytest.mark.parametrize("name", ["Ed25519", "Ed448"])
+def test_eddsa_leaf_fails_no_cloudfront_policy_offers_its_scheme(pki1: Pki, name: str) -> None:
+    key = ed25519.Ed25519PrivateKey.generate() if name == "Ed25519" else ed448.Ed448PrivateKey.generate()
+    leaf = pki1.issue_leaf("origin.test", key=key)
     f = only(judge(pki1, ders(leaf, pki1.intermediates[0])), Code.KEY_UNSUPPORTED)
-    assert "Ed25519" in f.message and "signature schemes" in f.message
+    assert f.severity is Severity.FAIL  # issue 10: a failure, not a warning
+    assert name in f.message and "no CloudFront policy offers" in f.message
 
 
 @pytest.mark.parametrize("kind", ["rsa2048", "ec256", "ec384"])

@@ -169,3 +169,57 @@ def test_openssl_command_sends_no_servername_for_an_ip_sni() -> None:
 def test_openssl_command_cipher_joins_the_legacy_security_level() -> None:
     cmd = openssl_command(Target("o.test", protocols=("TLSv1", "TLSv1.2")), cipher="AES128-SHA")
     assert "-cipher AES128-SHA:@SECLEVEL=0 " in cmd and cmd.count("-cipher") == 1
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 10: the three offers (documented, s2n-legacy, s2n-2025) and what the broad offers show
+
+
+def test_only_an_s2n_offer_connecting_is_a_warning_naming_the_undocumented_suite() -> None:
+    [f] = address_findings(TARGET, seen(outcome=O.TLS_ERROR, alert=40, offer="s2n-legacy",
+                                        protocol="TLSv1.2", cipher="AES256-GCM-SHA384"))
+    assert (f.code, f.severity) == (Code.UNDOCUMENTED_OFFER_ONLY, Severity.WARN)
+    assert "the undocumented suite AES256-GCM-SHA384" in f.message and "RSA key exchange" in f.message
+    assert "CloudFront-Upstream policy" in f.message
+
+
+def test_rsa_pss_only_names_the_2025_policy() -> None:
+    [f] = address_findings(TARGET, seen(outcome=O.TLS_ERROR, alert=40, offer="s2n-2025", protocol="TLSv1.2",
+                                        cipher="ECDHE-RSA-AES128-GCM-SHA256", group="secp256r1",
+                                        signature_scheme="rsa_pss_rsae_sha256"))
+    assert f.code == Code.UNDOCUMENTED_OFFER_ONLY
+    assert "rsa_pss_rsae_sha256 signature scheme (RSA-PSS: the 2025 policy only)" in f.message
+
+
+def test_tls13_through_the_2025_offer_keeps_the_tls13_only_code() -> None:
+    [f] = address_findings(TARGET, seen(outcome=O.TLS_ERROR, alert=70, offer="s2n-2025", protocol="TLSv1.3",
+                                        cipher="TLS_AES_128_GCM_SHA256", group="x25519"))
+    assert (f.code, f.severity) == (Code.TLS13_ONLY, Severity.WARN)
+
+
+@pytest.mark.parametrize(("group", "scheme", "code"), [
+    ("x448", "ecdsa_secp256r1_sha256", Code.NO_COMMON_GROUP),
+    ("secp521r1", None, Code.NO_COMMON_GROUP),
+    ("x25519", "ed25519", Code.NO_COMMON_SIGNATURE_SCHEME),
+    ("x25519", "ecdsa_secp256r1_sha256", Code.NO_COMMON_CIPHER),
+])
+def test_the_broad_offer_tells_group_scheme_or_cipher(group: str, scheme: str | None, code: Code) -> None:
+    probe = seen(outcome=O.TLS_ERROR, alert=40, diagnostic_outcome=O.OK, diagnostic_protocol="TLSv1.2",
+                 diagnostic_cipher="ECDHE-ECDSA-AES128-GCM-SHA256", diagnostic_group=group,
+                 diagnostic_signature_scheme=scheme)
+    [f] = address_findings(TARGET, probe)
+    assert (f.code, f.severity) == (code, Severity.FAIL)
+    assert (reproduce_cipher(probe) is not None) == (code is Code.NO_COMMON_CIPHER)
+
+
+def test_tls13_only_with_a_curve_cloudfront_never_offers_fails() -> None:
+    [f] = address_findings(TARGET, seen(outcome=O.TLS_ERROR, alert=70, diagnostic_outcome=O.TLS_ERROR,
+                                        tls13_outcome=O.OK, tls13_cipher="TLS_AES_128_GCM_SHA256",
+                                        tls13_group="x448"))
+    assert f.code == Code.NO_COMMON_GROUP and "(TLSv1.3)" in f.message
+
+
+def test_an_approximate_offer_is_said() -> None:
+    codes = [f.code for f in address_findings(TARGET, seen(outcome=O.OK, protocol="TLSv1.2",
+                                                           offer="documented", offer_exact=False))]
+    assert codes == [Code.OFFER_APPROXIMATE]

@@ -28,10 +28,13 @@ from ..present.reproduce import openssl_command
 from ..rules import (
     CLOUDFRONT_ORIGIN_CIPHERS,
     CODES,
+    DOCUMENTED,
     LEGACY_PROTOCOLS,
     MAX_CERTIFICATE_BYTES,
     MAX_CERTIFICATES,
     METADATA_ADDRESSES,
+    OFFERS,
+    S2N_2025,
     AddressClass,
     Code,
 )
@@ -176,6 +179,12 @@ def address_findings(target: Target, probe: AddressProbe) -> list[Finding]:
     own = _handshake_finding(target, probe, where)
     if own is not None:
         out.append(own)
+    if not probe.offer_exact:
+        out.append(finding(
+            Code.OFFER_APPROXIMATE,
+            f"{where} was probed with OpenSSL's default curves and signature schemes: this "
+            "Python's OpenSSL could not be set to CloudFront's exact offers, so an origin that "
+            "fails only on those would pass here.", address))
     if probe.client_cert_requested:
         out.append(finding(
             Code.CLIENT_CERT_REQUESTED,
@@ -216,8 +225,11 @@ def _handshake_finding(target: Target, probe: AddressProbe, where: str) -> Findi
                  f"origin). Reproduce: {openssl_command(target, address)}")
     if outcome is Outcome.FLOOD:
         return finding(Code.HANDSHAKE_FAILED, f"{where}: {probe.detail}.", address)
+    if probe.offer in _S2N_OFFERS:
+        return _undocumented_only(target, probe, where)
     if probe.diagnostic_outcome is Outcome.OK:
-        # CloudFront's offer failed where a broad one succeeds: the protocol or the ciphers.
+        # CloudFront's offers failed where a broad one succeeds: the protocol, the group, the
+        # signature scheme or the ciphers.
         if probe.diagnostic_protocol not in offered:
             return finding(
                 Code.NO_COMMON_PROTOCOL,
@@ -226,6 +238,10 @@ def _handshake_finding(target: Target, probe: AddressProbe, where: str) -> Findi
                 "cannot connect (502).", address,
                 hint=f"Enable {offered[-1]} on the origin, or allow {probe.diagnostic_protocol} in "
                      "the origin's OriginSslProtocols (legacy protocols are deprecated).")
+        gap = _offer_gap(target, probe, where, group=probe.diagnostic_group,
+                         scheme=probe.diagnostic_signature_scheme, protocol=probe.diagnostic_protocol)
+        if gap is not None:
+            return gap
         kind = leaf_key_kind(probe.chain)
         fix = CODES[Code.NO_COMMON_CIPHER].fix if kind is None else (
             f"Enable an ECDHE-{kind} AES-GCM suite such as ECDHE-{kind}-AES128-GCM-SHA256 (the "
@@ -237,12 +253,94 @@ def _handshake_finding(target: Target, probe: AddressProbe, where: str) -> Findi
             f"({probe.diagnostic_protocol}). CloudFront cannot connect (502).", address,
             hint=f"{fix} Reproduce: {openssl_command(target, address, cipher=reproduce_cipher(probe))}")
     if probe.tls13_outcome is Outcome.OK:
+        gap = _offer_gap(target, probe, where, group=probe.tls13_group,
+                         scheme=probe.tls13_signature_scheme, protocol="TLSv1.3")
+        if gap is not None:
+            return gap
+        if probe.tls13_cipher is not None and probe.tls13_cipher not in S2N_2025.tls13_ciphers:
+            return finding(
+                Code.NO_COMMON_CIPHER,
+                f"{where} speaks only TLS 1.3 and only the suite {probe.tls13_cipher}, which no "
+                f"CloudFront policy offers ({', '.join(S2N_2025.tls13_ciphers)}). CloudFront "
+                "cannot connect (502).", address,
+                hint="Enable TLS_AES_128_GCM_SHA256 (and TLS 1.2 with an ECDHE AES-GCM suite).")
         return finding(
             Code.TLS13_ONLY,
             f"{where} speaks only TLS 1.3 (it refused TLS 1.0-1.2 with every cipher). CloudFront's "
             "API cannot select TLS 1.3, and 502s have been reported for TLS-1.3-only origins at "
             "some edge locations.", address)
     return _handshake_failed(target, probe, where)
+
+
+_S2N_OFFERS = {o.name: o for o in OFFERS if o is not DOCUMENTED}
+_OFFERED_GROUPS = frozenset(g for o in OFFERS for g in o.groups)
+_OFFERED_SCHEMES = frozenset(s for o in OFFERS for s in o.signature_schemes)
+
+
+def offer_gap(group: str | None, scheme: str | None) -> str | None:
+    """"group" or "scheme" when a handshake that connected with a broad offer used a group or a
+    signature scheme no CloudFront offer carries (``rules.OFFERS``); None otherwise."""
+    if group is not None and group not in _OFFERED_GROUPS:
+        return "group"
+    if scheme is not None and scheme not in _OFFERED_SCHEMES:
+        return "scheme"
+    return None
+
+
+def _offer_gap(target: Target, probe: AddressProbe, where: str, *, group: str | None,
+               scheme: str | None, protocol: str | None) -> Finding | None:
+    """NO_COMMON_GROUP / NO_COMMON_SIGNATURE_SCHEME when the broad offer that connected shows the
+    reason CloudFront's offers failed; None when it does not."""
+    gap = offer_gap(group, scheme)
+    reproduce = f" Reproduce: {openssl_command(target, probe.address)}"
+    if gap == "group":
+        return finding(
+            Code.NO_COMMON_GROUP,
+            f"{where} accepts none of the key exchange groups CloudFront offers "
+            f"({', '.join(DOCUMENTED.groups)}); with every group offered it chose {group} "
+            f"({protocol}). CloudFront cannot connect (502).", probe.address,
+            hint=CODES[Code.NO_COMMON_GROUP].fix + reproduce)
+    if gap == "scheme":
+        leaf = " (the certificate's key needs it)" if scheme in ("ed25519", "ed448") else ""
+        return finding(
+            Code.NO_COMMON_SIGNATURE_SCHEME,
+            f"{where} signs its handshake only with {scheme}{leaf}, a signature scheme no "
+            "CloudFront policy offers (RSA PKCS#1 and ECDSA; RSA-PSS in the 2025 policy). "
+            "CloudFront cannot connect (502).", probe.address,
+            hint=CODES[Code.NO_COMMON_SIGNATURE_SCHEME].fix + reproduce)
+    return None
+
+
+def _undocumented_only(target: Target, probe: AddressProbe, where: str) -> Finding:
+    """The documented offer failed and an s2n-tls policy's offer connected: a warning naming
+    what the origin depends on (TLS 1.3, an undocumented suite, RSA-PSS)."""
+    offer = _S2N_OFFERS[probe.offer or ""]
+    got = f"{probe.protocol}, {probe.cipher}" + (f", {probe.group}" if probe.group else "")
+    reproduce = f" Reproduce: {openssl_command(target, probe.address)}"
+    if probe.protocol == "TLSv1.3":
+        return finding(
+            Code.TLS13_ONLY,
+            f"{where} refuses CloudFront's documented offer (TLS <= 1.2) and connects only with "
+            f"TLS 1.3 ({got}), which {offer.title} offers and the older policy does not. "
+            "CloudFront's API cannot select TLS 1.3; edges run different policies and 502s have "
+            "been reported for TLS-1.3-only origins at some edge locations.", probe.address,
+            hint=CODES[Code.TLS13_ONLY].fix + reproduce)
+    needs: list[str] = []
+    if probe.cipher is not None and probe.cipher not in DOCUMENTED.ciphers:
+        kx = "" if probe.cipher.startswith("ECDHE") else ", RSA key exchange"
+        needs.append(f"the undocumented suite {probe.cipher} ({offer.title} only{kx})")
+    if probe.signature_scheme is not None and probe.signature_scheme not in DOCUMENTED.signature_schemes:
+        needs.append(f"the {probe.signature_scheme} signature scheme (RSA-PSS: the 2025 policy only)"
+                     if probe.signature_scheme.startswith("rsa_pss") else
+                     f"the {probe.signature_scheme} signature scheme ({offer.title} only)")
+    if not needs:
+        needs.append(f"what {offer.title} adds")
+    return finding(
+        Code.UNDOCUMENTED_OFFER_ONLY,
+        f"{where} refuses CloudFront's documented offer and connects only with {offer.title} "
+        f"({got}): it depends on {' and '.join(needs)}. Which policy an edge runs is not "
+        "documented: edges without it fail (502).", probe.address,
+        hint=CODES[Code.UNDOCUMENTED_OFFER_ONLY].fix + reproduce)
 
 
 def leaf_key_kind(chain: Sequence[bytes]) -> str | None:
@@ -295,9 +393,10 @@ def no_common_cipher(probe: AddressProbe) -> bool:
     """The address's finding is NO_COMMON_CIPHER: CloudFront's offer failed where the broad one
     succeeded with a protocol CloudFront offered (what ``_handshake_finding`` decides)."""
     return (probe.internal_error is None and bool(probe.offered) and probe.outcome is not None
-            and probe.outcome not in _ANSWERED_BEFORE_THE_LADDER
+            and probe.outcome not in _ANSWERED_BEFORE_THE_LADDER and probe.offer is None
             and probe.diagnostic_outcome is Outcome.OK
-            and probe.diagnostic_protocol in (probe.offered or ()))
+            and probe.diagnostic_protocol in (probe.offered or ())
+            and offer_gap(probe.diagnostic_group, probe.diagnostic_signature_scheme) is None)
 
 
 # What a service that does not speak TLS sent first, by its opening bytes. The bytes themselves

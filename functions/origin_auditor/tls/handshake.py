@@ -23,25 +23,17 @@ import socket
 import ssl
 import threading
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 from ..model import HandshakeOutcome as Outcome
-from ..rules import CLOUDFRONT_ORIGIN_CIPHERS, LEGACY_PROTOCOLS, MAX_CERTIFICATES
+from ..rules import MAX_CERTIFICATES
+from .openssl import OFFER_OF_KIND, Kind, build_context, negotiated
 from .wire import MAX_HANDSHAKE_BYTES, ServerFlight
-
-Kind = Literal["cloudfront", "diagnostic", "tls13"]
-"""Which client: CloudFront's offer, a broad TLS 1.0-1.2 one (every cipher), or TLS 1.3 only."""
 
 _RECV_SIZE = 64 * 1024
 
-_TLS_VERSIONS = {
-    "TLSv1": ssl.TLSVersion.TLSv1,
-    "TLSv1.1": ssl.TLSVersion.TLSv1_1,
-    "TLSv1.2": ssl.TLSVersion.TLSv1_2,
-}
 _ORDERED = ("TLSv1", "TLSv1.1", "TLSv1.2")
 _ENCODING_DER: int = getattr(ssl, "_ssl").ENCODING_DER  # noqa: B009 - private module, no stubs
 
@@ -64,60 +56,35 @@ def offerable(protocols: Sequence[str]) -> tuple[str, ...]:
 # SSL contexts
 
 
-_CONTEXTS: dict[tuple[str, tuple[str, ...]], ssl.SSLContext] = {}
+_CONTEXTS: dict[tuple[str, tuple[str, ...]], tuple[ssl.SSLContext, bool]] = {}
 _CONTEXTS_LOCK = threading.Lock()
 
 
 def client_context(kind: Kind, protocols: tuple[str, ...]) -> ssl.SSLContext:
-    """A cached client context of ``kind``; ``protocols`` matter for "cloudfront" only.
+    """A cached client context of ``kind`` (``tls.openssl.Kind``: one of CloudFront's offers, or a
+    broad diagnostic one); ``protocols`` (the offerable ones, oldest first) set the offers' floor.
 
     Contexts are built once per protocol set (building one costs ~1 ms and loads nothing) and
     shared: OpenSSL contexts are safe to create connections from concurrently. Raises
-    ValueError for a "cloudfront" context with nothing ``offerable``.
+    ValueError for an offer with nothing ``offerable``. How each is built: ``tls.openssl``.
     """
-    key = (kind, protocols if kind == "cloudfront" else ())
+    return _context(kind, protocols)[0]
+
+
+def context_exact(kind: Kind, protocols: tuple[str, ...]) -> bool:
+    """Whether ``client_context(kind, protocols)`` offers exactly its groups and signature
+    schemes (False: OpenSSL's defaults, ``tls.openssl.exact_offers`` says why)."""
+    return _context(kind, protocols)[1]
+
+
+def _context(kind: Kind, protocols: tuple[str, ...]) -> tuple[ssl.SSLContext, bool]:
+    key = (kind, protocols if kind in OFFER_OF_KIND else ())
     with _CONTEXTS_LOCK:
-        ctx = _CONTEXTS.get(key)
-        if ctx is None:
-            # TLSVersion.TLSv1/ OP_NO_* raise DeprecationWarning; offering them on purpose is the
-            # whole point of the CloudFront-like handshake, so silence only that here.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                ctx = _build_context(kind, protocols)
-            _CONTEXTS[key] = ctx
-        return ctx
-
-
-def _build_context(kind: Kind, protocols: tuple[str, ...]) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    # The judge verifies with its own trust store; the handshake must not reject or reorder.
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    if kind == "tls13":
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_3
-        return ctx
-    if kind == "diagnostic":
-        ctx.minimum_version = ssl.TLSVersion.TLSv1
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-        ctx.set_ciphers("ALL:@SECLEVEL=0")
-        return ctx
-    allowed = offerable(protocols)
-    # SSLv3 cannot be offered by OpenSSL 3 at all; discovery/judge warn about it as legacy config.
-    if not allowed:
-        raise ValueError(f"no protocol this probe can offer in {protocols!r}")
-    ctx.minimum_version = _TLS_VERSIONS[allowed[0]]
-    ctx.maximum_version = _TLS_VERSIONS[allowed[-1]]
-    ciphers = ":".join(CLOUDFRONT_ORIGIN_CIPHERS)
-    if LEGACY_PROTOCOLS.intersection(allowed):
-        # OpenSSL 3 refuses TLS 1.0/1.1 below security level 0; CloudFront really offers them.
-        ciphers += ":@SECLEVEL=0"
-    ctx.set_ciphers(ciphers)
-    # Curves: Python's ssl cannot set the supported-groups list, so OpenSSL's defaults are offered
-    # (X25519, P-256, X448, P-521, P-384) instead of CloudFront's P-256/P-384/X25519. The
-    # difference only matters for an origin that accepts X448 or P-521 and nothing else.
-    # Signature schemes: likewise OpenSSL's defaults (which include RSA-PSS, CloudFront's do not).
-    return ctx
+        made = _CONTEXTS.get(key)
+        if made is None:
+            made = build_context(kind, offerable(protocols) if kind in OFFER_OF_KIND else ())
+            _CONTEXTS[key] = made
+        return made
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,6 +107,9 @@ class Attempt:
     certificate_length: the declared length of the Certificate message; ``None`` if none began.
     truncated: the probe stopped reading the Certificate message at its cap.
     certificate_request / hello_done: CertificateRequest / ServerHelloDone were seen.
+    group / signature_scheme: the key exchange group and the server's handshake signature
+        scheme (IANA names) when ``outcome`` is ok; None when there was none (RSA key exchange)
+        or it could not be read (``tls.openssl``).
     cut: the caller's ``deadline``, not this attempt's own timeout, ended it (or it was not
         started because the deadline had passed): a timeout outcome then says nothing about
         the server, only that the run's time ran out.
@@ -159,6 +129,8 @@ class Attempt:
     certificate_request: bool = False
     hello_done: bool = False
     cut: bool = False
+    group: str | None = None
+    signature_scheme: str | None = None
 
     @staticmethod
     def of(outcome: Outcome, flight: ServerFlight, detail: str = "", *,
@@ -320,8 +292,10 @@ def _drive(sock: socket.socket, ctx: ssl.SSLContext, sni: str | None, deadline: 
         return Attempt.of(Outcome.RESET, flight, exc.strerror or str(exc))
     cipher_info = sslobj.cipher()
     chain = flight.certs if flight.certificate_seen else _unverified_chain(sslobj)
-    return Attempt.of(Outcome.OK, flight, protocol=sslobj.version(),
-                      cipher=cipher_info[0] if cipher_info else None, chain=chain)
+    group, scheme = negotiated(sslobj, chain[0] if chain else None)
+    return replace(Attempt.of(Outcome.OK, flight, protocol=sslobj.version(),
+                              cipher=cipher_info[0] if cipher_info else None, chain=chain),
+                   group=group, signature_scheme=scheme)
 
 
 def _flush_quietly(sock: socket.socket, outgoing: ssl.MemoryBIO, deadline: float) -> None:

@@ -219,3 +219,92 @@ class ServerFlight:
             self.too_large = True  # all of it kept, but more than a TLS client accepts
             return False
         return True
+
+
+# --------------------------------------------------------------------------------------------
+# The ClientHello (what an offer really carries: the fidelity test and the benchmark read it)
+
+GROUP_NAMES: dict[int, str] = {
+    0x0015: "secp224r1", 0x0016: "secp256k1", 0x0017: "secp256r1", 0x0018: "secp384r1",
+    0x0019: "secp521r1", 0x001A: "brainpoolP256r1", 0x001B: "brainpoolP384r1",
+    0x001C: "brainpoolP512r1", 0x001D: "x25519", 0x001E: "x448", 0x0100: "ffdhe2048",
+    0x0101: "ffdhe3072", 0x0102: "ffdhe4096", 0x0103: "ffdhe6144", 0x0104: "ffdhe8192",
+    0x11EB: "SecP256r1MLKEM768", 0x11EC: "X25519MLKEM768", 0x11ED: "SecP384r1MLKEM1024",
+}
+"""IANA TLS Supported Groups, the ones an offer or a diagnosis names."""
+
+SIGNATURE_SCHEME_NAMES: dict[int, str] = {
+    0x0201: "rsa_pkcs1_sha1", 0x0203: "ecdsa_sha1", 0x0301: "rsa_pkcs1_sha224",
+    0x0303: "ecdsa_sha224", 0x0401: "rsa_pkcs1_sha256", 0x0403: "ecdsa_secp256r1_sha256",
+    0x0501: "rsa_pkcs1_sha384", 0x0503: "ecdsa_secp384r1_sha384", 0x0601: "rsa_pkcs1_sha512",
+    0x0603: "ecdsa_secp521r1_sha512", 0x0804: "rsa_pss_rsae_sha256", 0x0805: "rsa_pss_rsae_sha384",
+    0x0806: "rsa_pss_rsae_sha512", 0x0807: "ed25519", 0x0808: "ed448", 0x0809: "rsa_pss_pss_sha256",
+    0x080A: "rsa_pss_pss_sha384", 0x080B: "rsa_pss_pss_sha512",
+}
+"""IANA TLS SignatureScheme values (s2n's names for the SHA-224 pair, which IANA leaves unnamed)."""
+
+_VERSION_NAMES = {**WIRE_VERSIONS, 0x0304: "TLSv1.3"}
+
+
+class ClientHello:
+    """The sets a ClientHello offers, parsed from its first record(s): cipher suite values,
+    supported groups, signature schemes, supported versions (or the legacy version) and SNI.
+    Raises ValueError on anything that is not a well-formed ClientHello."""
+
+    def __init__(self, data: bytes) -> None:
+        body = b""
+        pos = 0
+        while pos + 5 <= len(data) and (len(body) < 4 or len(body) < 4 + int.from_bytes(body[1:4], "big")):
+            if data[pos] != ContentType.HANDSHAKE:
+                raise ValueError("not a handshake record")
+            n = int.from_bytes(data[pos + 3:pos + 5], "big")
+            body += data[pos + 5:pos + 5 + n]
+            pos += 5 + n
+        if len(body) < 4 or body[0] != 1:
+            raise ValueError("not a ClientHello")
+        hello = body[4:4 + int.from_bytes(body[1:4], "big")]
+        legacy = int.from_bytes(hello[0:2], "big")
+        i = 2 + 32
+        i += 1 + hello[i]  # session id
+        n = int.from_bytes(hello[i:i + 2], "big")
+        self.cipher_suites: tuple[int, ...] = tuple(
+            int.from_bytes(hello[j:j + 2], "big") for j in range(i + 2, i + 2 + n, 2))
+        i += 2 + n
+        i += 1 + hello[i]  # compression methods
+        self.groups: tuple[int, ...] = ()
+        self.signature_schemes: tuple[int, ...] = ()
+        self.versions: tuple[str, ...] = (_VERSION_NAMES.get(legacy, hex(legacy)),)
+        self.sni: str | None = None
+        self.key_shares: tuple[int, ...] = ()
+        end = i + 2 + int.from_bytes(hello[i:i + 2], "big") if i + 2 <= len(hello) else i
+        i += 2
+        while i + 4 <= end:
+            ext, n = int.from_bytes(hello[i:i + 2], "big"), int.from_bytes(hello[i + 2:i + 4], "big")
+            value = hello[i + 4:i + 4 + n]
+            i += 4 + n
+            if ext == 10:
+                self.groups = _u16s(value[2:])
+            elif ext == 13:
+                self.signature_schemes = _u16s(value[2:])
+            elif ext == 43:
+                self.versions = tuple(_VERSION_NAMES.get(v, hex(v)) for v in _u16s(value[1:]))
+            elif ext == 0 and len(value) > 5:
+                self.sni = value[5:5 + int.from_bytes(value[3:5], "big")].decode("ascii", "replace")
+            elif ext == 51:
+                shares, j = [], 2
+                while j + 4 <= len(value):
+                    shares.append(int.from_bytes(value[j:j + 2], "big"))
+                    j += 4 + int.from_bytes(value[j + 2:j + 4], "big")
+                self.key_shares = tuple(shares)
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        return tuple(GROUP_NAMES.get(g, f"0x{g:04x}") for g in self.groups)
+
+    @property
+    def signature_scheme_names(self) -> tuple[str, ...]:
+        return tuple(SIGNATURE_SCHEME_NAMES.get(s, f"0x{s:04x}") for s in self.signature_schemes)
+
+
+def _u16s(data: bytes) -> tuple[int, ...]:
+    return tuple(int.from_bytes(data[j:j + 2], "big") for j in range(0, len(data) - 1, 2))

@@ -132,12 +132,12 @@ def test_tls13_only_server_is_a_warning_with_the_chain_in_sent_order(pki: Pki) -
     sent = [pki.leaf, pki.root, *pki.intermediates]  # deliberately wrong order
     with TlsServer(sent, protocols=("TLSv1.3",)) as srv:
         a = probe_one(srv.port)
-    assert not a.connected
+    assert a.connected and a.offer == "s2n-2025"  # the 2025 policy offers TLS 1.3, the documented not
     assert codes(a) == ["TLS13_ONLY"]
     assert a.findings[0].severity == "warn"
     assert "cannot select TLS 1.3" in a.findings[0].message
     assert a.chain == tuple(c.der for c in sent)
-    assert a.chain_source == "diagnostic"
+    assert a.chain_source == "s2n-2025"
     assert a.client_cert_requested is None
 
 
