@@ -83,6 +83,17 @@ class Offer:
     def max_protocol(self) -> str:
         return "TLSv1.3" if self.tls13_ciphers else "TLSv1.2"
 
+    @property
+    def openssl_sigalgs(self) -> str:
+        """The signature schemes as an OpenSSL ``-sigalgs`` / SSL_CTX_set1_sigalgs_list string."""
+        return ":".join(OPENSSL_SIGALG_NAMES.get(s, s) for s in self.signature_schemes)
+
+
+# OpenSSL's names for the IANA signature schemes where they differ (the SHA-224 and ECDSA-SHA-1
+# ones have no name in its table, so they go as SIG+HASH).
+OPENSSL_SIGALG_NAMES: dict[str, str] = {
+    "rsa_pkcs1_sha224": "RSA+SHA224", "ecdsa_sha224": "ECDSA+SHA224", "ecdsa_sha1": "ECDSA+SHA1"}
+
 
 # s2n_ecc_pref_list_20230623: "Curve p256 is at the top of the list in order to minimize HRR".
 S2N_GROUPS: tuple[str, ...] = ("secp256r1", "x25519", "secp384r1")

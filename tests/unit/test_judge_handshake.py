@@ -183,6 +183,13 @@ def test_only_an_s2n_offer_connecting_is_a_warning_naming_the_undocumented_suite
     assert "CloudFront-Upstream policy" in f.message
 
 
+def test_an_s2n_offer_connecting_over_tls10_names_the_deprecated_protocol_too() -> None:
+    [f] = address_findings(TARGET, seen(outcome=O.TLS_ERROR, alert=40, offer="s2n-legacy",
+                                        protocol="TLSv1", cipher="AES128-SHA256"))
+    assert f.code == Code.UNDOCUMENTED_OFFER_ONLY
+    assert "TLSv1, a deprecated protocol" in f.message
+
+
 def test_rsa_pss_only_names_the_2025_policy() -> None:
     [f] = address_findings(TARGET, seen(outcome=O.TLS_ERROR, alert=40, offer="s2n-2025", protocol="TLSv1.2",
                                         cipher="ECDHE-RSA-AES128-GCM-SHA256", group="secp256r1",

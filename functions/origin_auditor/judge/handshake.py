@@ -292,7 +292,7 @@ def _offer_gap(target: Target, probe: AddressProbe, where: str, *, group: str | 
     """NO_COMMON_GROUP / NO_COMMON_SIGNATURE_SCHEME when the broad offer that connected shows the
     reason CloudFront's offers failed; None when it does not."""
     gap = offer_gap(group, scheme)
-    reproduce = f" Reproduce: {openssl_command(target, probe.address)}"
+    reproduce = f" Reproduce: {openssl_command(target, probe.address, offer=DOCUMENTED)}"
     if gap == "group":
         return finding(
             Code.NO_COMMON_GROUP,
@@ -335,6 +335,9 @@ def _undocumented_only(target: Target, probe: AddressProbe, where: str) -> Findi
                      f"the {probe.signature_scheme} signature scheme ({offer.title} only)")
     if not needs:
         needs.append(f"what {offer.title} adds")
+    if probe.protocol in LEGACY_PROTOCOLS:
+        # One finding per handshake: the deprecated protocol is named here, not as a second code.
+        needs.append(f"{probe.protocol}, a deprecated protocol")
     return finding(
         Code.UNDOCUMENTED_OFFER_ONLY,
         f"{where} refuses CloudFront's documented offer and connects only with {offer.title} "

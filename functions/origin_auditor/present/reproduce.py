@@ -5,19 +5,22 @@ from __future__ import annotations
 import shlex
 
 from ..model import Target
-from ..rules import LEGACY_PROTOCOLS
+from ..rules import LEGACY_PROTOCOLS, Offer
 from ..x509.names import ip_literal
 
 _OPENSSL_PROTOCOL_FLAGS = {"SSLv3": "ssl3", "TLSv1": "tls1", "TLSv1.1": "tls1_1", "TLSv1.2": "tls1_2"}
 
 
-def openssl_command(target: Target, address: str | None = None, *, cipher: str | None = None) -> str:
+def openssl_command(target: Target, address: str | None = None, *, cipher: str | None = None,
+                    offer: Offer | None = None) -> str:
     """The ``openssl s_client`` line that shows what CloudFront sees from this origin.
 
     Connects to ``address`` (IPv6 in brackets) when given, else the host. SNI = the name
     CloudFront sends; no ``-servername`` when that is an IP literal (neither CloudFront nor the
     probe sends an IP as SNI). Protocol flags limit it to what the origin's OriginSslProtocols
-    allow; ``cipher`` (an OpenSSL cipher string) limits the suites offered too.
+    allow; ``cipher`` (an OpenSSL cipher string) limits the suites offered too; ``offer`` limits
+    the key exchange groups and signature schemes to that CloudFront offer's (``-groups``,
+    ``-sigalgs``), so a failure that is only theirs is reproduced too.
     """
     host = address or target.host
     if ":" in host and not host.startswith("["):
@@ -37,5 +40,8 @@ def openssl_command(target: Target, address: str | None = None, *, cipher: str |
         parts += ["-cipher", shlex.quote(f"{cipher or 'DEFAULT'}:@SECLEVEL=0")]
     elif cipher:
         parts += ["-cipher", shlex.quote(cipher)]
+    if offer is not None:
+        parts += ["-groups", shlex.quote(":".join(offer.groups)),
+                  "-sigalgs", shlex.quote(offer.openssl_sigalgs)]
     parts += ["-showcerts", "</dev/null"]
     return " ".join(parts)

@@ -31,7 +31,7 @@ from typing import Any, Literal
 from cryptography import x509
 from cryptography.x509.oid import PublicKeyAlgorithmOID
 
-from ..rules import DOCUMENTED, LEGACY_PROTOCOLS, S2N_2025, S2N_LEGACY, Offer
+from ..rules import DOCUMENTED, LEGACY_PROTOCOLS, OPENSSL_SIGALG_NAMES, S2N_2025, S2N_LEGACY, Offer
 
 Kind = Literal["cloudfront", "s2n-legacy", "s2n-2025", "diagnostic", "tls13"]
 """Which client: an offer of ``rules.OFFERS`` ("cloudfront" is the documented one), a broad
@@ -46,11 +46,6 @@ _SSL_CTRL_SET_SIGALGS_LIST = 98
 _SSL_CTRL_GET_PEER_SIGNATURE_NID = 108
 _SSL_CTRL_GET_NEGOTIATED_GROUP = 134
 _NID_UNKNOWN_GROUP = 0x01000000  # TLSEXT_nid_unknown: a group OpenSSL has no NID for
-
-# OpenSSL's names for the IANA signature schemes (the SHA-224 and ECDSA-SHA-1 ones have no
-# name in its table, so they go as SIG+HASH).
-_SIGALG_TOKEN = {"rsa_pkcs1_sha224": "RSA+SHA224", "ecdsa_sha224": "ECDSA+SHA224",
-                 "ecdsa_sha1": "ECDSA+SHA1"}
 
 # The broad diagnostic offers: every group and signature scheme OpenSSL 3.0 has, CloudFront's
 # first (so a server that takes both negotiates CloudFront's, and the diagnosis names the rest).
@@ -164,7 +159,7 @@ def _configure(ctx: ssl.SSLContext, groups: Sequence[str], schemes: Sequence[str
     ptr = _ctx_pointer(ctx, lib)
     if ptr is None:
         return False
-    sigalgs = ":".join(_SIGALG_TOKEN.get(s, s) for s in schemes).encode()
+    sigalgs = ":".join(OPENSSL_SIGALG_NAMES.get(s, s) for s in schemes).encode()
     ok = (lib.ctx_ctrl(ptr, _SSL_CTRL_SET_GROUPS_LIST, 0, ctypes.c_char_p(":".join(groups).encode())) == 1
           and lib.ctx_ctrl(ptr, _SSL_CTRL_SET_SIGALGS_LIST, 0, ctypes.c_char_p(sigalgs)) == 1
           and (not tls13 or lib.ctx_set_ciphersuites(ptr, ":".join(tls13).encode()) == 1))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 
@@ -137,6 +138,21 @@ def test_origin_with_only_a_curve_cloudfront_never_offers_fails_no_common_group(
     assert _codes(a) == ["NO_COMMON_GROUP"]
     assert a.findings[0].severity is Severity.FAIL
     assert "ssl_ecdh_curve" in (a.findings[0].hint or "")
+
+
+def _run(line: str) -> int:
+    """Run a reproduce line as a person would paste it (bounded: s_client reads EOF and exits)."""
+    return subprocess.run(["bash", "-c", line], capture_output=True, timeout=20, check=False).returncode
+
+
+def test_no_common_group_reproduce_line_fails_where_openssl_defaults_connect(pki: Pki) -> None:
+    with OpensslServer(pki.chain(), "-groups", "X448") as srv:
+        a = probe_one(srv.port)
+        line = (a.findings[0].hint or "").split("Reproduce: ", 1)[1]
+        assert "-groups" in line and "-sigalgs" in line
+        assert _run(line) != 0  # CloudFront's groups: no handshake, as CloudFront sees it
+        # The same line with OpenSSL's default groups and schemes connects: the flags are the cause.
+        assert _run(line.split(" -groups ", 1)[0] + " -showcerts </dev/null") == 0
 
 
 def test_rsa_pss_only_origin_warns_it_depends_on_the_2025_policy(rsa_chain: Pki) -> None:
