@@ -280,10 +280,21 @@ def _origin(report: AuditReport, index: int, now: dt.datetime | None) -> list[st
     return out
 
 
+def _negotiated(a: AddressReport) -> str:
+    """What CloudFront's offer agreed on: protocol, suite, group, signature scheme, and the offer
+    when it was not the documented one."""
+    if not a.protocol:
+        return "no handshake"
+    parts = [f"{a.protocol} {a.cipher}" if a.cipher else a.protocol]
+    parts += [p for p in (a.group, a.signature_scheme) if p]
+    if a.offer and a.offer != "documented":
+        parts.append(f"only with the {a.offer} offer")
+    return ", ".join(parts)
+
+
 def _address_group(r: TargetResult, g: _Group, now: dt.datetime | None) -> list[str]:
     origin = html_text(r.target.display)
-    shown = ", ".join(f"{a.address} ({a.protocol or 'no handshake'}{' ' + a.cipher if a.cipher else ''})"
-                      for a in g.addresses)
+    shown = ", ".join(f"{a.address} ({_negotiated(a)})" for a in g.addresses)
     out = [f"<h4>{html_text(shown)}</h4>"]
     a = g.first
     if not a.chain:

@@ -220,3 +220,14 @@ def test_an_address_that_sent_no_chain_says_so(broken: tuple[AuditReport, Pki]) 
 
 def test_html_text_escapes_markup_and_control_characters() -> None:
     assert html_text('<b a="1">&\'x\n') == "&lt;b a=&quot;1&quot;&gt;&amp;&#x27;x\\x0a"
+
+
+def test_each_address_heading_names_what_cloudfronts_offer_agreed_on(broken: tuple[AuditReport, Pki]) -> None:
+    _, pki = broken
+    leaf = pki.issue_leaf("pss.test")
+    pss = AddressProbe(address="192.0.2.10", protocol="TLSv1.2", cipher="ECDHE-RSA-AES128-GCM-SHA256",
+                       group="x25519", signature_scheme="rsa_pss_rsae_sha256", offer="s2n-2025",
+                       chain=tuple(ders(leaf, *pki.intermediates)), chain_source="s2n-2025")
+    text = render_html(AuditReport(GENERATED, (judged("pss.test", pss, trust_root=pki),)))
+    assert ("192.0.2.10 (TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256, x25519, rsa_pss_rsae_sha256, "
+            "only with the s2n-2025 offer)") in text
