@@ -110,6 +110,21 @@ def test_every_route_forwarding_host_probes_the_alias_and_the_default_domain_not
     assert dist.classification == "AT_RISK" and "LATENT" not in dist.reason
 
 
+def test_any_failure_seen_only_on_the_default_domain_fails_only_that_domains_requests(
+        cf: Any, cw: Any, trust: TrustStore, pki: Pki) -> None:
+    # An origin choosing its chain by SNI: the alias gets the full chain, any other name a
+    # leaf without its intermediate. Only viewers on d….cloudfront.net meet the broken one.
+    with TlsServer([pki.leaf], sni_chains={ALIAS: pki.chain()}) as server:
+        did = create(cf, [custom_origin("web", "alias.origin.test", port=server.port)], aliases=[ALIAS],
+                     default=behavior("web", headers=["Host"]))
+        dist, results = mine(audit(cf, cw, trust, [did]), did)
+    default = results[default_domain(cf, did)]
+    assert codes(results[ALIAS]) == []
+    assert set(codes(default)) == {"DEFAULT_DOMAIN_FAILS"} and len(default.findings) >= 2
+    assert any("CHAIN_INCOMPLETE" in f.message for f in default.findings)
+    assert dist.classification == "AT_RISK"
+
+
 def test_a_certificate_for_the_origin_domain_serves_every_forwarded_name(
         cf: Any, cw: Any, trust: TrustStore, ports: dict[str, int]) -> None:
     did = create(cf, [custom_origin("web", "covered.origin.test", port=ports["origin"])], aliases=[ALIAS],
