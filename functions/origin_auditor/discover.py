@@ -2,8 +2,9 @@
 
 Reads each distribution's origins and cache behaviors (``shared/cloudfront-rules.md`` §3) and
 works out, per origin, where CloudFront connects (domain, HTTPSPort), what it offers
-(OriginSslProtocols) and which name it sends as SNI / Host: the origin's domain, and every alias
-of the distribution when a behavior routing to the origin forwards the viewer's Host header.
+(OriginSslProtocols) and which names it sends as SNI / Host on each route: the origin's domain
+where a behavior routing to the origin does not forward the viewer's Host header; every alias
+and the distribution's own d….cloudfront.net where one does.
 
 Everything comes from ``ListDistributions`` (its summaries carry the full origin and behavior
 configuration) plus one ``GetCachePolicy`` / ``GetOriginRequestPolicy`` per policy id per run.
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .aws import describe_error
-from .model import DEFAULT_PROTOCOLS, OriginFacts, OriginKind, Target, Unseen, UnseenKind
+from .model import DEFAULT_PROTOCOLS, OriginFacts, OriginKind, SniSource, Target, Unseen, UnseenKind
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,20 @@ MANAGED_ORIGIN_REQUEST_POLICIES_FORWARDING_HOST: Mapping[str, bool] = {
     "b689b0a8-53d0-40ab-baf2-68738e2966ac": False,  # Managed-AllViewerExceptHostHeader
 }
 
-# Only request-side functions can change the Host header CloudFront sends to the origin.
+# Which associations can change the names CloudFront uses towards the origin (request side
+# only: response-side code runs after the origin answered):
+# - CloudFront Functions run on viewer events only; on viewer-request the origin-modification
+#   helpers (since 2025-11-20) set an origin's sni, hostHeader and allowedCertificateNames per
+#   request (updateRequestOrigin) or pick another origin (selectRequestOriginById).
+# - Lambda@Edge on origin-request may rewrite the Host header and request.origin; on
+#   viewer-request it changes the request before routing (kept: conservative).
+# A distribution's ConnectionFunctionAssociation (viewer mTLS) only allows or denies the
+# viewer's connection: it cannot touch the origin, so it is not read.
 REQUEST_EVENT_TYPES = frozenset({"viewer-request", "origin-request"})
+# Of those, the code that can send a request to *any* origin of the distribution, whatever
+# behavior it sits on (CloudFront Functions' selectRequestOriginById / updateRequestOrigin,
+# Lambda@Edge origin-request's request.origin).
+SELECTING = frozenset({("CloudFront Function", "viewer-request"), ("Lambda@Edge", "origin-request")})
 
 
 class DiscoveryError(Exception):
@@ -216,27 +229,40 @@ def _behavior_forwards_host(behavior: Mapping[str, Any], policies: _Policies) ->
     return False
 
 
-def _behavior_has_request_code(behavior: Mapping[str, Any]) -> list[str]:
-    """Names of request-side Lambda@Edge functions / CloudFront Functions on the behavior."""
+def _behavior_has_request_code(behavior: Mapping[str, Any]) -> list[tuple[str, bool]]:
+    """(name, can pick any origin) of the request-side Lambda@Edge functions / CloudFront
+    Functions on the behavior."""
     found = []
-    for assoc in _items(behavior.get("LambdaFunctionAssociations")):
-        if assoc.get("EventType", "origin-request") in REQUEST_EVENT_TYPES:
-            found.append(f"Lambda@Edge {assoc.get('LambdaFunctionARN', '?')} ({assoc.get('EventType', '?')})")
-    for assoc in _items(behavior.get("FunctionAssociations")):
-        if assoc.get("EventType", "viewer-request") in REQUEST_EVENT_TYPES:
-            found.append(f"CloudFront Function {assoc.get('FunctionARN', '?')} "
-                         f"({assoc.get('EventType', '?')})")
+    for kind, key, arn_key, default in (("Lambda@Edge", "LambdaFunctionAssociations", "LambdaFunctionARN",
+                                         "origin-request"),
+                                        ("CloudFront Function", "FunctionAssociations", "FunctionARN",
+                                         "viewer-request")):
+        for assoc in _items(behavior.get(key)):
+            event = str(assoc.get("EventType", default))
+            if event in REQUEST_EVENT_TYPES:
+                found.append((f"{kind} {assoc.get(arn_key, '?')} ({event})", (kind, event) in SELECTING))
     return found
+
+
+def _add(names: list[str], more: Iterable[str]) -> None:
+    names.extend(n for n in more if n not in names)
 
 
 @dataclass
 class _Route:
-    """How the behaviors routing to one origin treat it (accumulated over behaviors)."""
+    """How the behaviors routing to one origin treat it (accumulated over behaviors).
 
-    host_forwarded: bool = False
+    A behavior forwarding the viewer's Host sends the aliases / the default domain as SNI; one
+    that does not (or whose policy could not be read: it may not) sends the origin domain.
+    Each kind of route keeps the edge code on its own behaviors.
+    """
+
+    forwarding: bool = False  # some behavior forwards Host
+    plain: bool = False  # some behavior does not, or may not
     host_unknown: bool = False
     paths: list[str] = field(default_factory=list)
-    request_code: list[str] = field(default_factory=list)
+    forwarding_code: list[str] = field(default_factory=list)
+    plain_code: list[str] = field(default_factory=list)
 
 
 def _origin_kind(origin: Mapping[str, Any]) -> OriginKind:
@@ -258,8 +284,14 @@ def _origin_kind(origin: Mapping[str, Any]) -> OriginKind:
 
 
 def distribution_targets(dist_id: str, config: Mapping[str, Any], aliases: Sequence[str],
-                         policies: _Policies) -> tuple[list[Target], list[tuple[str, str]]]:
-    """Targets of one distribution (unmerged) and (origin id, kind) for each origin."""
+                         policies: _Policies, domain_name: str = "",
+                         ) -> tuple[list[Target], list[tuple[str, str]]]:
+    """Targets of one distribution (unmerged) and (origin id, kind) for each origin.
+
+    Per origin, the names CloudFront sends on its routes: the origin domain where a behavior
+    does not forward the viewer's Host (or may not), each alias and the default domain
+    ``domain_name`` where one does.
+    """
     origins = _items(config.get("Origins"))
     groups: dict[str, list[str]] = {}
     for g in _items(config.get("OriginGroups")):
@@ -276,17 +308,24 @@ def distribution_targets(dist_id: str, config: Mapping[str, Any], aliases: Seque
         behaviors.append(("*", default))
     for b in _items(config.get("CacheBehaviors")):
         behaviors.append((str(b.get("PathPattern", "?")), b))
+    selecting: list[tuple[str, frozenset[str]]] = []  # (code, origins its own behavior routes to)
     for path, b in behaviors:
         target_id = str(b.get("TargetOriginId", ""))
         routed = groups.get(target_id, [target_id])
         forwarded = _behavior_forwards_host(b, policies)
         code = _behavior_has_request_code(b)
+        selecting.extend((name, frozenset(routed)) for name, picks in code if picks)
+        code_names = [name for name, _ in code]
         for origin_id in routed:
             r = routes.setdefault(origin_id, _Route())
             r.paths.append(path)
-            r.host_forwarded |= forwarded is True
             r.host_unknown |= forwarded is None
-            r.request_code.extend(c for c in code if c not in r.request_code)
+            if forwarded is True:
+                r.forwarding = True
+                _add(r.forwarding_code, code_names)
+            else:
+                r.plain = True
+                _add(r.plain_code, code_names)
 
     targets: list[Target] = []
     kinds: list[tuple[str, str]] = []
@@ -331,17 +370,41 @@ def distribution_targets(dist_id: str, config: Mapping[str, Any], aliases: Seque
                                   origins=(facts,), **common))
             continue
         route = routes.get(origin_id, _Route())
-        facts = replace(facts, request_functions=tuple(route.request_code),
-                        host_forwarding_unknown=route.host_unknown and not route.host_forwarded)
-        base = Target(host=domain, port=port, protocols=protocols, origins=(facts,), **common)
-        targets.append(base)
-        if route.host_forwarded:
-            # CloudFront sends the viewer's Host (an alias) as SNI and checks the certificate
-            # against it: every alias routed here must be covered.
-            for alias in aliases:
-                if alias.lower().rstrip(".") != domain.lower().rstrip("."):
-                    targets.append(replace(base, server_name=alias))
+        # Code elsewhere in the distribution that can send requests here with its own names.
+        elsewhere: list[str] = []
+        _add(elsewhere, (name for name, own in selecting if origin_id not in own))
+        names = [(a, SniSource.ALIAS) for a in aliases]
+        if domain_name:
+            names.append((domain_name, SniSource.DEFAULT_DOMAIN))
+        names = [(n, source) for n, source in names if n.lower().rstrip(".") != domain.lower().rstrip(".")]
+        if route.plain or not route.forwarding or not names:
+            # A route that does not forward Host (or no behavior at all: reached only through
+            # code that picks origins; or no name known to forward): CloudFront sends the origin
+            # domain.
+            plain = replace(facts, request_functions=tuple(route.plain_code),
+                            selecting_functions=tuple(n for n in elsewhere if n not in route.plain_code),
+                            host_forwarding_unknown=route.host_unknown and not route.forwarding)
+            targets.append(_routed(Target(host=domain, port=port, protocols=protocols, origins=(plain,),
+                                          sni_source=SniSource.ORIGIN_DOMAIN, **common), dist_id))
+        if route.forwarding:
+            # CloudFront sends the Host the viewer used as SNI and accepts a certificate for it
+            # or the origin domain ("one or both"): each alias, and the distribution's own
+            # d….cloudfront.net for viewers using that.
+            fwd = replace(facts, request_functions=tuple(route.forwarding_code),
+                          selecting_functions=tuple(n for n in elsewhere if n not in route.forwarding_code))
+            for name, source in names:
+                targets.append(_routed(Target(host=domain, port=port, protocols=protocols,
+                                              server_name=name, origins=(fwd,), sni_source=source,
+                                              **common), dist_id))
     return targets, kinds
+
+
+def _routed(target: Target, dist_id: str) -> Target:
+    """``target`` kept apart from other distributions' when it carries its route's own facts
+    (edge code, unreadable Host forwarding), so they are reported with this distribution only."""
+    own = any(o.request_functions or o.selecting_functions or o.host_forwarding_unknown
+              for o in target.origins)
+    return replace(target, route=dist_id) if own else target
 
 
 def _unread_policies(config: Mapping[str, Any], policies: _Policies) -> str:
@@ -359,13 +422,16 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def merge_targets(targets: Iterable[Target]) -> tuple[Target, ...]:
-    """Merge targets with equal ``key``: one probe, reported under every distribution.
+    """Merge targets with equal ``key``: one result, reported under every distribution.
+
+    A target carrying one distribution's route facts has that distribution as its ``route``,
+    so it is merged with no other distribution's (it still shares their probe).
 
     Connect timeout: the smallest configured one (the strictest CloudFront will apply).
     skip_probe: only if every merged target skipped. Origin facts and notes: union,
     de-duplicated, in order.
     """
-    merged: dict[tuple[str, int, str, tuple[str, ...]], Target] = {}
+    merged: dict[tuple[str, int, str, tuple[str, ...], str], Target] = {}
     for t in targets:
         prev = merged.get(t.key)
         if prev is None:
@@ -462,7 +528,8 @@ def discover(cloudfront: Any, *, distribution_ids: Sequence[str] = (),
             continue
         aliases = tuple(str(a) for a in _items(summary.get("Aliases")))
         try:
-            found, kinds = distribution_targets(dist_id, summary, aliases, policies)
+            found, kinds = distribution_targets(dist_id, summary, aliases, policies,
+                                                str(summary.get("DomainName") or ""))
         except Exception as exc:  # a malformed config loses one distribution only
             log.exception("could not read distribution %s", dist_id)
             notes.append(f"Could not interpret distribution {dist_id} ({describe_error(exc)}); "

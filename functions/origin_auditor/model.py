@@ -174,9 +174,14 @@ class OriginFacts:
         when the list is empty); () where CloudFront does not use TLS to the origin.
     vpc_origin_id: the ``VpcOriginId`` of a VPC origin ("?" when absent), else None.
     request_functions: request-side edge code (viewer-request / origin-request Lambda@Edge
-        functions and CloudFront Functions) on the behaviors routing to this origin, each as
+        functions, viewer-request CloudFront Functions) on the behaviors of this route, each as
         ``"Lambda@Edge ARN (event)"`` / ``"CloudFront Function ARN (event)"``, first-seen order;
-        such code can rewrite the Host header CloudFront sends.
+        such code can change the Host header, and a CloudFront Function (since 2025-11) the SNI,
+        Host and accepted certificate names CloudFront uses.
+    selecting_functions: code of the same kinds on the distribution's *other* routes that can
+        send requests to any origin with names of its choosing (CloudFront Functions'
+        ``selectRequestOriginById`` / ``updateRequestOrigin``, Lambda@Edge origin-request
+        ``request.origin``), same format, minus those already in ``request_functions``.
     host_forwarding_unknown: a policy on a route to this origin could not be read and no route
         is known to forward the viewer's Host header, so whether the aliases are sent is unknown.
     aliases: the distribution's alternate domain names (what would be sent if Host were forwarded).
@@ -189,8 +194,23 @@ class OriginFacts:
     ssl_protocols: tuple[str, ...] = ()
     vpc_origin_id: str | None = None
     request_functions: tuple[str, ...] = ()
+    selecting_functions: tuple[str, ...] = ()
     host_forwarding_unknown: bool = False
     aliases: tuple[str, ...] = ()
+
+
+class SniSource(StrEnum):
+    """Where the name CloudFront sends as SNI and Host on a target's route comes from
+    (``shared/cloudfront-rules.md`` §3; ``discover`` decides from the cache behaviors).
+
+    ORIGIN_DOMAIN: a route that does not forward the viewer's Host: the origin's domain name.
+    ALIAS: a route forwarding Host, a viewer on one of the distribution's alternate domain names.
+    DEFAULT_DOMAIN: a route forwarding Host, a viewer on the distribution's own d….cloudfront.net.
+    """
+
+    ORIGIN_DOMAIN = "origin_domain"
+    ALIAS = "alias"
+    DEFAULT_DOMAIN = "default_domain"
 
 
 @dataclass(frozen=True)
@@ -212,6 +232,13 @@ class Target:
         returns these notes followed by the findings worded from ``origins``.
     skip_probe: do not connect at all (http-only, VPC origin, S3 website, unrecognised
         configuration); ``origins`` say why. ``probe`` is skipped when set.
+    sni_source: where ``sni`` comes from on the route (``SniSource``); None when a person gave
+        it (``check``).
+    route: "" when the target is the same for every distribution reaching it; else the id of the
+        one distribution whose route facts it carries (edge code on the route, a Host-forwarding
+        policy that could not be read): such a target is not merged with other distributions'
+        (``discover.merge_targets``), so what belongs to one route is reported with it alone.
+        Targets differing only in ``route`` share one probe (``probe_key``).
     """
 
     host: str
@@ -225,16 +252,23 @@ class Target:
     origins: tuple[OriginFacts, ...] = ()
     notes: tuple[Finding, ...] = ()
     skip_probe: bool = False
+    sni_source: SniSource | None = None
+    route: str = ""
 
     @property
     def sni(self) -> str:
         return self.server_name or self.host
 
     @property
-    def key(self) -> tuple[str, int, str, tuple[str, ...]]:
-        """Targets with equal keys are probed once and reported under each distribution."""
+    def probe_key(self) -> tuple[str, int, str, tuple[str, ...]]:
+        """Targets with equal probe keys make the same connection: probed once."""
         return (self.host.lower().rstrip("."), self.port, self.sni.lower().rstrip("."),
                 tuple(sorted(self.protocols)))
+
+    @property
+    def key(self) -> tuple[str, int, str, tuple[str, ...], str]:
+        """Targets with equal keys are one result, reported under each of their distributions."""
+        return (*self.probe_key, self.route)
 
     @property
     def display(self) -> str:
@@ -247,6 +281,7 @@ class Target:
             "host": self.host,
             "port": self.port,
             "server_name": self.sni,
+            "sni_source": None if self.sni_source is None else str(self.sni_source),
             "protocols": list(self.protocols),
             "distribution_ids": list(self.distribution_ids),
             "origin_ids": list(self.origin_ids),

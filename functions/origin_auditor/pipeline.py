@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from .judge import judge_probe
 from .model import AuditReport, Target, TargetResult
@@ -47,11 +48,23 @@ def check_targets(
         nonlocal done
         done += 1
         if on_progress is not None:
-            on_progress(done, len(targets))
+            on_progress(done, len(unique))
 
-    probes = probe_targets(targets, resolver=resolver, timeout=timeout, concurrency=concurrency,
+    # Targets that differ only in their route (``Target.route``: one distribution's edge code...)
+    # make the same connection: probe it once, judge it for each of them.
+    # The strictest connect timeout among them applies, as when targets are merged.
+    grouped: dict[tuple[str, int, str, tuple[str, ...]], list[Target]] = {}
+    for t in targets:
+        grouped.setdefault(t.probe_key, []).append(t)
+    unique = [same[0] if len(same) == 1 else replace(
+        same[0], connect_timeout=min((x.connect_timeout for x in same if x.connect_timeout is not None),
+                                     default=None),
+        skip_probe=all(x.skip_probe for x in same)) for same in grouped.values()]
+    probes = probe_targets(unique, resolver=resolver, timeout=timeout, concurrency=concurrency,
                            deadline=deadline, on_done=progress, allow=allow)
-    return [judge_probe(p, trust=trust, at=when, warn_days=warn_days) for p in probes]
+    by_key = {p.target.probe_key: p for p in probes}
+    return [judge_probe(replace(by_key[t.probe_key], target=t), trust=trust, at=when, warn_days=warn_days)
+            for t in targets]
 
 
 def check_report(results: Sequence[TargetResult], *, notes: Sequence[str] = ()) -> AuditReport:

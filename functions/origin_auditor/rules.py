@@ -276,6 +276,7 @@ class Code(StrEnum):
     NO_COMMON_GROUP = "NO_COMMON_GROUP"
     NO_COMMON_SIGNATURE_SCHEME = "NO_COMMON_SIGNATURE_SCHEME"
     OFFER_APPROXIMATE = "OFFER_APPROXIMATE"
+    DEFAULT_DOMAIN_FAILS = "DEFAULT_DOMAIN_FAILS"
 
 
 @dataclass(frozen=True)
@@ -378,8 +379,10 @@ CODES: dict[Code, CodeInfo] = {
         "time, a probe error); reason given. Its distribution is NOT_AUDITED, never HEALTHY.",
         "Run the auditor where it can reach the origin, or with a longer timeout."),
     Code.HOST_REWRITE_UNVERIFIABLE: CodeInfo(
-        "info", "I", "A Lambda@Edge function or CloudFront Function on the route may rewrite the Host "
-        "header; the name checked may not be the one sent.",
+        "info", "I", "Request-side edge code on the route (or one able to pick any origin) may "
+        "rewrite the Host header or, with a CloudFront Function's origin-modification helpers "
+        "(since 2025-11), set the SNI, Host and accepted certificate names per request; or whether "
+        "Host is forwarded could not be read: the names checked may not be the ones used.",
         "Check the function's code; run `origin-auditor check` with the rewritten name."),
     Code.ADDITIONAL_METRICS_DISABLED: CodeInfo(
         "info", "D", "Additional CloudWatch metrics (502ErrorRate, CacheHitRate) are off; "
@@ -449,4 +452,12 @@ CODES: dict[Code, CodeInfo] = {
         "signature schemes, so its defaults were offered: an origin that fails only on those is not "
         "detected (NO_COMMON_GROUP / NO_COMMON_SIGNATURE_SCHEME cannot be reported).",
         "Run the auditor on CPython with a dynamically linked OpenSSL 3 (the Lambda runtime is)."),
+    # AWS (502 guide, rules doc §3): with Host forwarded the certificate must match the origin
+    # domain or the Host sent; a viewer on d….cloudfront.net makes that the Host (inferred).
+    Code.DEFAULT_DOMAIN_FAILS: CodeInfo(
+        "warn", "I", "The viewer's Host is forwarded and CloudFront would fail requests that viewers "
+        "send to the distribution's own d….cloudfront.net domain (the failure is named); viewers "
+        "on its alternate domain names are judged separately.",
+        "Cover the origin domain name in the origin's certificate (accepted whatever Host is "
+        "forwarded), or make sure viewers use the alternate domain names only."),
 }

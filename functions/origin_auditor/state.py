@@ -69,9 +69,10 @@ class StateUnavailable(Exception):
 
 
 def target_id(target: Target) -> str:
-    """A stable, compact id for ``target.key`` (host, port, SNI, protocols) — same across runs."""
-    host, port, sni, protocols = target.key
-    raw = "\x1f".join([host, str(port), sni, ",".join(protocols)])
+    """A stable, compact id for ``target.key`` (host, port, SNI, protocols, route) — same across
+    runs. A target with no ``route`` keeps the id it had before routes existed."""
+    host, port, sni, protocols, route = target.key
+    raw = "\x1f".join([host, str(port), sni, ",".join(protocols), *([route] if route else [])])
     return "t#" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 

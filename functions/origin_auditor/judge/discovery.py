@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from ..model import Finding, NotAudited, OriginFacts, OriginKind, Target
+from ..model import Finding, NotAudited, OriginFacts, OriginKind, Severity, SniSource, Target
 from ..rules import LEGACY_PROTOCOLS, Code
 from .findings import finding
 
@@ -73,8 +73,15 @@ def _custom_origin_findings(origin: OriginFacts, where: str) -> Iterator[Finding
     yield from protocol_findings(origin.ssl_protocols, where)
     if origin.request_functions:
         yield finding(Code.HOST_REWRITE_UNVERIFIABLE,
-                      f"{'; '.join(origin.request_functions)} on the route to {where} may rewrite "
-                      "the Host header; the name checked may not be the one sent.")
+                      f"{'; '.join(origin.request_functions)} on the route to {where}: "
+                      f"{_what_code_can_do(origin.request_functions)}. The names checked may not be "
+                      "the ones used.")
+    if origin.selecting_functions:
+        yield finding(Code.HOST_REWRITE_UNVERIFIABLE,
+                      f"{'; '.join(origin.selecting_functions)} on another route of distribution "
+                      f"{origin.distribution_id} can send requests to {where} with names of its "
+                      "choosing (CloudFront Functions: selectRequestOriginById / updateRequestOrigin; "
+                      "Lambda@Edge: request.origin). The names checked may not be the ones used.")
     if origin.host_forwarding_unknown:
         aliases = origin.aliases
         yield finding(
@@ -83,3 +90,32 @@ def _custom_origin_findings(origin: OriginFacts, where: str) -> Iterator[Finding
             "header is forwarded is unknown; only the origin domain was checked"
             + (f", not the aliases {', '.join(aliases)}." if aliases else "."),
             hint="Grant cloudfront:GetCachePolicy / GetOriginRequestPolicy to the auditor.")
+
+
+def _what_code_can_do(functions: Sequence[str]) -> str:
+    """What the kinds of edge code named can change (``OriginFacts.request_functions`` format)."""
+    can = []
+    if any(f.startswith("CloudFront Function") for f in functions):
+        can.append("a CloudFront Function can set the origin's SNI, Host header and accepted "
+                   "certificate names per request (updateRequestOrigin, since 2025-11) or pick "
+                   "another origin")
+    if any(f.startswith("Lambda@Edge") for f in functions):
+        can.append("Lambda@Edge can rewrite the Host header and the origin")
+    return "; ".join(can) or "it may rewrite the Host header"
+
+
+def default_domain_only(target: Target, findings: Sequence[Finding]) -> list[Finding]:
+    """``findings`` as they affect the distribution: on a target whose SNI is the
+    distribution's own d….cloudfront.net (``SniSource.DEFAULT_DOMAIN``: Host forwarded, a viewer
+    on that domain), a failure fails only the requests sent to that domain, so each is a
+    DEFAULT_DOMAIN_FAILS warning naming it and the failure (the aliases are their own targets).
+    Without aliases, that domain is the only name viewers use: its failures stay failures."""
+    if target.sni_source is not SniSource.DEFAULT_DOMAIN or not any(o.aliases for o in target.origins):
+        return list(findings)
+    name = target.sni
+    return [f if f.severity is not Severity.FAIL else finding(
+        Code.DEFAULT_DOMAIN_FAILS,
+        f"Requests to the distribution's own domain {name} would fail ({f.code}): {f.message} "
+        f"The viewer's Host is forwarded, so only viewers using {name} make CloudFront send it; "
+        "viewers on the alternate domain names are judged on their own.", f.address,
+        hint=f.hint or None) for f in findings]

@@ -102,6 +102,7 @@ def judge_probe(probe: ProbeResult, *, trust: TrustStore, at: dt.datetime,
         reports.append(AddressReport(addr.address, addr.protocol, addr.cipher,
                                      tuple(summarize_cert(d) for d in addr.chain), order, end,
                                      addr.group, addr.signature_scheme, addr.offer))
+    findings = discovery.default_domain_only(target, findings)
     reproduce = "" if target.skip_probe else openssl_command(target, shown, cipher=shown_cipher)
     # Why it was not audited, from the facts (never from the findings' words), in the order its
     # ORIGIN_NOT_PROBED findings come: the probe's for the target, the routes', an address's.

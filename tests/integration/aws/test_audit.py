@@ -100,8 +100,11 @@ def test_audit_classifies_every_distribution_against_real_tls_origins(
 
     # Host forwarded: the alias on the certificate passes, the other one fails on the name.
     alias_results = {report.results[i].target.sni: report.results[i] for i in by_id[ids["aliases"]].results}
-    assert set(alias_results) == {"shop.origin.test", "www.shop.test", "other.shop.test"}
+    # Every route forwards Host: the origin domain is never sent, the default domain is.
+    own = by_id[ids["aliases"]].domain_name
+    assert set(alias_results) == {"www.shop.test", "other.shop.test", own}
     assert str(alias_results["www.shop.test"].verdict) == "pass"
+    assert [str(f.code) for f in alias_results[own].findings] == ["DEFAULT_DOMAIN_FAILS"]
     mismatch = [f for f in alias_results["other.shop.test"].findings if f.code == "HOSTNAME_MISMATCH"]
     assert mismatch and "shop.origin.test" in mismatch[0].message  # both names are named
 

@@ -74,9 +74,11 @@ def test_legacy_host_forwarding_adds_one_target_per_alias_case_insensitively(cf:
     create(cf, [custom_origin("o", "o.origin.test")], aliases=["www.example.test", "example.test"],
            default=behavior("o", headers=["hOsT"]))
     d = discover(cf)
-    assert [(t.host, t.sni) for t in d.targets] == [
-        ("o.origin.test", "o.origin.test"), ("o.origin.test", "www.example.test"),
-        ("o.origin.test", "example.test")]
+    # Every route forwards Host: the origin domain is never sent; the default domain is.
+    own = d.distributions[0].domain_name
+    assert [(t.host, t.sni, t.sni_source) for t in d.targets] == [
+        ("o.origin.test", "www.example.test", "alias"), ("o.origin.test", "example.test", "alias"),
+        ("o.origin.test", own, "default_domain")]
 
 
 def test_wildcard_header_forwarding_forwards_host_on_an_ordered_behavior(cf: Any) -> None:
@@ -85,7 +87,7 @@ def test_wildcard_header_forwarding_forwards_host_on_an_ordered_behavior(cf: Any
            behaviors=[behavior("api", path="/api/*", headers=["*"])])
     d = discover(cf)
     assert sorted((t.host, t.sni) for t in d.targets) == [
-        ("api.origin.test", "api.origin.test"), ("api.origin.test", "shop.example.test"),
+        ("api.origin.test", d.distributions[0].domain_name), ("api.origin.test", "shop.example.test"),
         ("web.origin.test", "web.origin.test")]
 
 
@@ -101,10 +103,14 @@ def test_origin_group_members_carry_the_group_and_inherit_host_forwarding(cf: An
            groups=[("failover", ["primary", "secondary"])], aliases=["app.example.test"],
            behaviors=[behavior("failover", path="/app/*", headers=["Host"])])
     d = discover(cf)
+    own = d.distributions[0].domain_name
     groups = {(t.origin_ids[0], t.sni): t.origin_group_ids for t in d.targets}
+    # primary is also on "*" (the default behavior: no Host forwarded): its origin domain is sent
+    # there; secondary is reached only through /app/*, which forwards Host.
     assert groups == {
         ("primary", "p.origin.test"): ("failover",), ("primary", "app.example.test"): ("failover",),
-        ("secondary", "s.origin.test"): ("failover",), ("secondary", "app.example.test"): ("failover",),
+        ("primary", own): ("failover",),
+        ("secondary", "app.example.test"): ("failover",), ("secondary", own): ("failover",),
         ("other", "x.origin.test"): (),
     }
 
@@ -144,7 +150,7 @@ def test_selected_distribution_ids_are_read_individually_and_an_unknown_one_is_a
     d = discover(cf, distribution_ids=[did, "EDOESNOTEXIST"])
     assert [(x.id, x.error is None) for x in d.distributions] == [(did, True), ("EDOESNOTEXIST", False)]
     assert "NoSuchDistribution" in (d.distributions[1].error or "")
-    assert [t.sni for t in d.targets] == ["o.origin.test", "a.example.test"]
+    assert [t.sni for t in d.targets] == ["a.example.test", d.distributions[0].domain_name]
     assert any("EDOESNOTEXIST" in n for n in d.notes)
     assert d.api_calls == {"GetDistribution": 2}
 
@@ -199,12 +205,13 @@ def test_host_forwarding_from_policies_fetches_each_policy_once(cf: Any,
     snis = {(t.distribution_ids[0], t.host): [] for t in d.targets}  # type: dict[tuple[str, str], list[str]]
     for t in d.targets:
         snis[(t.distribution_ids[0], t.host)].append(t.sni)
-    assert snis == {
-        (d1, "one.origin.test"): ["one.origin.test", "www.example.test"],
-        (d2, "two.origin.test"): ["two.origin.test", "www.example.test"],
+    own = {x.id: x.domain_name for x in d.distributions}
+    assert snis == {  # every route to these origins forwards Host, except d3's
+        (d1, "one.origin.test"): ["www.example.test", own[d1]],
+        (d2, "two.origin.test"): ["www.example.test", own[d2]],
         (d3, "three.origin.test"): ["three.origin.test"],
-        (d4, "four.origin.test"): ["four.origin.test", "www.example.test"],
-        (d4, "five.origin.test"): ["five.origin.test", "www.example.test"],
+        (d4, "four.origin.test"): ["www.example.test", own[d4]],
+        (d4, "five.origin.test"): ["www.example.test", own[d4]],
     }
     assert d.api_calls["GetCachePolicy"] == 2 and d.api_calls["GetOriginRequestPolicy"] == 1
 
@@ -365,8 +372,10 @@ CODE = ("Lambda@Edge arn:l1 (origin-request)", "CloudFront Function arn:f1 (view
         ("LEGACY_PROTOCOL", "warn", f"OriginSslProtocols of {W} allows TLSv1, SSLv3.",
          "Allow only TLSv1.2 in OriginSslProtocols once the origin supports it."),
         ("HOST_REWRITE_UNVERIFIABLE", "info",
-         f"{'; '.join(CODE)} on the route to {W} may rewrite the Host header; the name checked may not "
-         "be the one sent.", REWRITE_FIX),
+         f"{'; '.join(CODE)} on the route to {W}: a CloudFront Function can set the origin's SNI, Host "
+         "header and accepted certificate names per request (updateRequestOrigin, since 2025-11) or "
+         "pick another origin; Lambda@Edge can rewrite the Host header and the origin. The names "
+         "checked may not be the ones used.", REWRITE_FIX),
         ("HOST_REWRITE_UNVERIFIABLE", "info", f"{UNKNOWN_HOST}, not the aliases www.one.test, one.test.",
          POLICY_FIX)]),
     (facts(OriginKind.CUSTOM, ssl_protocols=("TLSv1.2",), host_forwarding_unknown=True), [

@@ -128,6 +128,7 @@ def test_json_report_follows_the_contract(cli: CliRunner, pki: Pki, ca_file: str
                 assert set(c) >= CERT_KEYS
 
     assert first["target"] == {"host": "origin.test", "port": good.port, "server_name": "origin.test",
+                               "sni_source": None,  # given by a person, not worked out from a route
                                "protocols": ["TLSv1.2"], "distribution_ids": [], "origin_ids": []}
     assert first["verdict"] == "pass"
     assert [f for f in first["findings"] if f["severity"] != "info"] == []
