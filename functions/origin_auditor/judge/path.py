@@ -103,8 +103,8 @@ def _incomplete(a: ChainAnalysis, trust: TrustStore, address: str | None,
     last = a.path[-1]
     top = cn(last.cert)
     missing = name_text(a.missing_issuer) if a.missing_issuer is not None else "?"
-    head = (f"The chain is incomplete: the issuer of '{top}' ({missing}) was not sent and is not a "
-            f"trusted root ({trust.source}).")
+    facts = f"the issuer of '{top}' ({missing}) was not sent and is not a trusted root ({trust.source})."
+    head = f"The chain is incomplete: {facts}"
     if trail is not None and trail.end == "trusted" and trail.missing and trail.anchor is not None:
         certs = trail.missing
         n = len(certs)
@@ -117,15 +117,17 @@ def _incomplete(a: ChainAnalysis, trust: TrustStore, address: str | None,
             "verified signature by signature: an intermediate is missing, not a private CA. "
             f"Browsers fetch a missing intermediate themselves; {_DROPS}.",
             address,
-            hint=f"Serve leaf, then {order} after the certificates already sent (e.g. fullchain.pem, "
-                 "not cert.pem); `origin-auditor check HOST --write-chain OUT.pem` writes that chain.")
+            hint=f"Serve the full chain: the certificates already sent, in issuing order, then {order} "
+                 "(e.g. fullchain.pem, not cert.pem); `origin-auditor check HOST --write-chain OUT.pem` "
+                 "writes that chain.")
     if trail is not None and trail.private_root is not None:
         root = trail.private_root
         between = trail.missing
         via = (f" through {'; '.join(_fetched(f) for f in between)}" if between else "")
         return finding(
             Code.CHAIN_UNTRUSTED_ROOT,
-            f"{head} Following the caIssuers URLs (signatures verified) leads{via} to the self-signed "
+            f"The chain leads to a private CA: {facts} Following the caIssuers URLs (signatures "
+            f"verified) leads{via} to the self-signed "
             f"root {_fetched(root)}, which is not a trusted root: a private CA. Sending the missing "
             f"certificate{'s' if between else ''} would not help; CloudFront only trusts Mozilla's "
             "included CAs and drops the connection (502).", address)
