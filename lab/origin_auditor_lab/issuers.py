@@ -52,7 +52,7 @@ class IssuerServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 owner.requests.append(self.path)
                 entry = owner.files.get(self.path)
                 if entry is None:
@@ -74,7 +74,7 @@ class IssuerServer:
                 except OSError:  # the client gave up (a timeout test): nothing to tell
                     pass
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
         self._server = ThreadingHTTPServer((host, 0), Handler)

@@ -170,9 +170,9 @@ class Pki:
                            key=new_key(self.key_kind, fresh=True),
                            aia_ca_issuers=f"{self.aia_base}/{'root' if i == 0 else f'int{i}'}.der")
             self.intermediates.append(parent)
+        above = f"int{self.depth}" if self.depth else "root"
         self.leaf = issue(self.hostnames[0], parent, dns_names=list(self.hostnames),
-                          key_kind=self.key_kind,
-                          aia_ca_issuers=f"{self.aia_base}/{'root' if self.depth == 0 else f'int{self.depth}'}.der")
+                          key_kind=self.key_kind, aia_ca_issuers=f"{self.aia_base}/{above}.der")
 
     def issue_leaf(self, common_name: str, **kw: object) -> Issued:
         """Another leaf under the last intermediate (or the root when depth is 0)."""

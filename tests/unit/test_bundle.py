@@ -73,7 +73,7 @@ def test_fix_refuses_a_self_signed_leaf_no_path_to_a_trusted_root(pki1: Pki) -> 
     # Issue 10 §4: --fix writes a deployable chain or refuses, saying why; a self-signed leaf
     # has no path to a trusted root (it used to be written back as it was).
     leaf = issue("origin.test")
-    with pytest.raises(BundleError, match="no path to a trusted root: .*self-signed leaf"):
+    with pytest.raises(BundleError, match=r"no path to a trusted root: .*self-signed leaf"):
         fix_bundle(leaf.pem, trust=trust_of(pki1.root))
 
 
