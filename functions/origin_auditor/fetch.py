@@ -89,14 +89,16 @@ class IssuerFetcher:
                     self.fetches += 1
                     break
             waiting.wait()
+        result = Download(url, error="could not be fetched (interrupted)")
         try:
             result = self._download(url)
         except Exception as exc:  # a bug must cost one fetch, never the run
             logger.exception("fetching %r failed", url[:200])
             result = Download(url, error=f"could not be fetched ({type(exc).__name__})")
-        with self._lock:
-            self._done[url] = result
-            self._pending.pop(url).set()
+        finally:  # whatever happened, nobody waiting for this URL waits forever
+            with self._lock:
+                self._done[url] = result
+                self._pending.pop(url).set()
         return result
 
     # ------------------------------------------------------------------------------------
