@@ -20,6 +20,7 @@ def _no_ambient_allowed_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
     # A shell with ORIGIN_AUDITOR_ALLOW_ADDRESSES set must not open ranges behind a test's back
     # (nor make the tests of the default pass by accident); tests that want it set it themselves.
     monkeypatch.delenv("ORIGIN_AUDITOR_ALLOW_ADDRESSES", raising=False)
+    monkeypatch.delenv("ORIGIN_AUDITOR_FETCH", raising=False)  # on by default, as shipped
 
 
 @pytest.fixture

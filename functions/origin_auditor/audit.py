@@ -15,8 +15,9 @@ from . import aws
 from .assess import Thresholds, assess
 from .correlate import fetch_metrics
 from .discover import discover
+from .fetch import IssuerFetcher
 from .model import AuditReport, Target
-from .options import CONCURRENCY, LOOKBACK, TIMEOUT, WARN_DAYS, Networks
+from .options import CONCURRENCY, FETCH_ISSUERS, LOOKBACK, TIMEOUT, WARN_DAYS, Networks
 from .pipeline import check_targets, utcnow
 from .probe import Resolver, system_resolver
 from .trust import TrustStore
@@ -47,6 +48,9 @@ class AuditOptions:
         is newer than what it read. None: discovery order. The report keeps discovery order.
     allow_addresses: address ranges probed although CloudFront cannot reach them (a lab's
         loopback: ``options.ALLOW_ADDRESSES``); empty, the default, probes what CloudFront can.
+    fetch_issuers: fetch the issuer above an incomplete chain through its caIssuers URL to tell
+        a missing intermediate from a private CA (``fetch``; ``options.FETCH_ISSUERS``): words
+        only, never a verdict. Same address rule (``allow_addresses``) and deadline as probing.
     """
 
     distribution_ids: tuple[str, ...] = ()
@@ -61,6 +65,7 @@ class AuditOptions:
     role_arn: str | None = None
     probe_order: Callable[[Sequence[Target]], Sequence[Target]] | None = None
     allow_addresses: Networks = ()
+    fetch_issuers: bool = FETCH_ISSUERS.default
 
     def __post_init__(self) -> None:
         # Raises options.OptionError (a ValueError) naming the option.
@@ -107,10 +112,12 @@ def run_audit(options: AuditOptions = AuditOptions(), *, cloudfront: Any = None,
             say(f"probed {done}/{total} origins")
 
     ordered = _ordered(targets, options.probe_order)
+    fetcher = IssuerFetcher(resolver=resolver or system_resolver, allow=options.allow_addresses,
+                            deadline=options.deadline) if options.fetch_issuers else None
     in_order = check_targets(
         ordered, resolver=resolver or system_resolver, trust=trust, timeout=options.timeout,
         at=options.at, warn_days=options.warn_days, concurrency=options.concurrency,
-        deadline=options.deadline, on_progress=probed, allow=options.allow_addresses)
+        deadline=options.deadline, on_progress=probed, allow=options.allow_addresses, fetcher=fetcher)
     by_key = {r.target.key: r for r in in_order}
     results = [by_key[t.key] for t in targets]
     say("fetching CloudWatch metrics")

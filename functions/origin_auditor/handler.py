@@ -15,6 +15,8 @@ Environment:
   DAILY_DIGEST           "true": a daily list of everything not passing when nothing changed
   ORIGIN_AUDITOR_ALLOW_ADDRESSES  CIDRs probed although CloudFront cannot reach them (a lab; default
                          none). Read from the environment only, never from an event.
+  ORIGIN_AUDITOR_FETCH   "off": do not fetch missing issuers through their caIssuers URLs to tell a
+                         missing intermediate from a private CA (default on; ``fetch``)
 
 Returns the JSON report (``AuditReport.to_json()``) plus a ``notification`` object saying what was
 published and an ``archive`` object saying where the full report was written (or why not). A
@@ -124,6 +126,7 @@ def handle(event: object, context: Any, *, audit: AuditFn | None = None, sns: An
         role_arn=request.role_arn or settings.role_arn,
         probe_order=reader.order if reader is not None else None,
         allow_addresses=settings.allow_addresses,
+        fetch_issuers=settings.fetch_issuers,
     )
     report = (audit or _default_audit)(options)
     if report.account is None:

@@ -286,3 +286,44 @@ class NetworksOption:
 # Nothing is opened by default: the auditor sees what CloudFront sees. The demo and the tests
 # open 127.0.0.0/8,::1/128 (origin_auditor_lab.LOOPBACK_CIDRS), where the lab's servers listen.
 ALLOW_ADDRESSES = NetworksOption(env="ORIGIN_AUDITOR_ALLOW_ADDRESSES", flag="--allow-addresses")
+
+
+# Fetching a missing issuer through its AIA caIssuers URL, to tell a missing intermediate from a
+# private CA (``fetch``, ``x509.issuers``). Diagnosis only: CloudFront never fetches, so nothing
+# fetched changes a verdict. The bounds: a real intermediate is 1-2 KiB and a CA's PKCS#7 bundle a
+# few KiB, so 64 KiB is ample and caps what a hostile URL can make the run hold; 3 s per fetch
+# (resolution, connect and answer together) because a CA's repository answers in milliseconds and
+# each fetch costs an audit's worker that long; 4 fetches, because Web PKI paths have at most two
+# or three intermediates above a leaf, and a longer trail is a loop or a maze.
+FETCH_TIMEOUT_SECONDS = 3.0
+FETCH_MAX_BYTES = 64 * 1024
+FETCH_MAX_HOPS = 4
+
+
+@dataclass(frozen=True)
+class Switch:
+    """An on/off option: ``flag`` turns it off on the command line, ``env`` in the environment
+    (``off``/``false``/``0``/``no`` or ``on``/``true``/``1``/``yes``; empty or unset: ``default``)."""
+
+    env: str
+    flag: str
+    default: bool
+
+    _ON: ClassVar[frozenset[str]] = frozenset({"on", "true", "1", "yes"})
+    _OFF: ClassVar[frozenset[str]] = frozenset({"off", "false", "0", "no"})
+
+    def from_env(self, env: Mapping[str, str]) -> bool:
+        """The value ``env`` sets; ``OptionError`` naming the variable for any other word."""
+        raw = env.get(self.env, "").strip().lower()
+        if not raw:
+            return self.default
+        if raw in self._ON:
+            return True
+        if raw in self._OFF:
+            return False
+        raise OptionError(f"must be on or off, got {short_repr(raw)}", self.env)
+
+
+# On by default in the CLI and the Lambda: the diagnosis it buys (which certificate is missing, or
+# that the CA is private) is the fix. Off for a run that must make no connection but the probes'.
+FETCH_ISSUERS = Switch(env="ORIGIN_AUDITOR_FETCH", flag="--no-fetch", default=True)

@@ -7,8 +7,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from .fetch import IssuerFetcher, issuer_trails
 from .judge import judge_probe
-from .model import AuditReport, Target, TargetResult
+from .model import AuditReport, ProbeResult, Target, TargetResult
 from .options import DEFAULT_CONCURRENCY, Network
 from .probe import Resolver, probe_targets, system_resolver
 from .rules import DEFAULT_TIMEOUT_SECONDS, EXPIRY_WARN_DAYS
@@ -31,6 +32,7 @@ def check_targets(
     deadline: float | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     allow: Sequence[Network] = (),
+    fetcher: IssuerFetcher | None = None,
 ) -> list[TargetResult]:
     """Probe every target as CloudFront would and judge what it presented.
 
@@ -39,7 +41,32 @@ def check_targets(
     is judged at (default: now). ``on_progress(done, total)`` is called as probes finish.
     ``allow``: address ranges probed although CloudFront cannot reach them (a lab's loopback);
     other such DNS answers are ADDRESS_NOT_PUBLIC findings and are never connected to.
+    ``fetcher``: fetch the issuers above incomplete chains through their caIssuers URLs to word
+    CHAIN_INCOMPLETE / CHAIN_UNTRUSTED_ROOT exactly (``fetch``; one per run, so each URL is
+    fetched once); None fetches nothing. What it finds never changes a verdict.
     """
+    return [r for _p, r in probe_and_judge(
+        targets, resolver=resolver, trust=trust, timeout=timeout, at=at, warn_days=warn_days,
+        concurrency=concurrency, deadline=deadline, on_progress=on_progress, allow=allow,
+        fetcher=fetcher)]
+
+
+def probe_and_judge(
+    targets: Sequence[Target],
+    *,
+    resolver: Resolver = system_resolver,
+    trust: TrustStore | None = None,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    at: dt.datetime | None = None,
+    warn_days: int = EXPIRY_WARN_DAYS,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    deadline: float | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    allow: Sequence[Network] = (),
+    fetcher: IssuerFetcher | None = None,
+) -> list[tuple[ProbeResult, TargetResult]]:
+    """``check_targets`` with each result's probe facts beside it (``check --write-chain``
+    needs the chain as sent, which results only summarise)."""
     trust = trust or load_trust_store()
     when = at or utcnow()
     done = 0
@@ -62,9 +89,18 @@ def check_targets(
         skip_probe=all(x.skip_probe for x in same)) for same in grouped.values()]
     probes = probe_targets(unique, resolver=resolver, timeout=timeout, concurrency=concurrency,
                            deadline=deadline, on_done=progress, allow=allow)
+    trails = {}
+    if fetcher is not None:
+        # After probing, within the same deadline (the fetcher's), so a Lambda's reserve for
+        # judging and publishing is untouched. A cut-off chain is not "incomplete": not followed.
+        trails = issuer_trails((a.chain for p in probes for a in p.addresses
+                                if a.chain and not a.chain_truncated), trust, fetcher)
     by_key = {p.target.probe_key: p for p in probes}
-    return [judge_probe(replace(by_key[t.probe_key], target=t), trust=trust, at=when, warn_days=warn_days)
-            for t in targets]
+    out: list[tuple[ProbeResult, TargetResult]] = []
+    for t in targets:
+        probe = replace(by_key[t.probe_key], target=t)
+        out.append((probe, judge_probe(probe, trust=trust, at=when, warn_days=warn_days, issuers=trails)))
+    return out
 
 
 def check_report(results: Sequence[TargetResult], *, notes: Sequence[str] = ()) -> AuditReport:

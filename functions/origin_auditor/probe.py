@@ -18,7 +18,6 @@ and ``--resolve``) are opened by the CLI, not here: the probe treats every addre
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 import threading
@@ -27,10 +26,12 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
+from .addresses import address_class
+from .addresses import allowed as _allowed
 from .model import AddressProbe, NonPublicAddress, NotProbed, ProbeResult, Target
 from .model import HandshakeOutcome as Outcome
 from .options import DEFAULT_CONCURRENCY, Network
-from .rules import DEFAULT_TIMEOUT_SECONDS, MAX_ADDRESSES, NON_PUBLIC_NETWORKS, AddressClass
+from .rules import DEFAULT_TIMEOUT_SECONDS, MAX_ADDRESSES
 from .tls.handshake import Attempt, attempt, client_context, context_exact, offerable
 from .tls.openssl import Kind
 from .x509.names import ip_literal
@@ -81,40 +82,7 @@ def static_resolver(mapping: Mapping[str, Sequence[str]]) -> Resolver:
 # --------------------------------------------------------------------------------------------
 # Addresses CloudFront cannot reach
 
-_NON_PUBLIC = tuple((ipaddress.ip_network(cidr), kind) for cidr, kind in NON_PUBLIC_NETWORKS)
-
-
-def _parse(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return None
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is a.b.c.d on the wire
-            return ip.ipv4_mapped
-        if ip.scope_id is not None:  # fe80::1%eth0 as getaddrinfo gives it
-            return ipaddress.IPv6Address(address.split("%", 1)[0])
-    return ip
-
-
-def address_class(address: str) -> AddressClass | None:
-    """Why CloudFront cannot reach ``address``, or ``None`` when it is a public unicast address.
-
-    A string that is not an IP address is ``None`` too (a resolver bug: the connect says so).
-    """
-    ip = _parse(address)
-    if ip is None:
-        return None
-    for network, kind in _NON_PUBLIC:
-        if ip.version == network.version and ip in network:
-            return kind
-    # Whatever else the running Python's tables know is not globally reachable.
-    return None if ip.is_global and not ip.is_multicast else AddressClass.RESERVED
-
-
-def _allowed(address: str, allow: Sequence[Network]) -> bool:
-    ip = _parse(address)
-    return ip is not None and any(ip.version == n.version and ip in n for n in allow)
+# ``address_class`` and ``_allowed`` live in ``addresses`` (shared with ``fetch``); imported above.
 
 
 # --------------------------------------------------------------------------------------------

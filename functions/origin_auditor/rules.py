@@ -197,7 +197,7 @@ class AddressClass(StrEnum):
 # CloudFront, so it is a finding (ADDRESS_NOT_PUBLIC) and the probe does not connect there.
 # Listed explicitly, first match wins, so the answer does not depend on the Python version's
 # ``ipaddress`` tables; anything else ``ipaddress`` does not call global is RESERVED as well
-# (``probe.address_class``). IPv4-mapped IPv6 (::ffff:a.b.c.d) is judged by the IPv4 it carries.
+# (``addresses.address_class``). IPv4-mapped IPv6 (::ffff:a.b.c.d) is judged by the IPv4 it carries.
 # Source: the IANA IPv4/IPv6 Special-Purpose Address Registries.
 NON_PUBLIC_NETWORKS: tuple[tuple[str, AddressClass], ...] = (
     ("0.0.0.0/32", AddressClass.UNSPECIFIED),

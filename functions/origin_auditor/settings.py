@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import archive as archive_mod
-from .options import ALLOW_ADDRESSES, Networks, OptionError
+from .options import ALLOW_ADDRESSES, FETCH_ISSUERS, Networks, OptionError
 
 
 class ConfigError(ValueError):
@@ -24,6 +24,7 @@ class Settings:
     topic_arn / table_name / reports_bucket: None when unset. reminder_hours: > 0.
     daily_digest: bool. role_arn: default role to assume, None for the function's own account.
     allow_addresses: ranges probed although CloudFront cannot reach them (``options.ALLOW_ADDRESSES``).
+    fetch_issuers: fetch missing issuers through caIssuers URLs to diagnose (``options.FETCH_ISSUERS``).
     """
 
     topic_arn: str | None
@@ -33,6 +34,7 @@ class Settings:
     role_arn: str | None = None
     reports_bucket: str | None = None
     allow_addresses: Networks = ()
+    fetch_issuers: bool = FETCH_ISSUERS.default
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -53,6 +55,11 @@ class Settings:
             allow = ALLOW_ADDRESSES.from_env(env)
         except OptionError as e:
             problems.append(str(e))
+        fetch = FETCH_ISSUERS.default
+        try:
+            fetch = FETCH_ISSUERS.from_env(env)
+        except OptionError as e:
+            problems.append(str(e))
         if problems:
             raise ConfigError("invalid environment: " + "; ".join(problems))
         return cls(topic_arn=env.get("FINDINGS_TOPIC_ARN") or None,
@@ -60,4 +67,4 @@ class Settings:
                    reminder_hours=hours, daily_digest=digest_raw in ("true", "1", "yes"),
                    role_arn=env.get("AUDIT_ROLE_ARN") or None,
                    reports_bucket=env.get(archive_mod.BUCKET_ENV) or None,
-                   allow_addresses=allow)
+                   allow_addresses=allow, fetch_issuers=fetch)

@@ -158,6 +158,9 @@ class Pki:
     depth: int = 1  # number of intermediates
     key_kind: str = "ec256"
     root_name: str = "Origin Auditor Test Root"
+    # Where the caIssuers URLs point: root.der, int1.der ... under it (an IssuerServer's base_url
+    # in tests that fetch them).
+    aia_base: str = "http://pki.test"
     root: Issued = field(init=False)
     intermediates: list[Issued] = field(init=False)
     leaf: Issued = field(init=False)
@@ -171,11 +174,11 @@ class Pki:
         for i in range(self.depth):
             parent = issue(f"Origin Auditor Test Intermediate {i + 1}", parent, ca=True, days=1825,
                            key=new_key(self.key_kind, fresh=True),
-                           aia_ca_issuers=f"http://pki.test/{'root' if i == 0 else f'int{i}'}.der")
+                           aia_ca_issuers=f"{self.aia_base}/{'root' if i == 0 else f'int{i}'}.der")
             self.intermediates.append(parent)
+        above = f"int{self.depth}" if self.depth else "root"
         self.leaf = issue(self.hostnames[0], parent, dns_names=list(self.hostnames),
-                          key_kind=self.key_kind,
-                          aia_ca_issuers=f"http://pki.test/int{self.depth}.der")
+                          key_kind=self.key_kind, aia_ca_issuers=f"{self.aia_base}/{above}.der")
 
     def issue_leaf(self, common_name: str, **kw: object) -> Issued:
         """Another leaf under the last intermediate (or the root when depth is 0)."""
@@ -191,6 +194,14 @@ class Pki:
     @property
     def root_pem(self) -> bytes:
         return self.root.pem
+
+    def issuer_files(self) -> dict[str, bytes]:
+        """What the caIssuers URLs of this PKI name, as DER: ``{"/root.der": ..., "/int1.der": ...}``
+        (for an ``IssuerServer`` at ``aia_base``)."""
+        files = {"/root.der": self.root.der}
+        for i, inter in enumerate(self.intermediates, start=1):
+            files[f"/int{i}.der"] = inter.der
+        return files
 
 
 def pem_bundle(certs: Sequence[Issued | x509.Certificate]) -> bytes:

@@ -69,9 +69,12 @@ def test_fix_refuses_naming_missing_issuer_and_aia_url(pki2: Pki) -> None:
     assert "\n" not in msg
 
 
-def test_fix_keeps_a_self_signed_leaf(pki1: Pki) -> None:
+def test_fix_refuses_a_self_signed_leaf_no_path_to_a_trusted_root(pki1: Pki) -> None:
+    # Issue 10 §4: --fix writes a deployable chain or refuses, saying why; a self-signed leaf
+    # has no path to a trusted root (it used to be written back as it was).
     leaf = issue("origin.test")
-    assert subjects(fix_bundle(leaf.pem, trust=trust_of(pki1.root))) == [leaf.name]
+    with pytest.raises(BundleError, match=r"no path to a trusted root: .*self-signed leaf"):
+        fix_bundle(leaf.pem, trust=trust_of(pki1.root))
 
 
 def test_key_that_belongs_to_the_leaf_matches(pki1: Pki) -> None:

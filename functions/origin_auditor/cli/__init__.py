@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn, TextIO
 
 from .. import __version__
-from ..options import ALLOW_ADDRESSES, CONCURRENCY, LOOKBACK, TIMEOUT, WARN_DAYS
+from ..options import ALLOW_ADDRESSES, CONCURRENCY, FETCH_ISSUERS, LOOKBACK, TIMEOUT, WARN_DAYS
 from ..present.text import terminal
 from ..report import FORMATS
 from .args import (
@@ -118,6 +118,10 @@ def _common(p: argparse.ArgumentParser, *, net: bool = True) -> None:
     p.add_argument(WARN_DAYS.flag, type=argparse_type(WARN_DAYS), default=WARN_DAYS.default, metavar="N",
                    help="warn when a certificate expires within this many days, "
                         f"{WARN_DAYS.range_text} (default {WARN_DAYS.default})")
+    p.add_argument(FETCH_ISSUERS.flag, dest="no_fetch", action="store_true",
+                   help="do not fetch a missing issuer through its caIssuers URL to tell a missing "
+                        "intermediate from a private CA (fetching never changes a verdict; also "
+                        f"{FETCH_ISSUERS.env}=off)")
     if net:
         p.add_argument(TIMEOUT.flag, default=None, metavar="SECONDS",
                        help=f"connect and handshake limit each, {TIMEOUT.range_text} "
@@ -198,6 +202,10 @@ def build_parser(out: TextIO | None = None, err: TextIO | None = None) -> argpar
     p.add_argument("--resolve", action="append", default=[], metavar="NAME=IP[,IP]",
                    help="probe NAME, one of the targets, at these addresses instead of its DNS "
                         "answer (repeatable)")
+    p.add_argument("--write-chain", metavar="OUT.pem",
+                   help="write the chain the origin should send (leaf, then its intermediates in "
+                        "issuing order: sent ones reordered, missing ones fetched; no root) to OUT.pem; "
+                        "refuses when no path to a trusted root is found (one origin only)")
     _common(p)
     p.set_defaults(func=cmd_check)
 
@@ -208,7 +216,9 @@ def build_parser(out: TextIO | None = None, err: TextIO | None = None) -> argpar
     p.add_argument("--host", required=True, metavar="NAME", help="the name CloudFront will send")
     p.add_argument("--key", metavar="KEY.pem", help="check this private key belongs to the leaf")
     p.add_argument("--fix", metavar="OUT.pem",
-                   help="write leaf + intermediates in issuing order, duplicates and strays removed")
+                   help="write leaf + intermediates in issuing order to OUT.pem (never FILE itself): "
+                        "duplicates, strays and the root removed, missing intermediates fetched through "
+                        "their caIssuers URLs; refuses when no path to a trusted root is found")
     _common(p, net=False)
     p.set_defaults(func=cmd_check_bundle)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO, TypeVar
 from ..model import Target
 from ..options import (
     ALLOW_ADDRESSES,
+    FETCH_ISSUERS,
     LOOKBACK,
     TIMEOUT,
     Limit,
@@ -170,6 +171,17 @@ def allowed_addresses(flag_value: str | None, env: Mapping[str, str]) -> Network
         return ALLOW_ADDRESSES.from_env(env)
     except OptionError as e:
         raise UsageError(f"{env_named(ALLOW_ADDRESSES.env)}: {e.problem}") from None
+
+
+def fetch_issuers(args: argparse.Namespace, env: Mapping[str, str]) -> bool:
+    """Whether missing issuers are fetched: not with ``--no-fetch``, else ORIGIN_AUDITOR_FETCH
+    (default on); a bad value is a usage error naming the variable."""
+    if getattr(args, "no_fetch", False):
+        return False
+    try:
+        return FETCH_ISSUERS.from_env(env)
+    except OptionError as e:
+        raise UsageError(f"{env_named(FETCH_ISSUERS.env)}: {e.problem}") from None
 
 
 def env_named(variable: str) -> str:

@@ -21,6 +21,7 @@ from .args import (
     _trust,
     allowed_addresses,
     env_named,
+    fetch_issuers,
     parse_at,
     parse_duration,
     parse_resolve,
@@ -29,10 +30,37 @@ from .output import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, _emit, _prog
 
 if TYPE_CHECKING:  # imported lazily at run time: `--help` starts without boto3
     from ..archive import Archive
+    from ..fetch import IssuerFetcher
+    from ..model import ProbeResult
+    from ..trust import TrustStore
+
+
+def _refuse_input_as_output(out_path: str, in_path: str | None, flag: str) -> None:
+    """A written chain never replaces its input silently: OUT must be another file."""
+    if in_path is None or in_path == "-":
+        return
+    same = os.path.realpath(out_path) == os.path.realpath(in_path)
+    if not same:
+        try:
+            same = os.path.samefile(out_path, in_path)
+        except OSError:
+            same = False
+    if same:
+        raise UsageError(f"{flag}: {out_path} is the input file; write the fixed chain to another file "
+                         "and compare before replacing it")
+
+
+def _write(path: str, data: bytes, flag: str) -> None:
+    try:
+        with open(path, "wb") as fh:
+            fh.write(data)
+    except OSError as e:
+        raise UsageError(f"{flag}: cannot write {path}: {e.strerror}") from None
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
-    from ..pipeline import check_report, check_targets
+    from ..fetch import IssuerFetcher
+    from ..pipeline import check_report, probe_and_judge
     from ..probe import Resolver, system_resolver
     from ..x509.names import ip_literal
 
@@ -49,6 +77,12 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
     allow = tuple(dict.fromkeys((*allowed_addresses(args.allow_addresses, os.environ),
                                  *(ipaddress.ip_network(a.split("%", 1)[0]) for a in named))))
     trust = _trust(args.ca_bundle)
+    if args.write_chain and len(targets) != 1:
+        raise UsageError(f"--write-chain: writes the chain of one origin, got {len(targets)}")
+    # Fetches go where CloudFront could connect, or to what --allow-addresses opened: the
+    # addresses typed for the origin (--resolve, IP literals) open nothing for caIssuers URLs.
+    fetch_allow = allowed_addresses(args.allow_addresses, os.environ)
+    fetch = fetch_issuers(args, os.environ)
     for note in notes:
         say(err, f"origin-auditor: note: {note}")
 
@@ -59,24 +93,64 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
             key = host.lower().rstrip(".")
             return mapping[key] if key in mapping else system_resolver(host, port)
 
-    results = check_targets(targets, resolver=resolver, trust=trust, timeout=timeout, at=at,
+    fetcher = IssuerFetcher(resolver=system_resolver, allow=fetch_allow) if fetch else None
+    pairs = probe_and_judge(targets, resolver=resolver, trust=trust, timeout=timeout, at=at,
                             warn_days=args.warn_days, concurrency=args.concurrency,
-                            on_progress=_progress_printer(err), allow=allow)
-    return _emit(check_report(results), args.format, args.fail_on, out)
+                            on_progress=_progress_printer(err), allow=allow, fetcher=fetcher)
+    status = _emit(check_report([r for _p, r in pairs]), args.format, args.fail_on, out)
+    if args.write_chain:
+        status = max(status, _write_chain(args.write_chain, pairs[0][0], trust, fetcher, err))
+    return status
+
+
+def _write_chain(path: str, probe: ProbeResult, trust: TrustStore, fetcher: IssuerFetcher | None,
+                 err: TextIO) -> int:
+    """``check --write-chain``: the chain the origin should send, or a one-line refusal (exit 1)."""
+    from ..bundle import BundleError, fix_chain
+
+    chains = list(dict.fromkeys(tuple(a.chain) for a in probe.addresses if a.chain))
+    if not chains:
+        say(err, "origin-auditor: --write-chain refused: the origin sent no certificate chain")
+        return EXIT_FINDINGS
+    if len(chains) > 1:
+        say(err, f"origin-auditor: --write-chain refused: the origin's addresses send {len(chains)} "
+                 "different chains; check each with --resolve")
+        return EXIT_FINDINGS
+    if any(a.chain_truncated for a in probe.addresses):
+        say(err, "origin-auditor: --write-chain refused: the chain was cut off by the probe's size "
+                 "limit, so it is not known as sent")
+        return EXIT_FINDINGS
+    try:
+        fixed = fix_chain(chains[0], trust=trust, fetcher=fetcher, what="chain")
+    except BundleError as e:
+        # The refusal names certificates from the origin: their makers chose those names.
+        say(err, f"origin-auditor: --write-chain refused: {e}")
+        return EXIT_FINDINGS
+    _write(path, fixed, "--write-chain")
+    say(err, f"origin-auditor: wrote {path} (leaf and intermediates in issuing order, no root)")
+    return EXIT_OK
 
 
 
 def cmd_check_bundle(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     from ..bundle import BundleError, check_bundle, fix_bundle
+    from ..fetch import IssuerFetcher
     from ..pipeline import check_report, utcnow
+    from ..probe import system_resolver
 
     host = _bundle_host(args.host, err)
+    if args.fix:
+        _refuse_input_as_output(args.fix, args.file, "--fix")
     trust = _trust(args.ca_bundle)
+    # No --allow-addresses here (nothing is probed): ORIGIN_AUDITOR_ALLOW_ADDRESSES opens a lab.
+    fetcher = (IssuerFetcher(resolver=system_resolver, allow=allowed_addresses(None, os.environ))
+               if fetch_issuers(args, os.environ) else None)
     at = parse_at(args.at) if args.at else utcnow()
     pem = _read_file(args.file, "FILE")
     key_pem = _read_file(args.key, "--key") if args.key else None
     try:
-        checked = check_bundle(pem, host, trust=trust, at=at, key_pem=key_pem, warn_days=args.warn_days)
+        checked = check_bundle(pem, host, trust=trust, at=at, key_pem=key_pem, warn_days=args.warn_days,
+                               fetcher=fetcher)
     except BundleError as e:
         raise UsageError(f"{args.file}: {e}") from None
     status = _emit(check_report([checked.result]), args.format, args.fail_on, out)
@@ -89,17 +163,13 @@ def cmd_check_bundle(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: 
         status = max(status, EXIT_FINDINGS)
     if args.fix:
         try:
-            fixed = fix_bundle(pem, trust=trust)
+            fixed = fix_bundle(pem, trust=trust, fetcher=fetcher)
         except BundleError as e:
             # The refusal names certificates from the bundle: their makers chose those names.
             say(err, f"origin-auditor: --fix refused: {e}")
             return EXIT_FINDINGS
-        try:
-            with open(args.fix, "wb") as fh:
-                fh.write(fixed)
-        except OSError as e:
-            raise UsageError(f"--fix: cannot write {args.fix}: {e.strerror}") from None
-        say(err, f"origin-auditor: wrote {args.fix} (leaf and intermediates in issuing order)")
+        _write(args.fix, fixed, "--fix")
+        say(err, f"origin-auditor: wrote {args.fix} (leaf and intermediates in issuing order, no root)")
     return status
 
 
@@ -155,6 +225,7 @@ def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
         warn_days=args.warn_days,
         role_arn=args.role_arn,
         allow_addresses=allow,
+        fetch_issuers=fetch_issuers(args, os.environ),
     )
     def say_now(msg: str) -> None:
         say(err, msg)

@@ -8,12 +8,13 @@ it, and whether the key given with it belongs to its leaf.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ..model import AddressReport, Finding, Severity, Target, TargetResult, Verdict
 from ..present.certs import summarize_cert
 from ..rules import EXPIRY_WARN_DAYS, Code
 from ..trust import TrustStore
+from ..x509.issuers import IssuerTrail
 from ..x509.pem import KeyPairing
 from .chain import judge_chain
 from .findings import finding
@@ -24,8 +25,11 @@ BUNDLE_ADDRESS = "bundle"
 
 def judge_bundle(ders: Sequence[bytes], host: str, *, contains_key: bool, key: KeyPairing | None,
                  trust: TrustStore, at: dt.datetime,
-                 warn_days: int = EXPIRY_WARN_DAYS) -> TargetResult:
+                 warn_days: int = EXPIRY_WARN_DAYS,
+                 issuers: Mapping[str, IssuerTrail] | None = None) -> TargetResult:
     """The bundle's result as if an origin at ``host`` sent ``ders`` in this order.
+
+    issuers: what the caIssuers URLs led to (``fetch.issuer_trails``): exact wording only.
 
     contains_key: the bundle holds a PRIVATE KEY block.
     key: how the key given alongside compares with the leaf (``None``: no key given).
@@ -39,7 +43,8 @@ def judge_bundle(ders: Sequence[bytes], host: str, *, contains_key: bool, key: K
             BUNDLE_ADDRESS, severity=Severity.WARN,
             hint="Remove the key block from the bundle; keep the key in its own file with restricted "
                  "permissions and pass it separately (--key)."))
-    findings += judge_chain(ders, host, trust=trust, at=at, warn_days=warn_days, address=BUNDLE_ADDRESS)
+    findings += judge_chain(ders, host, trust=trust, at=at, warn_days=warn_days, address=BUNDLE_ADDRESS,
+                            issuers=issuers)
     if key is not None:
         findings += _pairing_findings(key)
     return TargetResult(

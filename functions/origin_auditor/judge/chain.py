@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ..model import Finding
 from ..rules import EXPIRY_WARN_DAYS, Code
 from ..trust import TrustStore
 from ..x509.chain import ChainAnalysis, analyze_chain, parse_chain
+from ..x509.issuers import IssuerTrail
 from .crosscheck import cross_check
 from .findings import finding
 from .hostname import hostname_findings
@@ -40,22 +41,27 @@ logger = logging.getLogger(__name__)
 
 def judge_chain(chain: Sequence[bytes], server_name: str, *, trust: TrustStore, at: dt.datetime,
                 warn_days: int = EXPIRY_WARN_DAYS, address: str | None = None,
-                origin_domain: str | None = None, truncated: bool = False) -> list[Finding]:
+                origin_domain: str | None = None, truncated: bool = False,
+                issuers: Mapping[str, IssuerTrail] | None = None) -> list[Finding]:
     """Every finding about a chain as sent (``judge_chain_path`` without the path)."""
     return judge_chain_path(chain, server_name, trust=trust, at=at, warn_days=warn_days, address=address,
-                            origin_domain=origin_domain, truncated=truncated)[0]
+                            origin_domain=origin_domain, truncated=truncated, issuers=issuers)[0]
 
 
 def judge_chain_path(chain: Sequence[bytes], server_name: str, *, trust: TrustStore, at: dt.datetime,
                      warn_days: int = EXPIRY_WARN_DAYS, address: str | None = None,
-                     origin_domain: str | None = None,
-                     truncated: bool = False) -> tuple[list[Finding], ChainAnalysis | None]:
+                     origin_domain: str | None = None, truncated: bool = False,
+                     issuers: Mapping[str, IssuerTrail] | None = None,
+                     ) -> tuple[list[Finding], ChainAnalysis | None]:
     """Every finding about a chain as sent, checked for ``server_name`` at moment ``at``.
 
     origin_domain: a second name the certificate may cover instead of ``server_name`` (the
         origin domain when CloudFront forwards the viewer's Host and sends the alias as SNI).
     truncated: the probe stopped reading, so ``chain`` may lack certificates that were sent;
         a path that ends early is then "could not be judged", not CHAIN_INCOMPLETE.
+    issuers: what following the caIssuers URLs found above incomplete paths, keyed by the
+        SHA-256 of the path's top certificate (``fetch.issuer_trails``); it words
+        CHAIN_INCOMPLETE / CHAIN_UNTRUSTED_ROOT exactly and never changes a verdict.
 
     Returns the findings and the issuing path they were judged on (None when the chain is
     empty or could not be analysed; reports draw it beside the chain as sent).
@@ -68,7 +74,8 @@ def judge_chain_path(chain: Sequence[bytes], server_name: str, *, trust: TrustSt
     try:
         sent, malformed = parse_chain(chain)
         a = analyze_chain(sent, trust, malformed)
-        findings = path_findings(a, trust, address, truncated=truncated)
+        trail = issuers.get(a.path[-1].sha256) if issuers and a.path else None
+        findings = path_findings(a, trust, address, truncated=truncated, trail=trail)
         if a.leaf is None and not a.leaf_malformed:
             return findings, a
         # The certificates after a malformed leaf are still what was sent: their dates, keys

@@ -7,18 +7,25 @@ intermediate; browsers do both for themselves, which is why these findings exist
 from __future__ import annotations
 
 from ..model import Finding, Severity
+from ..options import FETCH_MAX_HOPS
 from ..present.certs import name_text
 from ..present.text import clean
 from ..rules import Code
 from ..trust import TrustStore
 from ..x509.chain import ChainAnalysis
+from ..x509.issuers import FetchedCert, IssuerTrail
 from .findings import finding
 from .wording import cn
 
 
 def path_findings(a: ChainAnalysis, trust: TrustStore, address: str | None, *,
-                  truncated: bool = False) -> list[Finding]:
-    """Malformed certificates, order, completeness, the root the path ends in, extras."""
+                  truncated: bool = False, trail: IssuerTrail | None = None) -> list[Finding]:
+    """Malformed certificates, order, completeness, the root the path ends in, extras.
+
+    trail: what following the caIssuers URLs above an incomplete path found (``fetch``); None
+        when nothing was fetched. It makes the message exact, never the verdict: the chain as
+        sent stays incomplete, whatever a fetch found (CloudFront never fetches).
+    """
     out: list[Finding] = []
     for pos in a.malformed:
         leaf_note = (" It is the leaf (the first certificate sent), so the hostname could not be "
@@ -56,21 +63,7 @@ def path_findings(a: ChainAnalysis, trust: TrustStore, address: str | None, *,
             severity=Severity.INFO,
             hint="Serve only leaf and intermediates, then check again."))
     elif a.end == "incomplete":
-        last = a.path[-1]
-        # The URL is the certificate maker's text: cleaned like every other certificate field.
-        aia = clean(a.missing_aia, 300) if a.missing_aia else None
-        where = (f" It can be downloaded from {aia} (the caIssuers URL in "
-                 f"'{cn(last.cert)}').") if aia else (
-            f" '{cn(last.cert)}' names no caIssuers URL; get it from your CA.")
-        out.append(finding(
-            Code.CHAIN_INCOMPLETE,
-            f"The chain is incomplete: the issuer of '{cn(last.cert)}' ({missing}) was not sent and "
-            f"is not a trusted root ({trust.source}).{where} Browsers fetch a missing "
-            "intermediate themselves; CloudFront does not and drops the connection (502). If that "
-            "issuer is a private root instead, the chain cannot be trusted by CloudFront at all.",
-            address,
-            hint="Serve the full chain: leaf, then every intermediate (e.g. fullchain.pem, not "
-                 "cert.pem)" + (f"; add the certificate from {aia}." if aia else ".")))
+        out.append(_incomplete(a, trust, address, trail))
     elif a.end == "untrusted_issuer":
         last = a.path[-1]
         out.append(finding(
@@ -94,6 +87,83 @@ def path_findings(a: ChainAnalysis, trust: TrustStore, address: str | None, *,
                 "CAs and drops the connection (502).", address))
     out += _extras(a, address)
     return out
+
+
+_DROPS = "CloudFront does not and drops the connection (502)"
+
+
+def _fetched(f: FetchedCert) -> str:
+    return f"'{cn(f.cert)}' ({name_text(f.cert.subject)}; SHA-256 {f.sha256}; from {clean(f.url, 300)})"
+
+
+def _incomplete(a: ChainAnalysis, trust: TrustStore, address: str | None,
+                trail: IssuerTrail | None) -> Finding:
+    """CHAIN_INCOMPLETE, or CHAIN_UNTRUSTED_ROOT when the fetched path ends at a private root:
+    exact when the issuers could be fetched, both possibilities when they could not."""
+    last = a.path[-1]
+    top = cn(last.cert)
+    missing = name_text(a.missing_issuer) if a.missing_issuer is not None else "?"
+    facts = f"the issuer of '{top}' ({missing}) was not sent and is not a trusted root ({trust.source})."
+    head = f"The chain is incomplete: {facts}"
+    if trail is not None and trail.end == "trusted" and trail.missing and trail.anchor is not None:
+        certs = trail.missing
+        n = len(certs)
+        order = ", then ".join(f"'{cn(f.cert)}'" for f in certs)
+        return finding(
+            Code.CHAIN_INCOMPLETE,
+            f"{head} {n} intermediate certificate{'s' if n != 1 else ''} between '{top}' and the "
+            f"trusted root '{cn(trail.anchor)}' {'were' if n != 1 else 'was'} not sent: "
+            f"{'; '.join(_fetched(f) for f in certs)}. Fetched through the caIssuers URLs and "
+            "verified signature by signature: an intermediate is missing, not a private CA. "
+            f"Browsers fetch a missing intermediate themselves; {_DROPS}.",
+            address,
+            hint=f"Serve the full chain: the certificates already sent, in issuing order, then {order} "
+                 "(e.g. fullchain.pem, not cert.pem); `origin-auditor check HOST --write-chain OUT.pem` "
+                 "writes that chain.")
+    if trail is not None and trail.private_root is not None:
+        root = trail.private_root
+        between = trail.missing
+        via = (f" through {'; '.join(_fetched(f) for f in between)}" if between else "")
+        return finding(
+            Code.CHAIN_UNTRUSTED_ROOT,
+            f"The chain leads to a private CA: {facts} Following the caIssuers URLs (signatures "
+            f"verified) leads{via} to the self-signed "
+            f"root {_fetched(root)}, which is not a trusted root: a private CA. Sending the missing "
+            f"certificate{'s' if between else ''} would not help; CloudFront only trusts Mozilla's "
+            "included CAs and drops the connection (502).", address)
+    aia = clean(a.missing_aia, 300) if a.missing_aia else None
+    both = (" Either an intermediate is missing or the chain belongs to a private CA. Browsers fetch "
+            "a missing intermediate themselves; CloudFront does not and drops the connection (502), "
+            "and a private CA's chain it cannot trust at all (502).")
+    return finding(
+        Code.CHAIN_INCOMPLETE, head + both + _why_unknown(a, trail, aia), address,
+        hint="Serve the full chain: leaf, then every intermediate (e.g. fullchain.pem, not "
+             "cert.pem)" + (f"; add the certificate from {aia}" if aia else "")
+             + "; if the CA is private, use a certificate from a publicly trusted CA.")
+
+
+def _why_unknown(a: ChainAnalysis, trail: IssuerTrail | None, aia: str | None) -> str:
+    """Why the fetch could not tell which (a sentence, leading space), naming the URL."""
+    top = cn(a.path[-1].cert)
+    if trail is None:
+        return (f" The issuer was not fetched to tell which; its caIssuers URL (in '{top}') is {aia}."
+                if aia else f" '{top}' names no caIssuers URL to fetch it from; get it from your CA.")
+    so_far = (f" Fetched and verified so far: {'; '.join(_fetched(f) for f in trail.certificates)}."
+              if trail.certificates else "")
+    at = f"'{cn(trail.at)}'" if trail.at is not None else "the last certificate"
+    url = clean(trail.url, 300) if trail.url else "?"
+    if trail.end == "untrusted_issuer" and trail.certificates:
+        last = trail.certificates[-1]
+        return (f"{so_far} '{cn(last.cert)}' claims to be issued by {name_text(last.cert.issuer)}, "
+                "but no trusted root with that name and key signed it.")
+    reason = {
+        "no_url": f"{at} names no caIssuers URL to fetch its issuer from",
+        "failed": f"fetching {url} (the caIssuers URL in {at}) failed: {clean(trail.error or '?', 300)}",
+        "not_issuer": f"{url} (the caIssuers URL in {at}) serves no certificate that signed {at}",
+        "loop": f"the caIssuers URL in {at} leads back onto the path ({url}): a loop",
+        "hops": f"the path was still not complete after {FETCH_MAX_HOPS} fetches, the most followed",
+    }.get(trail.stopped or "", "the fetch could not tell")
+    return f"{so_far} Which one could not be told: {reason}."
 
 
 def _extras(a: ChainAnalysis, address: str | None) -> list[Finding]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 
 from ..model import AddressReport, Finding, ProbeResult, Target, TargetResult, Verdict
 from ..present.certs import summarize_cert
 from ..present.reproduce import openssl_command
 from ..rules import EXPIRY_WARN_DAYS, Code
 from ..trust import TrustStore
+from ..x509.issuers import IssuerTrail
 from ..x509.names import ip_literal, normalize_dns
 from . import discovery
 from .chain import judge_chain_path
@@ -70,9 +72,13 @@ def accepted_origin_domain(target: Target) -> str | None:
 
 
 def judge_probe(probe: ProbeResult, *, trust: TrustStore, at: dt.datetime,
-                warn_days: int = EXPIRY_WARN_DAYS) -> TargetResult:
+                warn_days: int = EXPIRY_WARN_DAYS,
+                issuers: Mapping[str, IssuerTrail] | None = None) -> TargetResult:
     """Judge everything the probe saw for one target: target-level findings first, then each
-    address's own findings and its chain's, with the verdict the worst of them."""
+    address's own findings and its chain's, with the verdict the worst of them.
+
+    issuers: what the caIssuers URLs above incomplete paths led to (``fetch.issuer_trails``),
+    for exact wording of CHAIN_INCOMPLETE / CHAIN_UNTRUSTED_ROOT; never changes a verdict."""
     target = probe.target
     origin_domain = accepted_origin_domain(target)
     findings: list[Finding] = [*target_findings(probe), *discovery.notes(target), *_consistency(probe)]
@@ -90,7 +96,7 @@ def judge_probe(probe: ProbeResult, *, trust: TrustStore, at: dt.datetime,
         if addr.chain:
             chain_findings, analysis = judge_chain_path(
                 addr.chain, target.sni, trust=trust, at=at, warn_days=warn_days, address=addr.address,
-                origin_domain=origin_domain, truncated=addr.chain_truncated)
+                origin_domain=origin_domain, truncated=addr.chain_truncated, issuers=issuers)
             own += chain_findings
             if analysis is not None:
                 order, end = tuple(s.position for s in analysis.path), analysis.end

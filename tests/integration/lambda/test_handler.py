@@ -252,3 +252,14 @@ def test_a_bad_cidr_in_the_environment_is_a_configuration_error_before_auditing(
     assert str(e.value) == ("invalid environment: ORIGIN_AUDITOR_ALLOW_ADDRESSES '169.254.169.254/16' has "
                             "host bits set (the network is 169.254.0.0/16)")
     assert world.calls == []
+
+
+def test_issuer_fetching_is_on_by_default_and_the_environment_turns_it_off(aws: Aws) -> None:
+    # Issue 10 §3: the Lambda fetches missing issuers to diagnose unless ORIGIN_AUDITOR_FETCH=off;
+    # a word it does not know is a configuration error before anything is audited.
+    world = World(www=FIXED)
+    run(aws, world, {})
+    run(aws, world, {}, env={**aws.env, "ORIGIN_AUDITOR_FETCH": "off"})
+    assert [c.fetch_issuers for c in world.calls] == [True, False]
+    with pytest.raises(ConfigError, match="ORIGIN_AUDITOR_FETCH must be on or off, got 'sometimes'"):
+        run(aws, world, env={**aws.env, "ORIGIN_AUDITOR_FETCH": "sometimes"})
