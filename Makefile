@@ -67,21 +67,28 @@ sam-tools: $(SAM_STAMP)  ## install aws-sam-cli into .venv-sam
 
 # Called by `sam build` (template Metadata BuildMethod: makefile, CodeUri: .) with ARTIFACTS_DIR:
 # the locked wheels for the Lambda's platform plus the runtime package only (see the script).
-build-OriginAuditorFunction:
+# Organization mode (template-org.yaml): its three functions are the same bundle, other handlers.
+build-ListAccountsFunction build-AccountAuditFunction build-AggregateFunction build-OriginAuditorFunction:
 	LAMBDA_PIP="$(LAMBDA_PIP)" scripts/build_lambda.sh "$(ARTIFACTS_DIR)"
 
-validate: $(SAM_STAMP)  ## sam validate --lint (offline)
+# Both deployments: single-account (template.yaml, the default) and organization mode
+# (template-org.yaml, its state machine's definition, and the member role its StackSet deploys).
+validate: $(SAM_STAMP)  ## sam validate --lint (offline) of every template, and the state machine definition
 	$(SAM) validate --lint --region us-east-1 --template template.yaml
+	$(SAM) validate --lint --region us-east-1 --template template-org.yaml
+	$(SAM) validate --lint --region us-east-1 --template templates/member-role.yaml
+	$(SAM_VENV)/bin/python scripts/lint_statemachine.py
 
-build: $(SAM_STAMP)  ## sam build via the Makefile target above
+build: $(SAM_STAMP)  ## sam build via the Makefile targets above (both templates)
 	$(SAM) build --build-in-source --template template.yaml
+	$(SAM) build --config-env org
 
 # pip-audit needs PyPI's JSON API (vulnerability data). Where it is unreachable (offline CI, a
 # mirror without it) scripts/audit_deps.py says "not audited" for every package (never "no known
 # vulnerabilities") and passes; AUDIT_STRICT=1 turns unaudited packages into a failure.
 audit-deps: $(STAMP)  ## known vulnerabilities in the locked runtime dependencies
 	$(PY) scripts/audit_deps.py
-.PHONY: sam-tools build-OriginAuditorFunction audit-deps
+.PHONY: sam-tools build-OriginAuditorFunction build-ListAccountsFunction build-AccountAuditFunction build-AggregateFunction audit-deps
 
 lock: $(STAMP)  ## regenerate requirements.lock (Lambda platform wheels, hashes) at the tested versions
 	$(PY) scripts/lock.py
