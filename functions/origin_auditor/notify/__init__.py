@@ -35,16 +35,18 @@ from .changes import (
     Change,
     ChangeKind,
     Plan,
+    coverage_key,
     plan_changes,
     target_label,
 )
 from .message import MAX_MESSAGE_BYTES, Message, build_message
+from .org import AccountOutcome, OrgSummary
 from .publish import PublishFailed, publish, publish_report
 from .words import SUBJECT_MAX
 
 __all__ = [
     "COVERAGE_KEY", "DIGEST_KEY", "FAIL_LABEL", "LABEL_ORDER", "LABEL_RANK", "MAX_MESSAGE_BYTES",
     "SUBJECT_MAX",
-    "Change", "ChangeKind", "Message", "Plan", "PublishFailed", "build_message", "plan_changes",
+    "AccountOutcome", "Change", "ChangeKind", "OrgSummary", "coverage_key", "Message", "Plan", "PublishFailed", "build_message", "plan_changes",
     "publish", "publish_report", "target_label",
 ]
