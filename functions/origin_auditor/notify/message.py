@@ -103,7 +103,7 @@ def build_message(report: AuditReport, plan: Plan, *, alarm: AlarmContext | None
     """
     if not plan.changes:
         return None
-    parts = _Parts(report, plan, alarm, change, archive, organization)
+    parts = _Parts(report, plan, alarm, change, archive, organization=organization)
     total = len(plan.changes)
 
     def fitting(detail: int, named: int, slim: bool = True) -> Message | None:
@@ -147,7 +147,7 @@ class _Parts:
     classification and severity, the chat card, the report as JSON and each change's lines."""
 
     def __init__(self, report: AuditReport, plan: Plan, alarm: AlarmContext | None,
-                 change: ChangeContext | None, archive: Archive | None,
+                 change: ChangeContext | None, archive: Archive | None, *,
                  organization: OrgSummary | None = None) -> None:
         self.report, self.plan, self.alarm, self.change, self.archive = report, plan, alarm, change, archive
         self.organization = organization

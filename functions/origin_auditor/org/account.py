@@ -38,16 +38,33 @@ from .accounts import InputError
 from .settings import OrgSettings, run_prefix
 
 # Error codes that may clear up on a later attempt (botocore's throttling and transient codes).
-TRANSIENT_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-    "TooManyRequestsException", "RequestLimitExceeded", "RequestThrottled", "SlowDown",
-    "ProvisionedThroughputExceededException", "BandwidthLimitExceeded", "LimitExceededException",
-    "PriorRequestNotComplete", "RequestTimeout", "RequestTimeoutException", "InternalError",
-    "InternalFailure", "InternalServerError", "ServiceUnavailable", "ServiceUnavailableException",
-    "IDPCommunicationError"})
+TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+        "ProvisionedThroughputExceededException",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "PriorRequestNotComplete",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "IDPCommunicationError",
+    }
+)
 
 
-class AccountThrottled(Exception):  # noqa: N818 -- the Lambda errorType the state machine retries on
+class AccountThrottled(Exception):
     """AWS throttled or failed transiently for this account after the clients' retries: raised
     so the Map retries the item with backoff (Lambda's ``errorType`` is this class's name)."""
 
@@ -80,9 +97,14 @@ class AccountRequest:
             chunk = event.get("chunk")
             raw = chunk.get("distribution_ids") if isinstance(chunk, Mapping) else None
             index_raw = chunk.get("index") if isinstance(chunk, Mapping) else None
-            if not isinstance(index_raw, int) or index_raw < 0 or not isinstance(raw, list) \
-                    or not raw or len(raw) > MAX_DISTRIBUTION_IDS \
-                    or not all(isinstance(d, str) and d.isalnum() for d in raw):
+            if (
+                not isinstance(index_raw, int)
+                or index_raw < 0
+                or not isinstance(raw, list)
+                or not raw
+                or len(raw) > MAX_DISTRIBUTION_IDS
+                or not all(isinstance(d, str) and d.isalnum() for d in raw)
+            ):
                 problems.append(f"chunk must be {{index, distribution_ids: 1-{MAX_DISTRIBUTION_IDS} ids}}")
             else:
                 index, ids = index_raw, tuple(raw)
@@ -108,17 +130,29 @@ def _fail(exc: BaseException, what: str) -> str:
 
 
 def _not_audited(request: AccountRequest, reason: str, **extra: object) -> dict[str, object]:
-    return {"account_id": request.account_id, "account_name": request.account_name,
-            "run_id": request.run_id, "status": "not_audited", "reason": reason, **extra}
+    return {
+        "account_id": request.account_id,
+        "account_name": request.account_name,
+        "run_id": request.run_id,
+        "status": "not_audited",
+        "reason": reason,
+        **extra,
+    }
 
 
-def _session(settings: OrgSettings, request: AccountRequest, partition: str,
-             base: boto3.Session | None) -> boto3.Session:
+def _session(
+    settings: OrgSettings, request: AccountRequest, partition: str, base: boto3.Session | None
+) -> boto3.Session:
     return aws.session(settings.role_arn(request.account_id, partition), base=base)
 
 
-def plan(request: AccountRequest, settings: OrgSettings, *, partition: str = "aws",
-         base: boto3.Session | None = None) -> dict[str, object]:
+def plan(
+    request: AccountRequest,
+    settings: OrgSettings,
+    *,
+    partition: str = "aws",
+    base: boto3.Session | None = None,
+) -> dict[str, object]:
     """The account's chunks of distribution ids, or ``not_audited`` with the reason."""
     role = settings.role_arn(request.account_id, partition)
     try:
@@ -127,24 +161,43 @@ def plan(request: AccountRequest, settings: OrgSettings, *, partition: str = "aw
         return _not_audited(request, _fail(exc, f"assuming the member role {role}"), chunks=[])
     try:
         cloudfront = aws.cloudfront_client(sess)
-        ids = [d["Id"] for page in cloudfront.get_paginator("list_distributions").paginate()
-               for d in page.get("DistributionList", {}).get("Items", []) or []]
+        ids = [
+            d["Id"]
+            for page in cloudfront.get_paginator("list_distributions").paginate()
+            for d in page.get("DistributionList", {}).get("Items", []) or []
+        ]
     except (ClientError, BotoCoreError) as exc:
         return _not_audited(request, _fail(exc, "listing CloudFront distributions"), chunks=[])
-    chunks = [{"index": i // MAX_DISTRIBUTION_IDS, "distribution_ids": ids[i:i + MAX_DISTRIBUTION_IDS]}
-              for i in range(0, len(ids), MAX_DISTRIBUTION_IDS)]
-    return {"account_id": request.account_id, "account_name": request.account_name, "run_id": request.run_id,
-            "status": "planned", "distributions": len(ids), "chunks": chunks}
+    chunks = [
+        {"index": i // MAX_DISTRIBUTION_IDS, "distribution_ids": ids[i : i + MAX_DISTRIBUTION_IDS]}
+        for i in range(0, len(ids), MAX_DISTRIBUTION_IDS)
+    ]
+    return {
+        "account_id": request.account_id,
+        "account_name": request.account_name,
+        "run_id": request.run_id,
+        "status": "planned",
+        "distributions": len(ids),
+        "chunks": chunks,
+    }
 
 
 def report_key(run_id: str, account_id: str, chunk: int) -> str:
     return f"{run_prefix(run_id)}accounts/{account_id}/{chunk}.json"
 
 
-def audit(request: AccountRequest, settings: OrgSettings, *, s3: Any, context: Any = None,
-          partition: str = "aws", base: boto3.Session | None = None, resolver: Resolver | None = None,
-          trust: TrustStore | None = None,
-          monotonic: Callable[[], float] = time.monotonic) -> dict[str, object]:
+def audit(
+    request: AccountRequest,
+    settings: OrgSettings,
+    *,
+    s3: Any,
+    context: Any = None,
+    partition: str = "aws",
+    base: boto3.Session | None = None,
+    resolver: Resolver | None = None,
+    trust: TrustStore | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> dict[str, object]:
     """Audit one chunk of the account and write its report; the small result the Map keeps.
 
     ``resolver``/``trust``: tests (the lab's loopback origins and PKI); default the system's.
@@ -156,15 +209,24 @@ def audit(request: AccountRequest, settings: OrgSettings, *, s3: Any, context: A
         sess = _session(settings, request, partition, base)
         cloudfront, cloudwatch = aws.cloudfront_client(sess), aws.cloudwatch_client(sess)
     except (ClientError, BotoCoreError) as exc:
-        return {**_not_audited(request, _fail(exc, f"assuming the member role {role}")), **chunk,
-                "report": None, "counts": {}}
+        return {
+            **_not_audited(request, _fail(exc, f"assuming the member role {role}")),
+            **chunk,
+            "report": None,
+            "counts": {},
+        }
     budget = Budget.of(context, monotonic())
-    options = AuditOptions(distribution_ids=request.distribution_ids, deadline=budget.probes_end,
-                           metrics_deadline=budget.metrics_end, role_arn=role,
-                           allow_addresses=settings.allow_addresses)
+    options = AuditOptions(
+        distribution_ids=request.distribution_ids,
+        deadline=budget.probes_end,
+        metrics_deadline=budget.metrics_end,
+        role_arn=role,
+        allow_addresses=settings.allow_addresses,
+    )
     try:
-        report = run_audit(options, cloudfront=cloudfront, cloudwatch=cloudwatch, resolver=resolver,
-                           trust=trust)
+        report = run_audit(
+            options, cloudfront=cloudfront, cloudwatch=cloudwatch, resolver=resolver, trust=trust
+        )
     except DiscoveryError as exc:
         cause = exc.__cause__
         if cause is not None and _transient(cause):
@@ -172,17 +234,29 @@ def audit(request: AccountRequest, settings: OrgSettings, *, s3: Any, context: A
         return {**_not_audited(request, str(exc)), **chunk, "report": None, "counts": {}}
     document = report.to_json()
     document["account"] = request.account_id
-    document["run"] = {"id": request.run_id, "kind": "organization", "account_name": request.account_name,
-                       "chunk": request.chunk}
+    document["run"] = {
+        "id": request.run_id,
+        "kind": "organization",
+        "account_name": request.account_name,
+        "chunk": request.chunk,
+    }
     key = report_key(request.run_id, request.account_id, request.chunk)
-    s3.put_object(Bucket=settings.reports_bucket, Key=key, ContentType="application/json",
-                  Body=json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode())
+    s3.put_object(
+        Bucket=settings.reports_bucket,
+        Key=key,
+        ContentType="application/json",
+        Body=json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode(),
+    )
     summary = report.summary()
-    out: dict[str, object] = {"account_id": request.account_id, "account_name": request.account_name,
-                              "run_id": request.run_id, **chunk,
-                              "status": "partial" if report.partial else "audited",
-                              "report": {"bucket": settings.reports_bucket, "key": key},
-                              "counts": summary["classifications"]}
+    out: dict[str, object] = {
+        "account_id": request.account_id,
+        "account_name": request.account_name,
+        "run_id": request.run_id,
+        **chunk,
+        "status": "partial" if report.partial else "audited",
+        "report": {"bucket": settings.reports_bucket, "key": key},
+        "counts": summary["classifications"],
+    }
     if report.partial:
         out["reason"] = "; ".join(f"{u.id or 'listing'}: {u.reason}" for u in report.unseen)[:500]
     return out

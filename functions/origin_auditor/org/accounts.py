@@ -58,11 +58,16 @@ class Request:
                 return ()
             return tuple(dict.fromkeys(raw))
 
-        out = cls(run_id, ids("accounts", _ACCOUNT, "12-digit account ids"),
-                  ids("include_ous", _OU, "OU ids (ou-...) or the root id (r-...)"),
-                  ids("exclude_accounts", _ACCOUNT, "12-digit account ids"),
-                  ids("exclude_ous", _OU, "OU ids (ou-...) or the root id (r-...)"))
-        unknown = sorted(set(event) - {"run_id", "accounts", "include_ous", "exclude_accounts", "exclude_ous"})
+        out = cls(
+            run_id,
+            ids("accounts", _ACCOUNT, "12-digit account ids"),
+            ids("include_ous", _OU, "OU ids (ou-...) or the root id (r-...)"),
+            ids("exclude_accounts", _ACCOUNT, "12-digit account ids"),
+            ids("exclude_ous", _OU, "OU ids (ou-...) or the root id (r-...)"),
+        )
+        unknown = sorted(
+            set(event) - {"run_id", "accounts", "include_ous", "exclude_accounts", "exclude_ous"}
+        )
         if unknown:
             problems.append(f"unknown keys: {', '.join(unknown)}")
         if out.accounts and out.include_ous:
@@ -99,9 +104,15 @@ def _under(client: Any, parents: Sequence[str]) -> set[str]:
             break
         children: list[str] = []
         for parent in level:
-            found.update(a["Id"] for a in _pages(client, "list_accounts_for_parent", "Accounts", ParentId=parent))
-            children += [ou["Id"] for ou in _pages(client, "list_organizational_units_for_parent",
-                                                    "OrganizationalUnits", ParentId=parent)]
+            found.update(
+                a["Id"] for a in _pages(client, "list_accounts_for_parent", "Accounts", ParentId=parent)
+            )
+            children += [
+                ou["Id"]
+                for ou in _pages(
+                    client, "list_organizational_units_for_parent", "OrganizationalUnits", ParentId=parent
+                )
+            ]
         level = children
     return found
 
@@ -136,17 +147,30 @@ def select(client: Any, request: Request) -> Selection:
     return Selection(tuple(sorted(chosen)), tuple(sorted(skipped.items())))
 
 
-def list_accounts(request: Request, *, organizations: Any, s3: Any, bucket: str, now: float) -> dict[str, object]:
+def list_accounts(
+    request: Request, *, organizations: Any, s3: Any, bucket: str, now: float
+) -> dict[str, object]:
     """Select the accounts, write the Map's items to ``org-runs/<run_id>/accounts.json`` and
     return the run's header (contract: ``run_id``, ``started_at``, ``bucket``, ``accounts_key``,
     ``count``, ``skipped``; ``skipped_total`` when more were skipped than are listed)."""
     selection = select(organizations, request)
-    items = [{"account_id": a, "account_name": name, "run_id": request.run_id} for a, name in selection.accounts]
+    items = [
+        {"account_id": a, "account_name": name, "run_id": request.run_id} for a, name in selection.accounts
+    ]
     key = run_prefix(request.run_id) + "accounts.json"
-    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(items, ensure_ascii=False).encode(),
-                  ContentType="application/json")
+    s3.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=json.dumps(items, ensure_ascii=False).encode(),
+        ContentType="application/json",
+    )
     started = dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    return {"run_id": request.run_id, "started_at": started, "bucket": bucket, "accounts_key": key,
-            "count": len(items),
-            "skipped": [{"account_id": a, "reason": r} for a, r in selection.skipped[:SKIPPED_SHOWN]],
-            "skipped_total": len(selection.skipped)}
+    return {
+        "run_id": request.run_id,
+        "started_at": started,
+        "bucket": bucket,
+        "accounts_key": key,
+        "count": len(items),
+        "skipped": [{"account_id": a, "reason": r} for a, r in selection.skipped[:SKIPPED_SHOWN]],
+        "skipped_total": len(selection.skipped),
+    }

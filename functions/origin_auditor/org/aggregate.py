@@ -78,8 +78,9 @@ def _account(s3: Any, result: results_mod.AccountResult, generated_at: str) -> A
     if result.status == "not_audited":
         # A run that saw nothing of the account: the listing "stopped" before the first
         # distribution, for the reason (its error code leads: the blind spot's class).
-        report = AuditReport(generated_at, (), unseen=(Unseen(UnseenKind.LISTING, "", result.reason, 0),),
-                             account=acct)
+        report = AuditReport(
+            generated_at, (), unseen=(Unseen(UnseenKind.LISTING, "", result.reason, 0),), account=acct
+        )
         return AccountRun(AccountOutcome(acct, result.name, "not_audited", result.reason), report, ())
     docs: list[Mapping[str, Any]] = []
     unseen: list[Unseen] = []
@@ -99,12 +100,20 @@ def _account(s3: Any, result: results_mod.AccountResult, generated_at: str) -> A
             docs.append(json.loads(s3.get_object(Bucket=chunk.bucket, Key=chunk.key)["Body"].read()))
             keys.append(chunk.key)
         except Exception as exc:
-            lost(chunk, f"{aws.error_code(exc)}: its report s3://{chunk.bucket}/{chunk.key} could not be read")
+            lost(
+                chunk, f"{aws.error_code(exc)}: its report s3://{chunk.bucket}/{chunk.key} could not be read"
+            )
     if result.planned is not None and result.planned > len(result.chunks):
         missing = result.planned - len(result.chunks)
         reasons.append(f"{missing} chunk(s) without a result")
-        unseen.append(Unseen(UnseenKind.LISTING, "", "ChunksMissing: some chunks returned no result",
-                             sum(len(c.distribution_ids) for c in result.chunks)))
+        unseen.append(
+            Unseen(
+                UnseenKind.LISTING,
+                "",
+                "ChunksMissing: some chunks returned no result",
+                sum(len(c.distribution_ids) for c in result.chunks),
+            )
+        )
     try:
         report = merge(acct, docs, generated_at=generated_at, unseen=unseen)
     except ReportError as exc:
@@ -117,8 +126,11 @@ def _account(s3: Any, result: results_mod.AccountResult, generated_at: str) -> A
     for d in report.distributions:
         counts[str(d.classification)] = counts.get(str(d.classification), 0) + 1
     status = "partial" if report.partial else "audited"
-    return AccountRun(AccountOutcome(acct, result.name, status, "; ".join(reasons)[:500] if report.partial else "",
-                                     counts), report, tuple(keys))
+    return AccountRun(
+        AccountOutcome(acct, result.name, status, "; ".join(reasons)[:500] if report.partial else "", counts),
+        report,
+        tuple(keys),
+    )
 
 
 def _combined(runs: Sequence[AccountRun], generated_at: str) -> tuple[AuditReport, dict[str, int]]:
@@ -135,35 +147,64 @@ def _combined(runs: Sequence[AccountRun], generated_at: str) -> tuple[AuditRepor
         offsets[acct] = len(results)
         if run.outcome.status == "not_audited":
             continue
-        dists += [replace(d, results=tuple(i + len(results) for i in d.results)) for d in run.report.distributions]
+        dists += [
+            replace(d, results=tuple(i + len(results) for i in d.results)) for d in run.report.distributions
+        ]
         results += run.report.results
         notes += [f"account {acct}: {n}" for n in run.report.notes]
         unseen += [replace(u, id=f"{acct}/{u.id}" if u.id else acct) for u in run.report.unseen]
-    return AuditReport(generated_at, tuple(results), tuple(dists), tuple(notes), tuple(unseen),
-                       account=f"organization ({len(runs)} accounts)"), offsets
+    return AuditReport(
+        generated_at,
+        tuple(results),
+        tuple(dists),
+        tuple(notes),
+        tuple(unseen),
+        account=f"organization ({len(runs)} accounts)",
+    ), offsets
 
 
 def _account_order(changes: Sequence[Change]) -> tuple[bool, int, str]:
     active = [c for c in changes if c.kind in ACTIVE]
-    return (not active, -max((LABEL_RANK.get(c.label or "", 0) for c in active), default=0),
-            changes[0].account if changes else "")
+    return (
+        not active,
+        -max((LABEL_RANK.get(c.label or "", 0) for c in active), default=0),
+        changes[0].account if changes else "",
+    )
 
 
 def _relabel(c: Change, run: AccountRun, offset: int) -> Change:
     label = run.outcome.label
     display = c.display
     if c.kind in COVERAGE:
-        display = f"account {label} not audited" if run.outcome.status == "not_audited" and \
-            c.kind is ChangeKind.PARTIAL else f"account {label}: {c.display}"
-    return replace(c, account=label, display=display,
-                   result_index=None if c.result_index is None else c.result_index + offset)
+        display = (
+            f"account {label} not audited"
+            if run.outcome.status == "not_audited" and c.kind is ChangeKind.PARTIAL
+            else f"account {label}: {c.display}"
+        )
+    return replace(
+        c,
+        account=label,
+        display=display,
+        result_index=None if c.result_index is None else c.result_index + offset,
+    )
 
 
-def aggregate(event: object, settings: OrgSettings, *, s3: Any, dynamodb: Any = None, sns: Any = None,
-              now: float, message_max_bytes: int | None = None) -> dict[str, object]:
+def aggregate(
+    event: object,
+    settings: OrgSettings,
+    *,
+    s3: Any,
+    dynamodb: Any = None,
+    sns: Any = None,
+    now: float,
+    message_max_bytes: int | None = None,
+) -> dict[str, object]:
     """Run the aggregate step (contract: issue 12 §3); returns the small summary."""
-    if not isinstance(event, Mapping) or not isinstance(event.get("run_id"), str) \
-            or not isinstance(event.get("list"), Mapping):
+    if (
+        not isinstance(event, Mapping)
+        or not isinstance(event.get("run_id"), str)
+        or not isinstance(event.get("list"), Mapping)
+    ):
         raise InputError("the aggregate's input must be {run_id, started_at, list, map}")
     run_id = str(event["run_id"])
     listed: Mapping[str, Any] = event["list"]
@@ -171,8 +212,9 @@ def aggregate(event: object, settings: OrgSettings, *, s3: Any, dynamodb: Any = 
     started = _epoch(started_at)
     generated_at = _iso(now)
     items = _items(s3, listed)
-    outcomes, notes = results_mod.read(s3, event.get("map") if isinstance(event.get("map"), Mapping) else None,
-                                       items)
+    outcomes, notes = results_mod.read(
+        s3, event.get("map") if isinstance(event.get("map"), Mapping) else None, items
+    )
     runs = [_account(s3, outcomes[a], generated_at) for a in sorted(outcomes)]
 
     store: StateStore | None = None
@@ -185,8 +227,9 @@ def aggregate(event: object, settings: OrgSettings, *, s3: Any, dynamodb: Any = 
             dedup_error = ""
         except StateUnavailable as exc:
             dedup_error, store = str(exc), None
-            logger.warning("state unreadable: publishing without dedup, writing no state",
-                           extra={"error": dedup_error})
+            logger.warning(
+                "state unreadable: publishing without dedup, writing no state", extra={"error": dedup_error}
+            )
     by_account: dict[str, dict[str, TargetState]] = {}
     for key, s in (previous or {}).items():
         parts = key.split("#")
@@ -203,10 +246,16 @@ def aggregate(event: object, settings: OrgSettings, *, s3: Any, dynamodb: Any = 
     plans: dict[str, Plan] = {}
     for run in runs:
         acct = run.outcome.account_id
-        plan = plan_changes(run.report, None if previous is None else by_account.get(acct, {}), now=now,
-                            reminder_hours=settings.reminder_hours,
-                            whole_account=run.outcome.status == "audited", run_id=claim_id,
-                            audited_at=started, account=acct)
+        plan = plan_changes(
+            run.report,
+            None if previous is None else by_account.get(acct, {}),
+            now=now,
+            reminder_hours=settings.reminder_hours,
+            whole_account=run.outcome.status == "audited",
+            run_id=claim_id,
+            audited_at=started,
+            account=acct,
+        )
         plans[acct] = plan
         changes = [_relabel(c, run, offsets[acct]) for c in plan.changes]
         if changes:
@@ -216,10 +265,12 @@ def aggregate(event: object, settings: OrgSettings, *, s3: Any, dynamodb: Any = 
         owned += plan.owned
     groups.sort(key=_account_order)
     changes = [c for g in groups for c in g]
-    summary = OrgSummary(run_id, tuple(replace(r.outcome, changes=len(plans[r.outcome.account_id].changes))
-                                       for r in runs))
-    plan = Plan(tuple(changes), tuple(states), tuple(delete), dedup_available=previous is not None,
-                owned=tuple(owned))
+    summary = OrgSummary(
+        run_id, tuple(replace(r.outcome, changes=len(plans[r.outcome.account_id].changes)) for r in runs)
+    )
+    plan = Plan(
+        tuple(changes), tuple(states), tuple(delete), dedup_available=previous is not None, owned=tuple(owned)
+    )
 
     claimed: dict[str, TargetState] = {}
     lost: set[str] = set(plan.owned)
@@ -234,11 +285,16 @@ def aggregate(event: object, settings: OrgSettings, *, s3: Any, dynamodb: Any = 
                 lost.add(s.key)
         plan = replace(plan, changes=tuple(c for c in plan.changes if c.key not in lost))
 
-    document = _org_report(run_id, started_at, generated_at, listed, runs, summary, notes, plan, dedup_error)
-    archived = archive_report(document, bucket=settings.reports_bucket, run=f"{run_id}-org", now=now, client=s3)
+    document = _org_report(
+        run_id=run_id, started_at=started_at, generated_at=generated_at, listed=listed, runs=runs,
+        summary=summary, notes=notes, plan=plan, dedup_error=dedup_error,
+    )
+    archived = archive_report(
+        document, bucket=settings.reports_bucket, run=f"{run_id}-org", now=now, client=s3
+    )
     if not archived.written:
         logger.error("organization report not archived", extra={"key": archived.key, "error": archived.error})
-    budget = {} if message_max_bytes is None else {"max_bytes": message_max_bytes}
+    budget: dict[str, Any] = {} if message_max_bytes is None else {"max_bytes": message_max_bytes}
     message = build_message(combined, plan, archive=archived, organization=summary, **budget)
     published, outcome = False, {}
     if message is not None and settings.topic_arn:
@@ -246,50 +302,98 @@ def aggregate(event: object, settings: OrgSettings, *, s3: Any, dynamodb: Any = 
             outcome["message_id"] = publish(message, settings.topic_arn, sns or aws.client("sns"))
             published = True
         except PublishFailed:
-            logger.exception("publish failed; state not advanced",
-                             extra={"report": _archive_outcome(archived), "subject": message.subject})
+            logger.exception(
+                "publish failed; state not advanced",
+                extra={"report": _archive_outcome(archived), "subject": message.subject},
+            )
             if store is not None and claimed:
                 store.release(list(claimed.values()))
             raise
     elif message is not None:
-        logger.warning("TOPIC_ARN is not set: the organization message was not published",
-                       extra={"subject": message.subject})
+        logger.warning(
+            "TOPIC_ARN is not set: the organization message was not published",
+            extra={"subject": message.subject},
+        )
     withheld = set(message.withheld_keys) if message is not None else set()
     if not published and message is not None:
         withheld |= {c.key for c in plan.changes}  # nothing told: nothing marked notified
     if store is not None and withheld:
         store.release([claimed.pop(k) for k in sorted(withheld) if k in claimed])
-    saved = _save(store, plan, previous or {}, claimed, lost | withheld, now=now) if store is not None else False
+    saved = (
+        _save(store, plan, previous or {}, claimed, lost | withheld, now=now) if store is not None else False
+    )
     missing = summary.not_audited
-    logger.info("organization run aggregated", extra={
-        "run_id": run_id, "accounts": len(runs), "not_audited": len(missing), "changes": len(plan.changes),
-        "published": published, "bytes": message.size_bytes if message is not None else 0})
-    return {"run_id": run_id, "accounts": len(runs), "audited": len(runs) - len(missing),
-            "not_audited": len(missing), "partial": any(r.outcome.status != "audited" for r in runs),
-            "report": {"bucket": archived.bucket, "key": archived.key, "written": archived.written},
-            "published": published, "changes": len(plan.changes),
-            "message": {"subject": message.subject, "bytes": message.size_bytes, "changes_detailed": message.included,
-                        "changes_named": message.named, "changes_withheld": message.counted}
-            if message is not None else None,
-            "state_saved": saved, **({"dedup_error": dedup_error} if dedup_error else {})}
+    logger.info(
+        "organization run aggregated",
+        extra={
+            "run_id": run_id,
+            "accounts": len(runs),
+            "not_audited": len(missing),
+            "changes": len(plan.changes),
+            "published": published,
+            "bytes": message.size_bytes if message is not None else 0,
+        },
+    )
+    return {
+        "run_id": run_id,
+        "accounts": len(runs),
+        "audited": len(runs) - len(missing),
+        "not_audited": len(missing),
+        "partial": any(r.outcome.status != "audited" for r in runs),
+        "report": {"bucket": archived.bucket, "key": archived.key, "written": archived.written},
+        "published": published,
+        "changes": len(plan.changes),
+        "message": {
+            "subject": message.subject,
+            "bytes": message.size_bytes,
+            "changes_detailed": message.included,
+            "changes_named": message.named,
+            "changes_withheld": message.counted,
+        }
+        if message is not None
+        else None,
+        "state_saved": saved,
+        **({"dedup_error": dedup_error} if dedup_error else {}),
+    }
 
 
-def _org_report(run_id: str, started_at: str, generated_at: str, listed: Mapping[str, Any],
-                runs: Sequence[AccountRun], summary: OrgSummary, notes: Sequence[str], plan: Plan,
-                dedup_error: str) -> dict[str, object]:
+def _org_report(
+    *,
+    run_id: str,
+    started_at: str,
+    generated_at: str,
+    listed: Mapping[str, Any],
+    runs: Sequence[AccountRun],
+    summary: OrgSummary,
+    notes: Sequence[str],
+    plan: Plan,
+    dedup_error: str,
+) -> dict[str, object]:
     """The organization report: every account with its outcome, reason and chunk reports, what
     ListAccounts skipped, the run's notes and the changes planned."""
     return {
-        "schema": "origin-auditor-org/1", "run_id": run_id, "started_at": started_at,
+        "schema": "origin-auditor-org/1",
+        "run_id": run_id,
+        "started_at": started_at,
         "generated_at": generated_at,
         "summary": {k: v for k, v in summary.to_json().items() if k not in ("accounts", "accounts_omitted")},
-        "accounts": [{**r.outcome.to_json(), "reports": list(r.reports),
-                      "not_audited_origins": r.report.summary()["not_audited"],
-                      "unseen": [u.to_json() for u in r.report.unseen]} for r in runs],
-        "skipped": list(listed.get("skipped") or []), "skipped_total": listed.get("skipped_total"),
+        "accounts": [
+            {
+                **r.outcome.to_json(),
+                "reports": list(r.reports),
+                "not_audited_origins": r.report.summary()["not_audited"],
+                "unseen": [u.to_json() for u in r.report.unseen],
+            }
+            for r in runs
+        ],
+        "skipped": list(listed.get("skipped") or []),
+        "skipped_total": listed.get("skipped_total"),
         "notes": list(notes),
-        "notification": {"dedup_available": plan.dedup_available, "dedup_error": dedup_error or None,
-                         "changes": [c.to_json() for c in plan.changes]},
+        "notification": {
+            "dedup_available": plan.dedup_available,
+            "dedup_error": dedup_error or None,
+            "changes": [c.to_json() for c in plan.changes],
+        },
     }
 
 

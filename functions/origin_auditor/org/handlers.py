@@ -61,33 +61,61 @@ def _wrapped(fn: Callable[[Any, Any], dict[str, object]]) -> Callable[[Any, Any]
     return entry
 
 
-def handle_list_accounts(event: Any, context: Any, *, organizations: Any = None, s3: Any = None,
-                         env: dict[str, str] | None = None, now: float | None = None) -> dict[str, object]:
+def handle_list_accounts(
+    event: Any,
+    context: Any,
+    *,
+    organizations: Any = None,
+    s3: Any = None,
+    env: dict[str, str] | None = None,
+    now: float | None = None,
+) -> dict[str, object]:
     settings = OrgSettings.from_env(os.environ if env is None else env)
     request = accounts_mod.Request.parse(event)
-    return accounts_mod.list_accounts(request, organizations=organizations or aws.client("organizations"),
-                                      s3=s3 or aws.client("s3"), bucket=settings.reports_bucket,
-                                      now=time.time() if now is None else now)
+    return accounts_mod.list_accounts(
+        request,
+        organizations=organizations or aws.client("organizations"),
+        s3=s3 or aws.client("s3"),
+        bucket=settings.reports_bucket,
+        now=time.time() if now is None else now,
+    )
 
 
-def handle_audit_account(event: Any, context: Any, *, s3: Any = None, env: dict[str, str] | None = None,
-                         **kw: Any) -> dict[str, object]:
+def handle_audit_account(
+    event: Any, context: Any, *, s3: Any = None, env: dict[str, str] | None = None, **kw: Any
+) -> dict[str, object]:
     settings = OrgSettings.from_env(os.environ if env is None else env)
     request = account_mod.AccountRequest.parse(event)
     if request.action == "plan":
         return account_mod.plan(request, settings, partition=_partition(context), base=kw.get("base"))
-    return account_mod.audit(request, settings, s3=s3 or aws.client("s3"), context=context,
-                             partition=_partition(context), **kw)
+    return account_mod.audit(
+        request, settings, s3=s3 or aws.client("s3"), context=context, partition=_partition(context), **kw
+    )
 
 
-def handle_aggregate(event: Any, context: Any, *, s3: Any = None, dynamodb: Any = None, sns: Any = None,
-                     env: dict[str, str] | None = None, now: float | None = None,
-                     message_max_bytes: int | None = None) -> dict[str, object]:
+def handle_aggregate(
+    event: Any,
+    context: Any,
+    *,
+    s3: Any = None,
+    dynamodb: Any = None,
+    sns: Any = None,
+    env: dict[str, str] | None = None,
+    now: float | None = None,
+    message_max_bytes: int | None = None,
+) -> dict[str, object]:
     settings = OrgSettings.from_env(os.environ if env is None else env)
-    return aggregate_mod.aggregate(event, settings, s3=s3 or aws.client("s3"), dynamodb=dynamodb, sns=sns,
-                                   now=time.time() if now is None else now, message_max_bytes=message_max_bytes)
+    return aggregate_mod.aggregate(
+        event,
+        settings,
+        s3=s3 or aws.client("s3"),
+        dynamodb=dynamodb,
+        sns=sns,
+        now=time.time() if now is None else now,
+        message_max_bytes=message_max_bytes,
+    )
 
 
-list_accounts = _wrapped(lambda event, context: handle_list_accounts(event, context))
-audit_account = _wrapped(lambda event, context: handle_audit_account(event, context))
-aggregate = _wrapped(lambda event, context: handle_aggregate(event, context))
+list_accounts = _wrapped(handle_list_accounts)
+audit_account = _wrapped(handle_audit_account)
+aggregate = _wrapped(handle_aggregate)

@@ -99,27 +99,41 @@ def _failure(entry: Mapping[str, Any]) -> str:
 
 def _from_output(account: AccountResult, output: Any) -> None:
     plans = [v for kind, v in _found(output) if kind == "plan"]
-    chunks = {int(v["chunk"]): v for kind, v in _found(output) if kind == "chunk"
-              and isinstance(v.get("chunk"), int)}
+    chunks = {
+        int(v["chunk"]): v
+        for kind, v in _found(output)
+        if kind == "chunk" and isinstance(v.get("chunk"), int)
+    }
     for p in plans:
         if p.get("status") == "not_audited":
-            account.status, account.reason = "not_audited", clip(str(p.get("reason") or "not audited"),
-                                                                   _REASON_CHARS)
+            account.status, account.reason = (
+                "not_audited",
+                clip(str(p.get("reason") or "not audited"), _REASON_CHARS),
+            )
             return
         account.planned = len(p.get("chunks") or [])
     if not plans and not chunks and output != []:
         account.status, account.reason = "not_audited", "the map's output for this account was not understood"
         return
     for i, c in sorted(chunks.items()):
-        report = c.get("report") if isinstance(c.get("report"), Mapping) else {}
-        account.chunks.append(ChunkResult(i, str(c.get("status")), clip(str(c.get("reason") or ""), _REASON_CHARS),
-                                          report.get("bucket"), report.get("key"),
-                                          tuple(str(d) for d in c.get("distribution_ids") or ())))
+        raw = c.get("report")
+        report: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+        account.chunks.append(
+            ChunkResult(
+                i,
+                str(c.get("status")),
+                clip(str(c.get("reason") or ""), _REASON_CHARS),
+                report.get("bucket"),
+                report.get("key"),
+                tuple(str(d) for d in c.get("distribution_ids") or ()),
+            )
+        )
     account.status = "audited"
 
 
-def read(s3: Any, map_output: Mapping[str, Any] | None,
-         items: Mapping[str, str]) -> tuple[dict[str, AccountResult], list[str]]:
+def read(
+    s3: Any, map_output: Mapping[str, Any] | None, items: Mapping[str, str]
+) -> tuple[dict[str, AccountResult], list[str]]:
     """Every account of ``items`` (id -> name, the run's item list) with its Map outcome, and
     the run's notes (result files unreadable, entries not attributable)."""
     accounts = {a: AccountResult(a, name) for a, name in items.items()}
@@ -136,7 +150,10 @@ def read(s3: Any, map_output: Mapping[str, Any] | None,
             manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
             files = manifest.get("ResultFiles") or {}
         except Exception as exc:  # unreadable: every account is said not audited, with this reason
-            missing = f"NoResult: the map's results could not be read (s3://{bucket}/{key}: {aws.describe_error(exc)})"
+            missing = (
+                f"NoResult: the map's results could not be read (s3://{bucket}/{key}: "
+                f"{aws.describe_error(exc)})"
+            )
             notes.append(missing)
             files = {}
         seen: dict[str, str] = {}  # account -> status of the entry kept (a SUCCEEDED one wins)
@@ -144,11 +161,16 @@ def read(s3: Any, map_output: Mapping[str, Any] | None,
             for f in files.get(status) or []:
                 fkey = str(f.get("Key"))
                 try:
-                    entries = json.loads(s3.get_object(Bucket=str(manifest.get("DestinationBucket") or bucket),
-                                                       Key=fkey)["Body"].read())
+                    entries = json.loads(
+                        s3.get_object(Bucket=str(manifest.get("DestinationBucket") or bucket), Key=fkey)[
+                            "Body"
+                        ].read()
+                    )
                 except Exception as exc:
-                    notes.append(f"map result file {fkey} ({status}) not readable: {aws.describe_error(exc)}; "
-                                 "its accounts are reported not audited")
+                    notes.append(
+                        f"map result file {fkey} ({status}) not readable: {aws.describe_error(exc)}; "
+                        "its accounts are reported not audited"
+                    )
                     continue
                 for entry in entries if isinstance(entries, list) else []:
                     _entry(entry, status, accounts, seen, notes)
@@ -158,8 +180,13 @@ def read(s3: Any, map_output: Mapping[str, Any] | None,
     return accounts, notes
 
 
-def _entry(entry: Mapping[str, Any], file_status: str, accounts: dict[str, AccountResult],
-           seen: dict[str, str], notes: list[str]) -> None:
+def _entry(
+    entry: Mapping[str, Any],
+    file_status: str,
+    accounts: dict[str, AccountResult],
+    seen: dict[str, str],
+    notes: list[str],
+) -> None:
     item = _json(entry.get("Input"))
     account_id = item.get("account_id") if isinstance(item, Mapping) else None
     if not isinstance(account_id, str) or account_id not in accounts:

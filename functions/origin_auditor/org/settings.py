@@ -1,13 +1,13 @@
 """Organization mode's environment, read and checked once per invocation (contract: issue 12).
 
-  REPORTS_BUCKET_NAME   the reports bucket: run files under ``org-runs/<run_id>/``, reports under
-                        ``reports/`` (required)
-  MEMBER_ROLE_NAME      the role assumed in each member account (default ``origin-auditor-member``)
-  TABLE_NAME            the state table (aggregate; without it: no dedup, nothing written)
-  TOPIC_ARN             the SNS topic (aggregate; without it nothing is published, the report
-                        says so)
-  REMINDER_HOURS        as the single-account function's (default 24)
-  ORIGIN_AUDITOR_ALLOW_ADDRESSES  a lab's address ranges (tests and demo only)
+REPORTS_BUCKET_NAME   the reports bucket: run files under ``org-runs/<run_id>/``, reports under
+                      ``reports/`` (required)
+MEMBER_ROLE_NAME      the role assumed in each member account (default ``origin-auditor-member``)
+TABLE_NAME            the state table (aggregate; without it: no dedup, nothing written)
+TOPIC_ARN             the SNS topic (aggregate; without it nothing is published, the report
+                      says so)
+REMINDER_HOURS        as the single-account function's (default 24)
+ORIGIN_AUDITOR_ALLOW_ADDRESSES  a lab's address ranges (tests and demo only)
 """
 
 from __future__ import annotations
@@ -60,8 +60,14 @@ class OrgSettings:
             problems.append(str(e))
         if problems:
             raise ConfigError("invalid environment: " + "; ".join(problems))
-        return cls(reports_bucket=bucket, member_role=role, table_name=env.get("TABLE_NAME") or None,
-                   topic_arn=env.get("TOPIC_ARN") or None, reminder_hours=hours, allow_addresses=allow)
+        return cls(
+            reports_bucket=bucket,
+            member_role=role,
+            table_name=env.get("TABLE_NAME") or None,
+            topic_arn=env.get("TOPIC_ARN") or None,
+            reminder_hours=hours,
+            allow_addresses=allow,
+        )
 
     def role_arn(self, account_id: str, partition: str = "aws") -> str:
         return f"arn:{partition}:iam::{account_id}:role/{self.member_role}"

@@ -23,9 +23,8 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
-
 import yaml
+from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -44,15 +43,23 @@ _CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: {suffix: str(
 
 def state_table_definition() -> dict[str, Any]:
     """The StateTable's Properties from template.yaml (the real table's keys)."""
-    props: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text(),
-                                      Loader=_CfnLoader)["Resources"]["StateTable"]["Properties"]
+    props: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)["Resources"][
+        "StateTable"
+    ]["Properties"]
     return props
 
 
 @pytest.fixture(autouse=True)
 def _fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "TABLE_NAME", "TOPIC_ARN",
-              "MEMBER_ROLE_NAME", "REPORTS_BUCKET_NAME"):
+    for k in (
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_SESSION_TOKEN",
+        "TABLE_NAME",
+        "TOPIC_ARN",
+        "MEMBER_ROLE_NAME",
+        "REPORTS_BUCKET_NAME",
+    ):
         monkeypatch.delenv(k, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -62,9 +69,14 @@ def _fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 def member_session(account: str) -> boto3.Session:
     """A session acting in ``account`` (moto maps assumed-role credentials to the role's account)."""
     creds = boto3.client("sts", region_name=REGION).assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/setup", RoleSessionName="setup")["Credentials"]
-    return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                         aws_session_token=creds["SessionToken"], region_name=REGION)
+        RoleArn=f"arn:aws:iam::{account}:role/setup", RoleSessionName="setup"
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=REGION,
+    )
 
 
 def deny_assume_role(base: boto3.Session, accounts: Sequence[str]) -> None:
@@ -76,10 +88,14 @@ def deny_assume_role(base: boto3.Session, accounts: Sequence[str]) -> None:
         if not any(a in text for a in accounts):
             return None
         return SimpleNamespace(status_code=403, headers={}), {
-            "Error": {"Code": "AccessDenied", "Type": "Sender",
-                      "Message": "User: arn:aws:sts::123456789012:assumed-role/auditor/x is not authorized to "
-                                 "perform: sts:AssumeRole on resource: arn:aws:iam::...:role/" + ROLE},
-            "ResponseMetadata": {"HTTPStatusCode": 403}}
+            "Error": {
+                "Code": "AccessDenied",
+                "Type": "Sender",
+                "Message": "User: arn:aws:sts::123456789012:assumed-role/auditor/x is not authorized to "
+                "perform: sts:AssumeRole on resource: arn:aws:iam::...:role/" + ROLE,
+            },
+            "ResponseMetadata": {"HTTPStatusCode": 403},
+        }
 
     base.events.register("before-call.sts.AssumeRole", answer)
 
@@ -90,21 +106,34 @@ class MapRun:
 
     run_id: str
     entries: dict[str, list[dict[str, Any]]] = field(
-        default_factory=lambda: {"SUCCEEDED": [], "FAILED": [], "PENDING": []})
+        default_factory=lambda: {"SUCCEEDED": [], "FAILED": [], "PENDING": []}
+    )
 
     def _entry(self, item: Mapping[str, Any], status: str) -> dict[str, Any]:
         name = uuid.uuid4().hex
         start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-        return {"ExecutionArn": f"arn:aws:states:{REGION}:{MANAGEMENT}:execution:origin-auditor-org/"
-                                f"{self.run_id}:{name}",
-                "Input": json.dumps(item), "InputDetails": {"Included": True}, "Name": name,
-                "RedriveCount": 0, "RedriveStatus": "NOT_REDRIVABLE", "StartDate": start.isoformat(),
-                "StateMachineArn": SM_ARN, "Status": status,
-                "StopDate": (start + dt.timedelta(seconds=30)).isoformat()}
+        return {
+            "ExecutionArn": f"arn:aws:states:{REGION}:{MANAGEMENT}:execution:origin-auditor-org/"
+            f"{self.run_id}:{name}",
+            "Input": json.dumps(item),
+            "InputDetails": {"Included": True},
+            "Name": name,
+            "RedriveCount": 0,
+            "RedriveStatus": "NOT_REDRIVABLE",
+            "StartDate": start.isoformat(),
+            "StateMachineArn": SM_ARN,
+            "Status": status,
+            "StopDate": (start + dt.timedelta(seconds=30)).isoformat(),
+        }
 
     def succeeded(self, item: Mapping[str, Any], output: object) -> None:
-        self.entries["SUCCEEDED"].append({**self._entry(item, "SUCCEEDED"), "Output": json.dumps(output),
-                                          "OutputDetails": {"Included": True}})
+        self.entries["SUCCEEDED"].append(
+            {
+                **self._entry(item, "SUCCEEDED"),
+                "Output": json.dumps(output),
+                "OutputDetails": {"Included": True},
+            }
+        )
 
     def failed(self, item: Mapping[str, Any], error: str, message: str) -> None:
         cause = json.dumps({"errorMessage": message, "errorType": error, "requestId": "r", "stackTrace": []})
@@ -119,13 +148,16 @@ class MapRun:
             files[status] = []
             for n, i in enumerate(range(0, len(entries), per_file)):
                 key = f"{prefix}{status}_{n}.json"
-                body = json.dumps(entries[i:i + per_file]).encode()
+                body = json.dumps(entries[i : i + per_file]).encode()
                 s3.put_object(Bucket=bucket, Key=key, Body=body)
                 files[status].append({"Key": key, "Size": len(body)})
         map_run = f"arn:aws:states:{REGION}:{MANAGEMENT}:mapRun:origin-auditor-org/{self.run_id}:{uid}"
         manifest = {"DestinationBucket": bucket, "MapRunArn": map_run, "ResultFiles": files}
         s3.put_object(Bucket=bucket, Key=prefix + "manifest.json", Body=json.dumps(manifest).encode())
-        return {"MapRunArn": map_run, "ResultWriterDetails": {"Bucket": bucket, "Key": prefix + "manifest.json"}}
+        return {
+            "MapRunArn": map_run,
+            "ResultWriterDetails": {"Bucket": bucket, "Key": prefix + "manifest.json"},
+        }
 
 
 @dataclass
@@ -144,13 +176,19 @@ class Org:
 
     @property
     def env(self) -> dict[str, str]:
-        return {"REPORTS_BUCKET_NAME": self.bucket, "TABLE_NAME": self.table, "TOPIC_ARN": self.topic_arn,
-                "MEMBER_ROLE_NAME": ROLE}
+        return {
+            "REPORTS_BUCKET_NAME": self.bucket,
+            "TABLE_NAME": self.table,
+            "TOPIC_ARN": self.topic_arn,
+            "MEMBER_ROLE_NAME": ROLE,
+        }
 
     def published(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         while True:
-            msgs = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            msgs = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
             if not msgs:
                 return out
             for m in msgs:
@@ -176,12 +214,20 @@ def org() -> Iterator[Org]:
         sqs = boto3.client("sqs", region_name=REGION)
         topic = sns.create_topic(Name="findings")["TopicArn"]
         queue_url = sqs.create_queue(QueueName="capture")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "false"})
+        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        sns.subscribe(
+            TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "false"}
+        )
         ddb = boto3.client("dynamodb", region_name=REGION)
         table = state_table_definition()
-        ddb.create_table(TableName="state", AttributeDefinitions=table["AttributeDefinitions"],
-                         KeySchema=table["KeySchema"], BillingMode=table["BillingMode"])
+        ddb.create_table(
+            TableName="state",
+            AttributeDefinitions=table["AttributeDefinitions"],
+            KeySchema=table["KeySchema"],
+            BillingMode=table["BillingMode"],
+        )
         orgs = boto3.client("organizations", region_name=REGION)
         orgs.create_organization(FeatureSet="ALL")
         yield Org(s3, sns, sqs, ddb, orgs, topic, queue_url)

@@ -71,20 +71,49 @@ def servers(pki: Pki) -> Iterator[tuple[TlsServer, TlsServer]]:
 def distribution(sess: boto3.Session, port: int, ref: str) -> str:
     cf = sess.client("cloudfront", region_name=REGION)
     config = {
-        "CallerReference": ref, "Comment": "", "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [{
-            "Id": "web", "DomainName": "origin.test",
-            "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": port, "OriginProtocolPolicy": "https-only",
-                                   "OriginSslProtocols": {"Quantity": 1, "Items": ["TLSv1.2"]}}}]},
-        "DefaultCacheBehavior": {"TargetOriginId": "web", "ViewerProtocolPolicy": "redirect-to-https",
-                                 "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
-                                 "MinTTL": 0}}
+        "CallerReference": ref,
+        "Comment": "",
+        "Enabled": True,
+        "Origins": {
+            "Quantity": 1,
+            "Items": [
+                {
+                    "Id": "web",
+                    "DomainName": "origin.test",
+                    "CustomOriginConfig": {
+                        "HTTPPort": 80,
+                        "HTTPSPort": port,
+                        "OriginProtocolPolicy": "https-only",
+                        "OriginSslProtocols": {"Quantity": 1, "Items": ["TLSv1.2"]},
+                    },
+                }
+            ],
+        },
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "web",
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+            "MinTTL": 0,
+        },
+    }
     dist = str(cf.create_distribution(DistributionConfig=config)["Distribution"]["Id"])
     cw = sess.client("cloudwatch", region_name=REGION)
     for metric, value, unit in (("Requests", 1000.0, "None"), ("5xxErrorRate", 0.0, "Percent")):
-        cw.put_metric_data(Namespace="AWS/CloudFront", MetricData=[{
-            "MetricName": metric, "Value": value, "Unit": unit, "Timestamp": NOW - dt.timedelta(minutes=10),
-            "Dimensions": [{"Name": "DistributionId", "Value": dist}, {"Name": "Region", "Value": "Global"}]}])
+        cw.put_metric_data(
+            Namespace="AWS/CloudFront",
+            MetricData=[
+                {
+                    "MetricName": metric,
+                    "Value": value,
+                    "Unit": unit,
+                    "Timestamp": NOW - dt.timedelta(minutes=10),
+                    "Dimensions": [
+                        {"Name": "DistributionId", "Value": dist},
+                        {"Name": "Region", "Value": "Global"},
+                    ],
+                }
+            ],
+        )
     return dist
 
 
@@ -94,18 +123,25 @@ def world(org: Org, servers: tuple[TlsServer, TlsServer]) -> dict[str, Any]:
     root = orgs.list_roots()["Roots"][0]["Id"]
     teams = orgs.create_organizational_unit(ParentId=root, Name="teams")["OrganizationalUnit"]["Id"]
     web = orgs.create_organizational_unit(ParentId=teams, Name="web")["OrganizationalUnit"]["Id"]
-    ids = {"norole": create_account(orgs, "norole", teams), "latent": create_account(orgs, "latent", web),
-           "healthy": create_account(orgs, "healthy", web), "throttled": create_account(orgs, "throttled", teams),
-           "missing": create_account(orgs, "missing", teams),
-           "outside": create_account(orgs, "outside")}  # under the root, not in the OU: not selected
+    ids = {
+        "norole": create_account(orgs, "norole", teams),
+        "latent": create_account(orgs, "latent", web),
+        "healthy": create_account(orgs, "healthy", web),
+        "throttled": create_account(orgs, "throttled", teams),
+        "missing": create_account(orgs, "missing", teams),
+        "outside": create_account(orgs, "outside"),
+    }  # under the root, not in the OU: not selected
     broken, good = servers
-    dists = {"latent": distribution(member_session(ids["latent"]), broken.port, "b"),
-             "healthy": distribution(member_session(ids["healthy"]), good.port, "c")}
+    dists = {
+        "latent": distribution(member_session(ids["latent"]), broken.port, "b"),
+        "healthy": distribution(member_session(ids["healthy"]), good.port, "c"),
+    }
     return {"ids": ids, "teams": teams, "dists": dists, "broken": broken, "good": good}
 
 
-def run_accounts(org: Org, world: dict[str, Any], pki: Pki, items: list[dict[str, Any]],
-                 base: boto3.Session) -> dict[str, object]:
+def run_accounts(
+    org: Org, world: dict[str, Any], pki: Pki, items: list[dict[str, Any]], base: boto3.Session
+) -> dict[str, object]:
     """The item processor for each account, driven in-process: plan, then audit each chunk."""
     env = {**org.env, "ORIGIN_AUDITOR_ALLOW_ADDRESSES": LOOPBACK_CIDRS}
     trust = TrustStore.from_certificates([pki.root.cert], "test root")
@@ -117,28 +153,48 @@ def run_accounts(org: Org, world: dict[str, Any], pki: Pki, items: list[dict[str
             outputs[item["account_id"]] = plan
             continue
         outputs[item["account_id"]] = [
-            handle_audit_account({"action": "audit", **item, "chunk": chunk}, Ctx(), s3=org.s3, env=env,
-                                 base=base, resolver=resolver, trust=trust)
-            for chunk in plan["chunks"]]  # type: ignore[attr-defined]
+            handle_audit_account(
+                {"action": "audit", **item, "chunk": chunk},
+                Ctx(),
+                s3=org.s3,
+                env=env,
+                base=base,
+                resolver=resolver,
+                trust=trust,
+            )
+            for chunk in plan["chunks"]
+        ]  # type: ignore[attr-defined]
     return outputs
 
 
-def test_an_organization_run_audits_each_account_and_tells_one_message(org: Org, world: dict[str, Any],
-                                                                       pki: Pki) -> None:
+def test_an_organization_run_audits_each_account_and_tells_one_message(
+    org: Org, world: dict[str, Any], pki: Pki
+) -> None:
     ids = world["ids"]
     # An origin the norole account had failing before: the account is not audited now, so this
     # state must be kept (not resolved, not removed), and the throttled account's too.
     kept = {name: target_id(Target(f"{name}.example", 443), ids[name]) for name in ("norole", "throttled")}
-    StateStore(org.table, org.dynamodb).save([
-        TargetState(k, "fail", "LATENT", ("CHAIN_INCOMPLETE",), f"{n}.example:443", 1.0, audited_at=1.0)
-        for n, k in kept.items()], now=1.0)
+    StateStore(org.table, org.dynamodb).save(
+        [
+            TargetState(k, "fail", "LATENT", ("CHAIN_INCOMPLETE",), f"{n}.example:443", 1.0, audited_at=1.0)
+            for n, k in kept.items()
+        ],
+        now=1.0,
+    )
 
-    listed = handle_list_accounts({"run_id": "run-1", "include_ous": [world["teams"]]}, Ctx(),
-                                  organizations=org.organizations, s3=org.s3, env=org.env, now=NOW.timestamp())
+    listed = handle_list_accounts(
+        {"run_id": "run-1", "include_ous": [world["teams"]]},
+        Ctx(),
+        organizations=org.organizations,
+        s3=org.s3,
+        env=org.env,
+        now=NOW.timestamp(),
+    )
     assert listed["count"] == 5 and listed["accounts_key"] == "org-runs/run-1/accounts.json"
     items = org.get_json(listed["accounts_key"])
-    assert {i["account_id"] for i in items} == {ids[n] for n in ("norole", "latent", "healthy", "throttled",
-                                                                  "missing")}
+    assert {i["account_id"] for i in items} == {
+        ids[n] for n in ("norole", "latent", "healthy", "throttled", "missing")
+    }
 
     base = boto3.Session(region_name=REGION)
     deny_assume_role(base, [ids["norole"]])
@@ -156,14 +212,23 @@ def test_an_organization_run_audits_each_account_and_tells_one_message(org: Org,
     by_id = {i["account_id"]: i for i in items}
     for account, output in outputs.items():
         run.succeeded(by_id[account], output)
-    run.failed(by_id[ids["throttled"]], "AccountThrottled",
-               "listing CloudFront distributions: Throttling: Rate exceeded")
+    run.failed(
+        by_id[ids["throttled"]],
+        "AccountThrottled",
+        "listing CloudFront distributions: Throttling: Rate exceeded",
+    )
     map_output = run.write(org.s3, org.bucket)  # the "missing" account has no entry at all
 
     sns = Spy(org.sns)
-    out = handle_aggregate({"run_id": "run-1", "started_at": listed["started_at"], "list": listed,
-                            "map": map_output}, Ctx(), s3=org.s3, dynamodb=org.dynamodb, sns=sns,
-                           env=org.env, now=NOW.timestamp())
+    out = handle_aggregate(
+        {"run_id": "run-1", "started_at": listed["started_at"], "list": listed, "map": map_output},
+        Ctx(),
+        s3=org.s3,
+        dynamodb=org.dynamodb,
+        sns=sns,
+        env=org.env,
+        now=NOW.timestamp(),
+    )
     assert out["accounts"] == 5 and out["audited"] == 2 and out["not_audited"] == 3
     assert out["published"] is True and out["partial"] is True
     [note] = org.published()
@@ -181,8 +246,12 @@ def test_an_organization_run_audits_each_account_and_tells_one_message(org: Org,
     organization = machine["organization"]
     assert organization["not_audited"] == 3 and organization["audited"] == 2
     assert {a["account_id"]: a["status"] for a in organization["accounts"]} == {
-        ids["norole"]: "not_audited", ids["throttled"]: "not_audited", ids["missing"]: "not_audited",
-        ids["latent"]: "audited", ids["healthy"]: "audited"}
+        ids["norole"]: "not_audited",
+        ids["throttled"]: "not_audited",
+        ids["missing"]: "not_audited",
+        ids["latent"]: "audited",
+        ids["healthy"]: "audited",
+    }
     [latent_change] = [c for c in machine["notification"]["changes"] if c["kind"] == "new"]
     assert latent_change["account"] == f"{ids['latent']} (latent)"
     assert latent_change["classification"] == "LATENT"
@@ -194,18 +263,26 @@ def test_an_organization_run_audits_each_account_and_tells_one_message(org: Org,
     for k in kept.values():
         assert state[k]["verdict"]["S"] == "fail" and state[k]["updated"]["N"] == "1"
     assert {k for k in state if k.startswith("meta#coverage#")} == {
-        f"meta#coverage#{ids[n]}" for n in ("norole", "throttled", "missing")}
+        f"meta#coverage#{ids[n]}" for n in ("norole", "throttled", "missing")
+    }
     # The organization report names every account with its outcome and chunk reports.
     key = out["report"]["key"]  # type: ignore[index]
     assert key.endswith("-run-1-org.json") and key.startswith("reports/")
     doc = org.get_json(key)
     assert {a["account_id"]: a["reason"] is not None for a in doc["accounts"]}[ids["norole"]] is True
     assert [a["reports"] for a in doc["accounts"] if a["account_id"] == ids["latent"]] == [
-        [latent_chunk["report"]["key"]]]
+        [latent_chunk["report"]["key"]]
+    ]
 
     # The next run, the same outcome: nothing new to tell (blind spots are told once).
-    out2 = handle_aggregate({"run_id": "run-2", "started_at": listed["started_at"], "list": listed,
-                             "map": map_output}, Ctx(), s3=org.s3, dynamodb=org.dynamodb, sns=org.sns,
-                            env=org.env, now=NOW.timestamp() + 60)
+    out2 = handle_aggregate(
+        {"run_id": "run-2", "started_at": listed["started_at"], "list": listed, "map": map_output},
+        Ctx(),
+        s3=org.s3,
+        dynamodb=org.dynamodb,
+        sns=org.sns,
+        env=org.env,
+        now=NOW.timestamp() + 60,
+    )
     assert out2["published"] is False and out2["changes"] == 0
     assert org.published() == []
