@@ -29,11 +29,12 @@ typecheck: $(STAMP)
 imports: $(STAMP)     ## the import rules in pyproject's [tool.importlinter] (layers; no lab in the runtime)
 	$(VENV)/bin/lint-imports
 
-bench: $(STAMP)       ## the four benchmarks; each prints its figures (see bench/README.md)
+bench: $(STAMP)       ## the five benchmarks; each prints its figures (see bench/README.md)
 	$(PY) bench/bench_check.py
 	$(PY) bench/bench_audit.py
 	$(PY) bench/bench_soak.py
 	$(PY) bench/bench_state.py
+	$(PY) bench/bench_org.py
 
 # The HTML report in a real headless Chromium (tests/browser: the DOM Chromium built and the
 # marks found in its screenshot). Installs Debian's chromium when missing and root; skips, saying

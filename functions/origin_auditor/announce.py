@@ -141,7 +141,7 @@ def notify_changes(report: AuditReport, request: AuditRequest, settings: Setting
         plan = replace(plan, changes=tuple(c for c in plan.changes if c.key not in lost))
     archived = keep_report(report, request, settings, s3=s3, now=now, run=run or archive_mod.run_id(None),
                            plan=plan)
-    budget = {} if message_max_bytes is None else {"max_bytes": message_max_bytes}
+    budget: dict[str, Any] = {} if message_max_bytes is None else {"max_bytes": message_max_bytes}
     message = build_message(report, plan, alarm=request.alarm, change=request.change, archive=archived,
                             **budget)
     outcome: dict[str, object] = {"requested": True, "published": False, "changes": len(plan.changes),

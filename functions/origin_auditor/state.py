@@ -5,7 +5,8 @@ One item per target, keyed by ``target_id(target)`` (a stable hash of ``Target.k
 ==============  ====  ==========================================================================
 attribute       type  meaning
 ==============  ====  ==========================================================================
-pk              S     ``target_id`` (partition key; the template's KeySchema)
+pk              S     ``target_id`` (partition key; the template's KeySchema); organization mode
+                      prefixes the account: ``t#<account>#<hash>``, ``meta#coverage#<account>``
 verdict         S     pass / warn / fail as last notified
 label           S     the classification label it was notified under (OUTAGE, LATENT, ...)
 codes           SS    warn/fail finding codes at the time (absent when none: SS cannot be empty)
@@ -68,12 +69,27 @@ class StateUnavailable(Exception):
     """The state table could not be read or written (missing, throttled, no permission...)."""
 
 
-def target_id(target: Target) -> str:
+def target_id(target: Target, account: str | None = None) -> str:
     """A stable, compact id for ``target.key`` (host, port, SNI, protocols, route) — same across
-    runs. A target with no ``route`` keeps the id it had before routes existed."""
+    runs. A target with no ``route`` keeps the id it had before routes existed.
+
+    ``account``: organization mode (``org``), where one table holds many accounts and the same
+    origin behind two accounts is two items: ``t#<account>#<hash>``. Without it the single-account
+    key ``t#<hash>`` is unchanged (no ``#`` after the prefix: ``is_target_key`` tells them apart).
+    """
     host, port, sni, protocols, route = target.key
     raw = "\x1f".join([host, str(port), sni, ",".join(protocols), *([route] if route else [])])
-    return "t#" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+    digest = hashlib.sha256(raw.encode()).hexdigest()[:32]
+    return f"t#{account}#{digest}" if account else "t#" + digest
+
+
+def is_target_key(key: str, account: str | None = None) -> bool:
+    """``key`` is a target item of ``account`` (organization mode), or a single-account target
+    item when ``account`` is None (never an organization item: a single-account run in a table
+    shared with an organization run removes nothing of the organization's)."""
+    if account:
+        return key.startswith(f"t#{account}#")
+    return key.startswith("t#") and "#" not in key[2:]
 
 
 @dataclass(frozen=True)

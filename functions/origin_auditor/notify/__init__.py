@@ -35,16 +35,34 @@ from .changes import (
     Change,
     ChangeKind,
     Plan,
+    coverage_key,
     plan_changes,
     target_label,
 )
 from .message import MAX_MESSAGE_BYTES, Message, build_message
+from .org import AccountOutcome, OrgSummary
 from .publish import PublishFailed, publish, publish_report
 from .words import SUBJECT_MAX
 
 __all__ = [
-    "COVERAGE_KEY", "DIGEST_KEY", "FAIL_LABEL", "LABEL_ORDER", "LABEL_RANK", "MAX_MESSAGE_BYTES",
+    "COVERAGE_KEY",
+    "DIGEST_KEY",
+    "FAIL_LABEL",
+    "LABEL_ORDER",
+    "LABEL_RANK",
+    "MAX_MESSAGE_BYTES",
     "SUBJECT_MAX",
-    "Change", "ChangeKind", "Message", "Plan", "PublishFailed", "build_message", "plan_changes",
-    "publish", "publish_report", "target_label",
+    "AccountOutcome",
+    "Change",
+    "ChangeKind",
+    "Message",
+    "OrgSummary",
+    "Plan",
+    "PublishFailed",
+    "build_message",
+    "coverage_key",
+    "plan_changes",
+    "publish",
+    "publish_report",
+    "target_label",
 ]

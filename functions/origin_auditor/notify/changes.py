@@ -11,12 +11,17 @@ from enum import StrEnum
 
 from ..model import AuditReport, Classification, Severity, TargetResult, Verdict
 from ..present.partial import blind_spot, bounded, partial_summary, told
-from ..state import TargetState, target_id
+from ..state import TargetState, is_target_key, target_id
 
 DIGEST_KEY = "meta#digest"
 # The blind spot last told (``codes``: its entries, ``present.partial.blind_spot``; verdict
 # "partial" while it lasts, "pass" once a complete whole-account run told its end).
 COVERAGE_KEY = "meta#coverage"
+
+
+def coverage_key(account: str | None = None) -> str:
+    """``COVERAGE_KEY``, or an organization account's own (``meta#coverage#<account>``)."""
+    return f"{COVERAGE_KEY}#{account}" if account else COVERAGE_KEY
 
 
 class ChangeKind(StrEnum):
@@ -60,6 +65,8 @@ class Change:
     distribution_ids: where the target is used.
     blind_spot: ``COVERAGE`` kinds only: the entries of the blind spot (``present.partial``),
         this run's for ``partial``, the one told before for ``coverage_restored``.
+    account: organization mode: the member account the change is about, as people read it
+        (``111122223333 (name)``); "" in a single-account run (the report's account).
     """
 
     kind: ChangeKind
@@ -73,6 +80,7 @@ class Change:
     result_index: int | None
     distribution_ids: tuple[str, ...] = ()
     blind_spot: tuple[str, ...] = ()
+    account: str = ""
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -83,6 +91,8 @@ class Change:
             "distribution_ids": list(self.distribution_ids)}
         if self.kind in COVERAGE:
             out["blind_spot"] = list(self.blind_spot)
+        if self.account:
+            out["account"] = self.account
         return out
 
 
@@ -147,7 +157,8 @@ def _not_probed(result: TargetResult) -> bool:
 
 def plan_changes(report: AuditReport, previous: Mapping[str, TargetState] | None, *, now: float,
                  reminder_hours: float = 24.0, whole_account: bool = False,
-                 digest: bool = False, run_id: str = "", audited_at: float | None = None) -> Plan:
+                 digest: bool = False, run_id: str = "", audited_at: float | None = None,
+                 account: str | None = None) -> Plan:
     """Compare ``report`` with ``previous`` (None: state unavailable) and decide what to say.
 
     Linear in results + previous items (dicts and sets only). ``audited_at``: when this run's
@@ -157,6 +168,11 @@ def plan_changes(report: AuditReport, previous: Mapping[str, TargetState] | None
     what it did not list, and an unseen origin is neither resolved nor removed. A partial run's
     blind spot is a change when new (``_coverage``), and its end when a complete whole-account
     run follows one told.
+
+    ``account``: organization mode: plan one member account, keyed by it (``target_id(t,
+    account)``, ``coverage_key(account)``); ``previous`` then holds that account's items, and
+    only they can be removed. None (single account): the keys and meaning are as ever, and an
+    organization item in the same table is never removed.
     """
     prev = dict(previous or {})
     started = now if audited_at is None else audited_at
@@ -167,7 +183,7 @@ def plan_changes(report: AuditReport, previous: Mapping[str, TargetState] | None
     unprobed: set[str] = set()
     keyed: list[tuple[int, str]] = []
     for i, result in enumerate(report.results):
-        key = target_id(result.target)
+        key = target_id(result.target, account)
         if key in seen or key in unprobed:  # the audit merges equal targets; be safe if it did not
             continue
         if _not_probed(result):
@@ -197,7 +213,7 @@ def plan_changes(report: AuditReport, previous: Mapping[str, TargetState] | None
     delete: list[str] = []
     if whole_account and previous is not None and not report.partial:
         for key, before in prev.items():
-            if not key.startswith("t#") or key in seen or key in unprobed:
+            if not is_target_key(key, account) or key in seen or key in unprobed:
                 continue
             if _owned_elsewhere(before, run_id, now=now, started=started):
                 owned.append(key)
@@ -222,7 +238,7 @@ def plan_changes(report: AuditReport, previous: Mapping[str, TargetState] | None
                                       version=last.version if last else None))
 
     coverage = _coverage(report, prev if previous is not None else None, now=now, started=started,
-                         whole_account=whole_account, run_id=run_id)
+                         whole_account=whole_account, run_id=run_id, key=coverage_key(account))
     if isinstance(coverage, str):
         owned.append(coverage)
     elif coverage is not None:
@@ -237,7 +253,7 @@ def plan_changes(report: AuditReport, previous: Mapping[str, TargetState] | None
 
 def _coverage(report: AuditReport, prev: Mapping[str, TargetState] | None, *, now: float,
               started: float, whole_account: bool,
-              run_id: str) -> tuple[Change, TargetState] | str | None:
+              run_id: str, key: str = COVERAGE_KEY) -> tuple[Change, TargetState] | str | None:
     """The blind-spot change and the ``COVERAGE_KEY`` state to write with it; ``COVERAGE_KEY``
     when another run owns the item; None when there is nothing to tell.
 
@@ -248,7 +264,7 @@ def _coverage(report: AuditReport, prev: Mapping[str, TargetState] | None, *, no
     for some distributions saw all it was asked about, not the account. Without the state
     (``prev`` None) a partial run tells its blind spot and nothing is written.
     """
-    last = prev.get(COVERAGE_KEY) if prev is not None else None
+    last = prev.get(key) if prev is not None else None
     before = frozenset(last.codes) if last is not None and last.verdict == "partial" else frozenset()
     if report.partial:
         now_seen = blind_spot(report.unseen)
@@ -264,11 +280,11 @@ def _coverage(report: AuditReport, prev: Mapping[str, TargetState] | None, *, no
     else:
         return None
     if last is not None and _owned_elsewhere(last, run_id, now=now, started=started):
-        return COVERAGE_KEY
-    change = Change(kind, COVERAGE_KEY, display, verdict, label,
+        return key
+    change = Change(kind, key, display, verdict, label,
                     last.verdict or None if last else None, last.label or None if last else None,
                     (), None, blind_spot=tuple(sorted(spot)))
-    return change, TargetState(COVERAGE_KEY, verdict, label, tuple(sorted(entries)), "audit coverage",
+    return change, TargetState(key, verdict, label, tuple(sorted(entries)), "audit coverage",
                                now, audited_at=started, version=last.version if last else None)
 
 

@@ -27,6 +27,7 @@ from ..present.partial import partial_line
 from ..present.text import clip, email_line
 from .changes import ACTIVE, COVERAGE, FAIL_LABEL, LABEL_RANK, Change, ChangeKind, Plan
 from .coverage import _coverage_text
+from .org import OrgSummary, org_head
 from .words import (
     _KIND_HEADING,
     _NOT_ARCHIVED,
@@ -90,11 +91,16 @@ def _verbatim(text: str, indent: str = "    ") -> list[str]:
 
 
 def _text_head(report: AuditReport, plan: Plan, *, alarm: AlarmContext | None,
-               change: ChangeContext | None, archive: Archive | None) -> list[str]:
+               change: ChangeContext | None, archive: Archive | None,
+               org: OrgSummary | None = None) -> list[str]:
     counts = _tally(plan.changes)
     lines = _wrap(f"CloudFront origin auditor, run {report.generated_at}: "
                   + ", ".join(f"{n:,} {k}" for k, n in counts.items()) + ".")
-    lines += _wrap(f"Account {report.account or 'unknown'}.")
+    if org is None:
+        lines += _wrap(f"Account {report.account or 'unknown'}.")
+    else:  # the accounts, each partial one with its reason: the PARTIAL RUN line below is theirs
+        for line in org_head(org):
+            lines += _wrap(line, hang="    ")
     if alarm is not None and alarm.recovered:
         # A recovery is not a fix: the alarm's metric can drop because the cache masks a broken
         # origin (LATENT). The re-audit confirms only what it saw passing.
@@ -108,7 +114,7 @@ def _text_head(report: AuditReport, plan: Plan, *, alarm: AlarmContext | None,
     if change is not None:
         lines += _wrap(clip(f"Triggered by {change.event_name} by {change.actor or 'unknown caller'}"
                             f" at {change.time or '?'}."))
-    if report.partial:
+    if report.partial and org is None:
         lines += _wrap(clip(partial_line(report), 2000))
     if archive is None:
         lines += _wrap(f"NOTE: the full report was not archived ({_NOT_ARCHIVED}).")
@@ -177,6 +183,8 @@ def _explained(detailed: Sequence[Change]) -> list[str]:
 
 def _named_line(c: Change) -> str:
     head = f"{_KIND_HEADING[c.kind]} [{c.label or c.previous_label or '-'}] {c.display}"
+    if c.account:
+        head += f", account {c.account}"
     if c.distribution_ids:
         more = f", +{len(c.distribution_ids) - 3:,}" if len(c.distribution_ids) > 3 else ""
         head += f" ({', '.join(c.distribution_ids[:3])}{more})"
@@ -198,19 +206,23 @@ def _cause(message: str) -> str:
 def _change_text(parts: _Parts, c: Change) -> list[str]:
     report = parts.report
     if c.kind in COVERAGE:  # a blind spot or its end: its own words, wrapped like every line
-        return [line for raw in _coverage_text(report, c)
-                for line in (_wrap(raw, hang="    ") if raw else [""])]
+        raws = _coverage_text(report, c)
+        if c.account:  # organization mode: whose blind spot
+            raws[1:1] = [f"  Account: {c.account}"]
+        return [line for raw in raws for line in (_wrap(raw, hang="    ") if raw else [""])]
     label = c.label or c.previous_label or "-"
     head = f"{_KIND_HEADING[c.kind]} [{label}] {c.display}"
     if c.previous_verdict and c.kind is not ChangeKind.DIGEST:
         head += f" (was {c.previous_verdict}/{c.previous_label or '-'})"
     out = _wrap(head, hang="    ")
+    if c.account:
+        out += _field("Account", c.account)
     if c.kind is ChangeKind.REMOVED:
         return [*out, *_wrap("No distribution uses this origin any more.", "  "), ""]
     plain = _PLAIN.get(label) if c.kind in ACTIVE else _PLAIN_KIND.get(c.kind)
     if plain:
         out += _wrap(plain, "  ")
-    account = report.account or "unknown"
+    account = c.account or report.account or "unknown"
     aliases = parts.aliases(c)
     if c.distribution_ids:
         out += _field("Site", ", ".join(aliases) or "no alternate domain name")

@@ -28,6 +28,7 @@ from .changes import ACTIVE, DIGEST_KEY, FAIL_LABEL, LABEL_RANK, Change, ChangeK
 from .chat import _chat
 from .coverage import _coverage_subject
 from .email import _change_text, _named_line, _text, _text_head, _wrap
+from .org import OrgSummary
 from .subject import _SUBJECT_SEP, _subject
 from .words import _NOT_ARCHIVED, _NOTES_SHOWN, _tally
 
@@ -87,11 +88,14 @@ class Message:
 
 def build_message(report: AuditReport, plan: Plan, *, alarm: AlarmContext | None = None,
                   change: ChangeContext | None = None, archive: Archive | None = None,
-                  max_bytes: int = _BUDGET_BYTES) -> Message | None:
+                  max_bytes: int = _BUDGET_BYTES, organization: OrgSummary | None = None) -> Message | None:
     """The message for ``plan``, or None when there is nothing to say. Never raises for size:
     always <= ``max_bytes``.
 
     ``archive``: where the full report went (None: no bucket configured); the message links it.
+    ``organization``: an organization run (``org.aggregate``): ``report`` holds every audited
+    account's results, each change names its account, and the head counts and names the
+    accounts (``notify.org``); the machine JSON carries them under ``organization``.
     Trimming, in order, while the message is too large: the machine payload keeps only the
     results of detailed changes and the first notes; then the least urgent changes lose their
     detail but keep a line naming them (at least ``_MIN_DETAIL`` stay detailed while names
@@ -99,7 +103,7 @@ def build_message(report: AuditReport, plan: Plan, *, alarm: AlarmContext | None
     """
     if not plan.changes:
         return None
-    parts = _Parts(report, plan, alarm, change, archive)
+    parts = _Parts(report, plan, alarm, change, archive, organization=organization)
     total = len(plan.changes)
 
     def fitting(detail: int, named: int, slim: bool = True) -> Message | None:
@@ -143,8 +147,10 @@ class _Parts:
     classification and severity, the chat card, the report as JSON and each change's lines."""
 
     def __init__(self, report: AuditReport, plan: Plan, alarm: AlarmContext | None,
-                 change: ChangeContext | None, archive: Archive | None) -> None:
+                 change: ChangeContext | None, archive: Archive | None, *,
+                 organization: OrgSummary | None = None) -> None:
         self.report, self.plan, self.alarm, self.change, self.archive = report, plan, alarm, change, archive
+        self.organization = organization
         self.dists = {d.id: d for d in report.distributions}
         changes = plan.changes
         active = [c for c in changes if c.kind in ACTIVE]
@@ -184,7 +190,9 @@ class _Parts:
         if codes:
             self.attributes["codes"] = {"DataType": "String.Array", "StringValue": json.dumps(codes)}
         self.report_json = report.to_json()
-        self.head = _text_head(report, plan, alarm=alarm, change=change, archive=archive)
+        self.head = _text_head(report, plan, alarm=alarm, change=change, archive=archive, org=organization)
+        if organization is not None:
+            self.report_json["organization"] = organization.to_json()
         self._detail: dict[int, str] = {}
         self._named: dict[int, str] = {}
 
@@ -274,7 +282,8 @@ def _machine(parts: _Parts, shown: Sequence[Change], listed: Sequence[Change],
         "dedup_available": parts.plan.dedup_available,
         "changes": [detailed(c) for c in shown],
         "changes_named": [{"kind": str(c.kind), "target": c.display, "key": c.key, "verdict": c.verdict,
-                           "classification": c.label} for c in listed],
+                           "classification": c.label, **({"account": c.account} if c.account else {})}
+                          for c in listed],
         "changes_counted": _tally(counted, machine=True),
         "changes_omitted": len(listed) + len(counted), "changes_total": len(parts.plan.changes),
         "report": _archive_json(parts.archive),
