@@ -403,7 +403,7 @@ def probe_targets(
                 return
             try:
                 selector.register(wait.sock, wait.events, flight)
-            except (OSError, ValueError) as exc:  # e.g. a socket the attempt closed: it says why
+            except (OSError, ValueError, KeyError) as exc:  # a bad socket: the attempt says why
                 error = exc
                 continue
             flight.wait = wait
