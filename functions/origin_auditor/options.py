@@ -197,10 +197,15 @@ class DurationLimit:
 TIMEOUT = Limit(key="timeout", flag="--timeout", low=0.5, high=60.0, default=DEFAULT_TIMEOUT_SECONDS,
                 kind=float, unit="seconds")
 
-# Handshakes in flight. Handshakes are CPU-bound past ~128 in flight (bench/README.md), so more
-# threads buy nothing, and 256 sockets stay well inside the Lambda's 1,024 file descriptors. (A
-# laptop with macOS's default `ulimit -n` of 256 should stay near the default of 64.)
-CONCURRENCY = Limit(key="concurrency", flag="--concurrency", low=1, high=256, default=64, kind=int)
+# Addresses probed at once. Each holds one socket (one attempt at a time) and no thread: the
+# probe drives every handshake from one selector loop (probe.probe_targets), so a stalled origin
+# costs a socket and a timer until its timeout, not a worker. The bound is the process's file
+# descriptors, not threads: 256 lets a quarter of a 1,000-origin account stall without holding
+# the rest up (bench_soak), stays inside the Lambda's 1,024 descriptors (connection_cap below:
+# 896) and keeps the burst one audit sends to an origin many distributions share moderate; the
+# handshakes' CPU is one thread's whatever the number. The probe opens min(concurrency,
+# connection_cap): 192 under macOS's default `ulimit -n` of 256, never "Too many open files".
+CONCURRENCY = Limit(key="concurrency", flag="--concurrency", low=1, high=256, default=256, kind=int)
 
 # The CloudWatch window the classification reads. correlate asks for one datapoint per
 # distribution with a period of the whole window in whole minutes; CloudWatch serves 1-minute
@@ -236,6 +241,24 @@ def check_distribution_count(count: int) -> int:
     return count
 
 DEFAULT_CONCURRENCY: int = CONCURRENCY.default
+
+
+# File descriptors left for everything but the probe's sockets: the Lambda runtime's own
+# connection and logs, boto3's pools (10 per client, five clients), the DNS lookups in flight
+# (probe.DNS_WORKERS, a UDP socket each), the trust store being read. At least this many, and
+# an eighth of the limit when that is more.
+FD_HEADROOM = 64
+
+
+def connection_cap(nofile: int | None) -> int:
+    """The most sockets the probe holds at once under a soft RLIMIT_NOFILE of ``nofile``: the
+    limit less max(``FD_HEADROOM``, an eighth of it), never less than half of it, at least 1
+    (Lambda's 1,024 -> 896; macOS's default 256 -> 192). ``None`` (no limit): the option's own
+    bound, ``CONCURRENCY.high``. The probe opens min(concurrency, this)."""
+    if nofile is None:
+        return CONCURRENCY.high
+    headroom = max(FD_HEADROOM, nofile // 8)
+    return max(1, nofile - headroom, nofile // 2)
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -6,8 +6,9 @@ handshake and, when that failed, to the broader diagnostic handshakes that tell 
 (``judge.handshake``) says what those facts mean for CloudFront.
 
 One handshake attempt is ``tls.handshake.attempt`` (deadline-bounded, chain exactly as sent); this
-module decides which attempts to make per address, runs addresses on a bounded pool and stops
-starting new work when the run's time budget is spent.
+module decides which attempts to make per address (the ladder, a generator of the attempts'
+waits), drives the ladders of many addresses from one selector loop with a bounded number of
+sockets in flight, and stops starting new work when the run's time budget is spent.
 
 An address CloudFront cannot reach (loopback, private, link-local, ...: ``rules.
 NON_PUBLIC_NETWORKS``), whether a DNS answer or an IP-literal host, is recorded
@@ -18,9 +19,14 @@ and ``--resolve``) are opened by the CLI, not here: the probe treats every addre
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import heapq
+import itertools
 import logging
+import queue
+import selectors
 import socket
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,9 +36,10 @@ from .addresses import address_class
 from .addresses import allowed as _allowed
 from .model import AddressProbe, NonPublicAddress, NotProbed, ProbeResult, Target
 from .model import HandshakeOutcome as Outcome
-from .options import DEFAULT_CONCURRENCY, Network
+from .options import CONCURRENCY, DEFAULT_CONCURRENCY, Network
+from .options import connection_cap as options_connection_cap
 from .rules import DEFAULT_TIMEOUT_SECONDS, MAX_ADDRESSES
-from .tls.handshake import Attempt, attempt, client_context, context_exact, offerable
+from .tls.handshake import Attempt, Steps, Wait, attempt_steps, client_context, context_exact, offerable, run
 from .tls.openssl import Kind
 from .x509.names import ip_literal
 
@@ -144,10 +151,18 @@ def probe_address(target: Target, address: str, *, timeout: float = DEFAULT_TIME
     min(its timeout, what is left) and none starts after it. ``None`` when the deadline left no
     time to finish the CloudFront-like attempt: nothing is known about the address (the caller
     reports it as not probed). Diagnostics it cut are in ``AddressProbe.diagnostics_skipped``.
+    Blocks the calling thread; ``probe_targets`` drives the same ladder (``_ladder``) for many
+    addresses at once.
     """
+    return run(_ladder(target, address, timeout, deadline))
+
+
+def _ladder(target: Target, address: str, timeout: float,
+            deadline: float | None) -> Steps[AddressProbe | None]:
+    """``probe_address`` as resumable steps (see ``tls.handshake.Steps``)."""
     started = time.monotonic()
     try:
-        probe = _probe_address(target, address, timeout, deadline)
+        probe = yield from _probe_address(target, address, timeout, deadline)
     except Exception as exc:  # a bug must cost one address, not the run
         logger.exception("probe of %s (%s) failed unexpectedly", target.display, address)
         probe = AddressProbe(address=address, internal_error=f"{type(exc).__name__}: {exc}")
@@ -155,7 +170,7 @@ def probe_address(target: Target, address: str, *, timeout: float = DEFAULT_TIME
 
 
 def _probe_address(target: Target, address: str, timeout: float,
-                   deadline: float | None = None) -> AddressProbe | None:
+                   deadline: float | None = None) -> Steps[AddressProbe | None]:
     """The diagnostic ladder for one address: CloudFront's documented offer first; only when it
     fails before the server committed to anything, the s2n-tls policies' offers (the older, then
     the 2025 one: ``rules.OFFERS``), then a broad TLS 1.0-1.2 offer, then a broad TLS 1.3 one.
@@ -166,14 +181,14 @@ def _probe_address(target: Target, address: str, timeout: float,
     if not offered:
         return AddressProbe(address=address, offered=(), connect_timeout=connect_timeout, timeout=timeout)
 
-    def hs(kind: Kind) -> Attempt | None:
+    def hs(kind: Kind) -> Steps[Attempt | None]:
         """The attempt, or None when the deadline cut it (or left no time to start it): what
         it would have shown is unknown, and a timeout it hit is the run's, not the server's."""
-        made = attempt(address, target.port, sni, client_context(kind, offered),
-                       connect_timeout=connect_timeout, timeout=timeout, deadline=deadline)
+        made = yield from attempt_steps(address, target.port, sni, client_context(kind, offered),
+                                        connect_timeout=connect_timeout, timeout=timeout, deadline=deadline)
         return None if made.cut else made
 
-    first = hs("cloudfront")
+    first = yield from hs("cloudfront")
     if first is None:
         return None
     kinds: tuple[Kind, ...] = ("cloudfront", "s2n-legacy", "s2n-2025", "diagnostic", "tls13")
@@ -224,21 +239,21 @@ def _probe_address(target: Target, address: str, timeout: float,
     # The documented offer failed before the server committed to anything: do the s2n-tls
     # policies' offers connect (what edges may send, undocumented)? Then find out why.
     for kind in ("s2n-legacy", "s2n-2025"):
-        other = hs(kind)
+        other = yield from hs(kind)
         if other is None:  # out of time: report the documented attempt alone, and say so
             return seen(first.chain, "cloudfront", skipped=True)
         if other.outcome is Outcome.OK:
             return seen(other.chain, kind, via=(kind, other))
         if other.outcome in (Outcome.REFUSED, Outcome.CONNECT_TIMEOUT, Outcome.TIMEOUT):
             return seen(first.chain, "cloudfront")
-    diag = hs("diagnostic")
+    diag = yield from hs("diagnostic")
     if diag is None:  # out of time: report CloudFront's attempts alone, and say so
         return seen(first.chain, "cloudfront", skipped=True)
     if diag.outcome is Outcome.OK:
         return seen(diag.chain, "diagnostic", diag=diag)
     if diag.outcome in (Outcome.REFUSED, Outcome.CONNECT_TIMEOUT, Outcome.TIMEOUT):
         return seen(first.chain, "cloudfront", diag=diag)
-    tls13 = hs("tls13")
+    tls13 = yield from hs("tls13")
     if tls13 is None:
         chain, source = (first.chain, "cloudfront") if first.chain else (diag.chain, "diagnostic")
         return seen(chain, source, diag=diag, skipped=True)
@@ -263,6 +278,35 @@ def probe_target(target: Target, *, resolver: Resolver = system_resolver,
     return resolution.result(target, tuple(p for p in probes if p is not None))  # no deadline: never None
 
 
+# Lookups in flight at once (getaddrinfo blocks a thread; it has no timeout of its own). A few
+# threads keep resolution ahead of the connections on a warm resolver; each also holds a UDP
+# socket, counted in ``options.connection_cap``'s headroom.
+DNS_WORKERS = 16
+
+
+def connection_cap() -> int:
+    """How many sockets this process may hold for probing: ``options.connection_cap`` of the soft
+    RLIMIT_NOFILE (the Lambda's 1,024 -> 896; unlimited or unknown -> ``CONCURRENCY.high``)."""
+    try:
+        import resource  # noqa: PLC0415 - POSIX only
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return CONCURRENCY.high
+    return options_connection_cap(None if soft == resource.RLIM_INFINITY else soft)
+
+
+@dataclass(eq=False)
+class _Flight:
+    """One address's ladder in flight: where its result goes and what it waits for."""
+
+    index: int
+    slot: int
+    address: str
+    steps: Steps[AddressProbe | None]
+    wait: Wait | None = None
+    timer: int = 0  # the live timer's sequence number; 0: none
+
+
 def probe_targets(
     targets: Sequence[Target],
     *,
@@ -273,100 +317,204 @@ def probe_targets(
     on_done: Callable[[int, ProbeResult], None] | None = None,
     allow: Sequence[Network] = (),
 ) -> list[ProbeResult]:
-    """Probe many targets with a bounded pool; results in input order.
+    """Probe many targets; results in input order.
 
-    Work items are (target, address) pairs, so one name with many slow addresses does not hold
-    up one worker for addresses x timeout. ``deadline`` (a ``time.monotonic()`` value): probing
-    is over by then. Every attempt is bounded by it (``probe_address``); targets and addresses
-    not started, or whose CloudFront-like attempt it cut, are not probed
-    (``ProbeResult.not_probed`` / ``time_budget_skipped`` say so). Only a DNS lookup can outlive
-    it (``getaddrinfo`` has no timeout): this returns ``DEADLINE_GRACE_SECONDS`` after the
-    deadline at the latest, and a target still resolving is not probed (time budget).
-    ``on_done(index, result)`` is called once per target as it finishes, from a worker thread.
-    ``allow``: ranges probed although CloudFront cannot reach them (a lab's loopback); any other
-    such answer is recorded in ``ProbeResult.not_public`` and never connected to.
+    Work items are (target, address) pairs. At most ``concurrency`` of them are in flight, further
+    bounded by the file descriptors this process may open (``connection_cap``); each holds one
+    socket at a time and no thread: every ladder is a generator (``_ladder``) driven from one
+    selector loop on the calling thread, so a stalled server costs a socket and a timer until
+    its timeout, and handshakes' CPU runs in this one thread. Names are resolved on a few
+    threads (``DNS_WORKERS``, at most ``concurrency``), started in input order.
+
+    ``deadline`` (a ``time.monotonic()`` value): probing is over by then. Every attempt is bounded
+    by it (``probe_address``); targets and addresses not started, or whose CloudFront-like
+    attempt it cut, are not probed (``ProbeResult.not_probed`` / ``time_budget_skipped`` say so).
+    Only a DNS lookup can outlive it (``getaddrinfo`` has no timeout): this returns
+    ``DEADLINE_GRACE_SECONDS`` after the deadline at the latest, and a target still resolving is
+    not probed (time budget). ``on_done(index, result)`` is called once per target as it
+    finishes, on the calling thread. ``allow``: ranges probed although CloudFront cannot reach
+    them (a lab's loopback); any other such answer is recorded in ``ProbeResult.not_public``
+    and never connected to.
     """
     n = len(targets)
-    results: list[ProbeResult | None] = [None] * n
     if n == 0:
         return []
-    lock = threading.Lock()
+    results: list[ProbeResult | None] = [None] * n
+    in_flight_cap = max(1, min(concurrency, connection_cap()))
     pending: dict[int, list[AddressProbe | bool | None]] = {}
     resolutions: dict[int, _Resolution] = {}
-    all_done = threading.Event()
+    ready: collections.deque[tuple[int, int, str]] = collections.deque()
+    flights: set[_Flight] = set()
+    timers: list[tuple[float, int, _Flight]] = []
+    sequence = itertools.count(1)
+    resolved: queue.SimpleQueue[tuple[int, _Resolution | ProbeResult]] = queue.SimpleQueue()
     finished = 0
 
     def finish(index: int, result: ProbeResult) -> None:
         nonlocal finished
-        with lock:
-            results[index] = result
-            finished += 1
-            last = finished == n
+        results[index] = result
+        finished += 1
         if on_done is not None:
             try:
                 on_done(index, result)
             except Exception:
                 logger.exception("on_done callback failed for target %d", index)
-        if last:
-            all_done.set()
 
-    def address_task(index: int, slot: int, address: str) -> None:
-        target = targets[index]
-        # Resolution of every target is queued before their addresses, so the deadline is
-        # checked again here: no connection starts after it.
-        late = deadline is not None and time.monotonic() >= deadline
-        probe = None if late else probe_address(target, address, timeout=timeout, deadline=deadline)
-        with lock:
-            slots = pending[index]
-            slots[slot] = probe if probe is not None else False
-            complete = all(p is not None for p in slots)
-        if complete:
+    def landed(flight: _Flight, probe: AddressProbe | bool) -> None:
+        """An address's ladder ended (False: not probed, the time budget)."""
+        slots = pending[flight.index]
+        slots[flight.slot] = probe
+        if all(p is not None for p in slots):
             done = tuple(p for p in slots if isinstance(p, AddressProbe))
             skipped = len(slots) - len(done)
-            finish(index, resolutions[index].result(
-                target, done, not_probed=NotProbed.TIME_BUDGET if skipped == len(slots) else None,
+            finish(flight.index, resolutions[flight.index].result(
+                targets[flight.index], done,
+                not_probed=NotProbed.TIME_BUDGET if skipped == len(slots) else None,
                 time_budget_skipped=skipped))
 
-    def target_task(index: int, pool: ThreadPoolExecutor) -> None:
+    def advance(flight: _Flight, ready_now: bool | None, error: Exception | None = None) -> None:
+        """Resume ``flight`` until it waits again (registered with a timer) or ends."""
+        while True:
+            try:
+                if error is not None:
+                    wait = flight.steps.throw(error)
+                elif ready_now is None:
+                    wait = next(flight.steps)
+                else:
+                    wait = flight.steps.send(ready_now)
+            except StopIteration as stop:
+                flights.discard(flight)
+                probe: AddressProbe | None = stop.value
+                landed(flight, probe if probe is not None else False)
+                return
+            except Exception as exc:  # _ladder catches its own; this is the driver's bug
+                logger.exception("probe of target %d failed unexpectedly", flight.index)
+                flights.discard(flight)
+                landed(flight, AddressProbe(address=flight.address,
+                                            internal_error=f"{type(exc).__name__}: {exc}"))
+                return
+            try:
+                selector.register(wait.sock, wait.events, flight)
+            except (OSError, ValueError, KeyError) as exc:  # a bad socket: the attempt says why
+                error = exc
+                continue
+            flight.wait = wait
+            flight.timer = next(sequence)
+            heapq.heappush(timers, (wait.until, flight.timer, flight))
+            return
+
+    def resume(flight: _Flight, ready_now: bool) -> None:
+        assert flight.wait is not None
+        selector.unregister(flight.wait.sock)
+        flight.wait, flight.timer = None, 0
+        advance(flight, ready_now)
+
+    def admit() -> None:
+        while ready and len(flights) < in_flight_cap:
+            index, slot, address = ready.popleft()
+            flight = _Flight(index, slot, address, _ladder(targets[index], address, timeout, deadline))
+            if deadline is not None and time.monotonic() >= deadline:
+                # Resolution runs ahead of the connections, so the deadline is checked again
+                # here: no connection starts after it.
+                landed(flight, False)
+                continue
+            flights.add(flight)
+            advance(flight, None)
+
+    def arrived(index: int, got: _Resolution | ProbeResult) -> None:
+        if isinstance(got, ProbeResult):
+            finish(index, got)
+        elif not got.addresses:
+            finish(index, got.result(targets[index]))
+        else:
+            pending[index] = [None] * len(got.addresses)
+            resolutions[index] = got
+            ready.extend((index, slot, address) for slot, address in enumerate(got.addresses))
+
+    selector = selectors.DefaultSelector()
+    wake_r, wake_w = socket.socketpair()
+    wake_r.setblocking(False)
+    wake_w.setblocking(False)
+    selector.register(wake_r, selectors.EVENT_READ, None)
+
+    def resolve(index: int) -> None:
         target = targets[index]
+        got: _Resolution | ProbeResult
         try:
             if target.skip_probe:
-                finish(index, ProbeResult(target=target))
-                return
-            if deadline is not None and time.monotonic() >= deadline:
-                finish(index, ProbeResult(target=target, not_probed=NotProbed.TIME_BUDGET))
-                return
-            resolution = _resolve(target, resolver, allow)
-            if not resolution.addresses:
-                finish(index, resolution.result(target))
-                return
-            with lock:
-                pending[index] = [None] * len(resolution.addresses)
-                resolutions[index] = resolution
-            for slot, address in enumerate(resolution.addresses):
-                pool.submit(address_task, index, slot, address)
-        except Exception as exc:  # e.g. pool shutting down; never lose the target
+                got = ProbeResult(target=target)
+            elif deadline is not None and time.monotonic() >= deadline:
+                got = ProbeResult(target=target, not_probed=NotProbed.TIME_BUDGET)
+            else:
+                got = _resolve(target, resolver, allow)
+        except Exception as exc:  # never lose the target
             logger.exception("probe of target %d failed unexpectedly", index)
-            finish(index, ProbeResult(target=target, internal_error=f"{type(exc).__name__}: {exc}"))
+            got = ProbeResult(target=target, internal_error=f"{type(exc).__name__}: {exc}")
+        resolved.put((index, got))
+        with contextlib.suppress(OSError):  # full: the loop is awake anyway; closed: it is over
+            wake_w.send(b"\0")
 
-    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="probe")
+    dns = ThreadPoolExecutor(max_workers=max(1, min(DNS_WORKERS, concurrency, n)),
+                             thread_name_prefix="probe-dns")
+    lookups = n
+    finished_in_time = True
     try:
         for i in range(n):
-            pool.submit(target_task, i, pool)
-        if deadline is None:
-            all_done.wait()
-            finished_in_time = True
-        else:
-            finished_in_time = all_done.wait(max(0.0, deadline - time.monotonic()) + DEADLINE_GRACE_SECONDS)
+            dns.submit(resolve, i)
+        while finished < n:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline + DEADLINE_GRACE_SECONDS:
+                finished_in_time = False
+                break
+            while timers and timers[0][2].timer != timers[0][1]:
+                heapq.heappop(timers)  # its flight was resumed by readiness first
+            wait_for: float | None = max(0.0, timers[0][0] - now) if timers else None
+            if deadline is not None and lookups:
+                grace_left = max(0.0, deadline + DEADLINE_GRACE_SECONDS - now)
+                wait_for = grace_left if wait_for is None else min(wait_for, grace_left)
+            if wait_for is None and not lookups and not flights and not ready:
+                break  # nothing can finish the rest: a bug (reported as internal errors)
+            # Readiness first, then timers: a server whose answer is waiting is not timed out
+            # because the loop was busy with others.
+            for key, _mask in selector.select(wait_for):
+                if key.data is None:
+                    with contextlib.suppress(OSError):
+                        while wake_r.recv(4096):
+                            pass
+                    continue
+                flight: _Flight = key.data
+                # The same flight may wait on a new socket by now (an earlier event in this
+                # batch ended its attempt); an event of the old one says nothing about it.
+                if flight.wait is not None and flight.wait.sock is key.fileobj:
+                    resume(flight, True)
+            now = time.monotonic()
+            while timers and timers[0][0] <= now:
+                _until, timer, flight = heapq.heappop(timers)
+                if flight.timer == timer:
+                    resume(flight, False)
+            while True:
+                try:
+                    index, got = resolved.get_nowait()
+                except queue.Empty:
+                    break
+                lookups -= 1
+                arrived(index, got)
+            admit()
     finally:
+        for flight in list(flights):  # only when the loop broke early: close their sockets
+            if flight.wait is not None:
+                with contextlib.suppress(KeyError, ValueError):
+                    selector.unregister(flight.wait.sock)
+            flight.steps.close()
+        selector.close()
+        wake_r.close()
+        wake_w.close()
         # Out of time: leave the stragglers (DNS lookups) to finish on their own; their results
-        # are no longer read. Otherwise every worker is idle and joins at once.
-        pool.shutdown(wait=deadline is None or finished_in_time, cancel_futures=True)
-    with lock:
-        got = list(results)
+        # are no longer read. Otherwise every lookup thread is idle and joins at once.
+        dns.shutdown(wait=finished_in_time, cancel_futures=True)
     if not finished_in_time:
         logger.warning("probing passed its deadline; %d of %d targets unfinished (DNS)",
-                       sum(r is None for r in got), n)
+                       sum(r is None for r in results), n)
     lost = NotProbed.INTERNAL_ERROR if finished_in_time else NotProbed.TIME_BUDGET
     return [r if r is not None else ProbeResult(target=targets[i], not_probed=lost)
-            for i, r in enumerate(got)]
+            for i, r in enumerate(results)]

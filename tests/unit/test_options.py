@@ -112,7 +112,7 @@ def test_every_entry_point_starts_from_the_same_defaults() -> None:
     check = build_parser().parse_args(["check", "origin.test"])
     audit = build_parser().parse_args(["audit"])
     request, audit_options = AuditRequest(kind="manual"), AuditOptions()
-    assert check.concurrency == request.concurrency == audit_options.concurrency == CONCURRENCY.default == 64
+    assert check.concurrency == request.concurrency == audit_options.concurrency == CONCURRENCY.default == 256
     assert check.warn_days == request.warn_days == audit_options.warn_days == WARN_DAYS.default == 30
     assert check.timeout is None and audit.lookback is None  # None: the CLI takes the model's default
     assert request.timeout == audit_options.timeout == TIMEOUT.default == 10.0

@@ -12,6 +12,9 @@ How a handshake is driven, and why:
   the handshake or a certificate does not parse. For TLS 1.3 (encrypted Certificate) the chain
   comes from OpenSSL's unverified peer chain, which is also the order sent.
 - Verification is off in the handshake; the judge decides on the chain with its own trust store.
+- An attempt is a generator of ``Wait``s (``attempt_steps``): ``attempt`` runs one on the calling
+  thread, and ``probe.probe_targets`` runs hundreds from one selector loop, so a server that
+  stalls holds a socket and a timer until its timeout, never a thread.
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ from __future__ import annotations
 import errno
 import os
 import select
+import selectors
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from ..model import HandshakeOutcome as Outcome
 from ..rules import MAX_CERTIFICATES
@@ -149,19 +153,49 @@ class _Timeout(Exception):
     pass
 
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """What a suspended attempt waits for: ``sock`` ready for ``events`` (``selectors.EVENT_READ``
+    or ``EVENT_WRITE``) before ``until`` (``time.monotonic()``). The driver resumes it with True
+    when the socket is ready, False once ``until`` has passed (the attempt then ends as a timeout)."""
+
+    sock: socket.socket
+    events: int
+    until: float
+
+
+Steps = Generator[Wait, bool, T]
+"""A resumable piece of I/O: yields ``Wait``s, returns its result. ``run`` drives one on the
+calling thread; ``probe.probe_targets`` drives many from one selector loop, so a server that
+stalls costs a socket and a timer, not a thread."""
+
+
 def attempt(address: str, port: int, sni: str | None, ctx: ssl.SSLContext, *,
             connect_timeout: float, timeout: float, deadline: float | None = None) -> Attempt:
     """Connect to ``address``:``port`` within ``connect_timeout`` s, then handshake with ``ctx``
     (sending ``sni`` unless None) within ``timeout`` s more. Never raises for anything a server
-    does; every byte read is bounded by ``wire.MAX_HANDSHAKE_BYTES``.
+    does; every byte read is bounded by ``wire.MAX_HANDSHAKE_BYTES``. Blocks the calling thread
+    (``attempt_steps`` is the same attempt, resumable).
 
     ``deadline`` (a ``time.monotonic()`` value, the run's): neither phase waits past it. An
     attempt the deadline ended before its own timeout is ``cut`` (so is one not started because
     the deadline had passed: no connection is made then)."""
+    return run(attempt_steps(address, port, sni, ctx, connect_timeout=connect_timeout,
+                             timeout=timeout, deadline=deadline))
+
+
+def attempt_steps(address: str, port: int, sni: str | None, ctx: ssl.SSLContext, *,
+                  connect_timeout: float, timeout: float, deadline: float | None = None) -> Steps[Attempt]:
+    """``attempt`` as resumable steps: the same bounds and the same ``Attempt``. The clock of each
+    phase starts when the phase starts (the connect when the steps are first advanced); closing
+    the generator early closes its socket."""
     if deadline is not None and time.monotonic() >= deadline:
         return Attempt(Outcome.CONNECT_TIMEOUT, "not started: the deadline had passed", cut=True)
     connect_until = _until(connect_timeout, deadline)
-    sock, failed = _connect(address, port, connect_until[0])
+    sock, failed = yield from _connect(address, port, connect_until[0])
     if failed is not None or sock is None:
         failed = failed or Attempt(Outcome.REFUSED)
         if failed.outcome is Outcome.CONNECT_TIMEOUT and connect_until[1]:
@@ -169,12 +203,40 @@ def attempt(address: str, port: int, sni: str | None, ctx: ssl.SSLContext, *,
         return failed
     try:
         until, by_deadline = _until(timeout, deadline)
-        result = _drive(sock, ctx, sni, until)
+        result = yield from _drive(sock, ctx, sni, until)
         if result.outcome is Outcome.TIMEOUT and by_deadline:
             return replace(result, cut=True)
         return result
     finally:
         sock.close()
+
+
+_POLL_EVENTS = {selectors.EVENT_READ: select.POLLIN, selectors.EVENT_WRITE: select.POLLOUT}
+
+
+def run(steps: Steps[T]) -> T:
+    """Drive ``steps`` to its end on the calling thread, blocking in poll() for each ``Wait``.
+
+    poll(), not select(): a process probing hundreds of origins has file descriptors > 1024.
+    """
+    try:
+        wait = next(steps)
+        while True:
+            wait = steps.send(_block(wait))
+    except StopIteration as stop:
+        result: T = stop.value
+        return result
+
+
+def _block(wait: Wait) -> bool:
+    poller = select.poll()
+    poller.register(wait.sock.fileno(), _POLL_EVENTS[wait.events])
+    while True:
+        remaining = wait.until - time.monotonic()
+        if remaining <= 0:
+            return False
+        if poller.poll(max(1, int(remaining * 1000))):
+            return True
 
 
 def _until(timeout: float, deadline: float | None) -> tuple[float, bool]:
@@ -185,62 +247,56 @@ def _until(timeout: float, deadline: float | None) -> tuple[float, bool]:
     return own, False
 
 
-def _wait(sock: socket.socket, events: int, deadline: float) -> None:
-    """Block until ``sock`` is ready for ``events`` or raise _Timeout at ``deadline``.
-
-    poll(), not select(): a process probing hundreds of origins has file descriptors > 1024.
-    """
-    poller = select.poll()
-    poller.register(sock.fileno(), events)
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _Timeout
-        if poller.poll(max(1, int(remaining * 1000))):
-            return
+def _wait(sock: socket.socket, events: int, until: float) -> Steps[None]:
+    """Suspend until ``sock`` is ready for ``events``; raise _Timeout once ``until`` has passed
+    (at once when it already has: no wait is asked for past it)."""
+    if until <= time.monotonic() or not (yield Wait(sock, events, until)):
+        raise _Timeout
 
 
-def _send_all(sock: socket.socket, data: bytes, deadline: float) -> None:
+def _send_all(sock: socket.socket, data: bytes, until: float) -> Steps[None]:
     view = memoryview(data)
     while view:
         try:
             sent = sock.send(view)
         except BlockingIOError:
-            _wait(sock, select.POLLOUT, deadline)
+            yield from _wait(sock, selectors.EVENT_WRITE, until)
             continue
         view = view[sent:]
 
 
-def _connect(address: str, port: int, until: float) -> tuple[socket.socket | None, Attempt | None]:
+def _connect(address: str, port: int,
+             until: float) -> Steps[tuple[socket.socket | None, Attempt | None]]:
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
+    connected = False
+    try:  # the socket is closed on every way out but success (a closed generator included)
         sock.setblocking(False)
         err = sock.connect_ex((address, port))
         if err not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
-            sock.close()
             return None, Attempt(Outcome.REFUSED, _strerror(err))
         if err != 0:
             try:
-                _wait(sock, select.POLLOUT, until)
+                yield from _wait(sock, selectors.EVENT_WRITE, until)
             except _Timeout:
-                sock.close()
                 return None, Attempt(Outcome.CONNECT_TIMEOUT)
             err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if err:
-                sock.close()
                 return None, Attempt(Outcome.REFUSED, _strerror(err))
+        connected = True
         return sock, None
     except OSError as exc:
-        sock.close()
         return None, Attempt(Outcome.REFUSED, exc.strerror or str(exc))
+    finally:
+        if not connected:
+            sock.close()
 
 
 def _strerror(err: int) -> str:
     return f"{os.strerror(err)} [{errno.errorcode.get(err, err)}]"
 
 
-def _drive(sock: socket.socket, ctx: ssl.SSLContext, sni: str | None, deadline: float) -> Attempt:
+def _drive(sock: socket.socket, ctx: ssl.SSLContext, sni: str | None, deadline: float) -> Steps[Attempt]:
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     sslobj = ctx.wrap_bio(incoming, outgoing, server_side=False, server_hostname=sni)
     flight = ServerFlight()
@@ -253,16 +309,16 @@ def _drive(sock: socket.socket, ctx: ssl.SSLContext, sni: str | None, deadline: 
             except ssl.SSLWantReadError:
                 done = False
             except ssl.SSLError as exc:
-                _flush_quietly(sock, outgoing, deadline)  # let the server see our alert
+                yield from _flush_quietly(sock, outgoing, deadline)  # let the server see our alert
                 if flight.total == 0 or isinstance(exc, ssl.SSLEOFError):
                     return Attempt.of(Outcome.EOF, flight,
                                       "the server closed the connection during the handshake")
                 return Attempt.of(Outcome.TLS_ERROR, flight, _ssl_reason(exc))
             if outgoing.pending:
-                _send_all(sock, outgoing.read(), deadline)
+                yield from _send_all(sock, outgoing.read(), deadline)
             if done:
                 break
-            _wait(sock, select.POLLIN, deadline)
+            yield from _wait(sock, selectors.EVENT_READ, deadline)
             try:
                 data = sock.recv(_RECV_SIZE)
             except BlockingIOError:
@@ -298,10 +354,10 @@ def _drive(sock: socket.socket, ctx: ssl.SSLContext, sni: str | None, deadline: 
                    group=group, signature_scheme=scheme)
 
 
-def _flush_quietly(sock: socket.socket, outgoing: ssl.MemoryBIO, deadline: float) -> None:
+def _flush_quietly(sock: socket.socket, outgoing: ssl.MemoryBIO, deadline: float) -> Steps[None]:
     try:
         if outgoing.pending:
-            _send_all(sock, outgoing.read(), min(deadline, time.monotonic() + 0.2))
+            yield from _send_all(sock, outgoing.read(), min(deadline, time.monotonic() + 0.2))
     except (OSError, _Timeout):
         pass
 
