@@ -137,6 +137,18 @@ def test_origin_removed_from_every_distribution_is_reported_on_whole_account_run
     assert plan.delete == (target_id(BROKEN.target),)
 
 
+def test_a_target_gone_is_said_as_a_changed_route_never_as_resolved() -> None:
+    # e.g. after every route started forwarding Host: the origin-domain target is no longer sent
+    before = state_of(report([BROKEN, FINE]))
+    rep = report([FINE])
+    plan = plan_changes(rep, before, now=NOW, whole_account=True)
+    msg = build_message(rep, plan)
+    assert msg is not None
+    body = msg.structure["email"]
+    assert "REMOVED" in body and "RESOLVED" not in body
+    assert "No distribution reaches this origin with this name and these protocols any more" in " ".join(body.split())
+
+
 def test_dedup_unavailable_reports_every_problem_and_says_so() -> None:
     rep = report([BROKEN, FINE])
     plan = plan_changes(rep, None, now=NOW)

@@ -218,7 +218,12 @@ def _change_text(parts: _Parts, c: Change) -> list[str]:
     if c.account:
         out += _field("Account", c.account)
     if c.kind is ChangeKind.REMOVED:
-        return [*out, *_wrap("No distribution uses this origin any more.", "  "), ""]
+        # A target is its origin *and* the name and protocols CloudFront uses for it: any of them
+        # changing (an origin removed, a route now forwarding Host, OriginSslProtocols edited)
+        # ends it. Say that, not "removed", which would be a claim this run cannot make.
+        return [*out, *_wrap("No distribution reaches this origin with this name and these protocols "
+                             "any more (the origin or its route changed); what it reaches now, if "
+                             "anything, is reported on its own.", "  "), ""]
     plain = _PLAIN.get(label) if c.kind in ACTIVE else _PLAIN_KIND.get(c.kind)
     if plain:
         out += _wrap(plain, "  ")
