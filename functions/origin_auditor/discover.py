@@ -25,6 +25,7 @@ from typing import Any
 
 from .aws import describe_error
 from .model import DEFAULT_PROTOCOLS, OriginFacts, OriginKind, SniSource, Target, Unseen, UnseenKind
+from .rules import WILDCARD_ALIAS_LABEL
 
 log = logging.getLogger(__name__)
 
@@ -373,7 +374,7 @@ def distribution_targets(dist_id: str, config: Mapping[str, Any], aliases: Seque
         # Code elsewhere in the distribution that can send requests here with its own names.
         elsewhere: list[str] = []
         _add(elsewhere, (name for name, own in selecting if origin_id not in own))
-        names = [(a, SniSource.ALIAS) for a in aliases]
+        names = [(viewer_name(a), SniSource.ALIAS) for a in aliases]
         if domain_name:
             names.append((domain_name, SniSource.DEFAULT_DOMAIN))
         names = [(n, source) for n, source in names if n.lower().rstrip(".") != domain.lower().rstrip(".")]
@@ -397,6 +398,12 @@ def distribution_targets(dist_id: str, config: Mapping[str, Any], aliases: Seque
                                               server_name=name, origins=(fwd,), sni_source=source,
                                               **common), dist_id))
     return targets, kinds
+
+
+def viewer_name(alias: str) -> str:
+    """A name a viewer on ``alias`` sends as Host: the alias itself, or for a wildcard alias
+    (``*.example.com``) one name under it (``rules.WILDCARD_ALIAS_LABEL``)."""
+    return WILDCARD_ALIAS_LABEL + alias[1:] if alias.startswith("*.") else alias
 
 
 def _routed(target: Target, dist_id: str) -> Target:

@@ -178,6 +178,12 @@ MAX_CERTIFICATE_BYTES = 256 * 1024  # per handshake, all certificates together
 MAX_CERTIFICATES = 32
 MAX_ADDRESSES = 16  # per name; CloudFront itself uses a handful of them
 
+# A wildcard alternate domain name (``*.example.com``) is never itself a viewer's Host: CloudFront
+# forwards the name the viewer used, some label under it. With Host forwarded, the probe sends
+# this label in its place (``WILDCARD_ALIAS_LABEL.example.com``): any name a viewer can use must
+# be covered, and a certificate covering only some of them fails for the rest.
+WILDCARD_ALIAS_LABEL = "origin-auditor-wildcard-check"
+
 
 class AddressClass(StrEnum):
     """Why CloudFront cannot reach an address a DNS answer gave (``NON_PUBLIC_NETWORKS``)."""

@@ -146,7 +146,8 @@ def test_a_target_gone_is_said_as_a_changed_route_never_as_resolved() -> None:
     assert msg is not None
     body = msg.structure["email"]
     assert "REMOVED" in body and "RESOLVED" not in body
-    assert "No distribution reaches this origin with this name and these protocols any more" in " ".join(body.split())
+    words = " ".join(body.split())
+    assert "No distribution reaches this origin with this name and these protocols any more" in words
 
 
 def test_dedup_unavailable_reports_every_problem_and_says_so() -> None:

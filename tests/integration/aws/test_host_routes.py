@@ -25,6 +25,7 @@ from origin_auditor.discover import discover
 from origin_auditor.judge.discovery import notes
 from origin_auditor.model import AuditReport, DistributionReport, SniSource, TargetResult
 from origin_auditor.probe import static_resolver
+from origin_auditor.rules import WILDCARD_ALIAS_LABEL
 from origin_auditor.trust import TrustStore, load_trust_store
 from origin_auditor_lab import LOOPBACK
 from origin_auditor_lab.pki import Pki
@@ -323,3 +324,25 @@ def test_state_ids_are_unchanged_for_plain_targets_and_distinct_per_route() -> N
     routed = Target("o.test", protocols=("TLSv1.2",), route="EWITHFN")
     assert target_id(routed) != target_id(plain) and routed.probe_key == plain.probe_key
 
+
+
+# ------------------------------------------------------------ a wildcard alternate domain name
+
+def test_a_wildcard_alias_is_probed_with_a_name_under_it_never_the_asterisk(
+        cf: Any, cw: Any, trust: TrustStore, pki: Pki) -> None:
+    # CloudFront forwards the Host the viewer used: some label under *.shop.test, never "*".
+    wildcard = pki.issue_leaf("*.shop.test", dns_names=["*.shop.test"])
+    one_name = pki.issue_leaf("www.shop.test", dns_names=["www.shop.test"])
+    with TlsServer([wildcard, *pki.intermediates]) as good, TlsServer([one_name, *pki.intermediates]) as bad:
+        ids = [create(cf, [custom_origin("web", "alias.origin.test", port=port)], aliases=["*.shop.test"],
+                      default=behavior("web", headers=["Host"])) for port in (good.port, bad.port)]
+        report = audit(cf, cw, trust, ids)
+    probed = f"{WILDCARD_ALIAS_LABEL}.shop.test"
+    _, good_results = mine(report, ids[0])
+    assert good_results[probed].target.sni_source is SniSource.ALIAS
+    assert codes(good_results[probed]) == []
+    # Covering www.shop.test alone (and not the origin domain) fails every other name a viewer
+    # can use under the wildcard.
+    _, bad_results = mine(report, ids[1])
+    assert "HOSTNAME_MISMATCH" in codes(bad_results[probed])
+    assert not any("*" in name for name in (*good_results, *bad_results))
