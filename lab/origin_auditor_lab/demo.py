@@ -38,6 +38,7 @@ from origin_auditor.report import render
 from origin_auditor.trust import TrustStore
 
 from . import LOOPBACK_CIDRS
+from .issuers import IssuerServer
 from .pki import Pki
 from .servers import TlsServer
 
@@ -126,7 +127,13 @@ def _run(out: TextIO, err: TextIO, fmt: str) -> int:
     from .pki import NOW
 
     err.write("origin-auditor demo: generating a test PKI and starting 4 TLS origins on loopback...\n")
-    pki = Pki(hostnames=("assets.shop.demo",), depth=1, root_name="Demo Root CA")
+    # The CA's caIssuers URLs answer on loopback, so the finding names the missing intermediate
+    # exactly (subject, SHA-256, where to get it), as it does for a public CA.
+    issuers = IssuerServer()
+    port = issuers.base_url.rsplit(":", 1)[1]
+    pki = Pki(hostnames=("assets.shop.demo",), depth=1, root_name="Demo Root CA",
+              aia_base=f"http://pki.demo:{port}")
+    issuers.files.update(pki.issuer_files())
     intermediate = pki.intermediates[0]
     healthy = pki.issue_leaf("www.demo")
     expiring = pki.issue_leaf("images.demo", not_after=NOW + dt.timedelta(days=5))
@@ -139,10 +146,11 @@ def _run(out: TextIO, err: TextIO, fmt: str) -> int:
         "127.0.0.43": [expiring, intermediate],
         "127.0.0.44": [healthy, intermediate],
     }
-    with TlsServer(chains["127.0.0.44"], host=list(chains), address_chains=chains) as server:
+    with TlsServer(chains["127.0.0.44"], host=list(chains), address_chains=chains) as server, issuers:
         # The demo's private root stands in for Mozilla's list (as ORIGIN_AUDITOR_CA_BUNDLE would).
         trust = TrustStore.from_certificates([pki.root.cert], source="the demo's root CA")
-        resolver = static_resolver({name: [ip] for name, ip in addresses.items()})
+        names = {name: [ip] for name, ip in addresses.items()}
+        resolver = static_resolver({**names, "pki.demo": ["127.0.0.1"]})
 
         err.write("origin-auditor demo: creating CloudFront distributions, CloudWatch data, SNS, DynamoDB "
                   "on an embedded AWS (moto)...\n")
