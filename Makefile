@@ -29,8 +29,9 @@ typecheck: $(STAMP)
 imports: $(STAMP)     ## the import rules in pyproject's [tool.importlinter] (layers; no lab in the runtime)
 	$(VENV)/bin/lint-imports
 
-bench: $(STAMP)       ## the five benchmarks; each prints its figures (see bench/README.md)
+bench: $(STAMP)       ## the six benchmarks; each prints its figures (see bench/README.md)
 	$(PY) bench/bench_check.py
+	$(PY) bench/bench_offers.py
 	$(PY) bench/bench_audit.py
 	$(PY) bench/bench_soak.py
 	$(PY) bench/bench_state.py
