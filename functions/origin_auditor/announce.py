@@ -127,18 +127,7 @@ def notify_changes(report: AuditReport, request: AuditRequest, settings: Setting
                         whole_account=request.whole_account,
                         digest=settings.daily_digest and request.kind == "schedule",
                         run_id=run_id, audited_at=audited_at)
-    claimed: dict[str, TargetState] = {}
-    lost: set[str] = set(plan.owned)
-    if store is not None and plan.changes:
-        assert previous is not None
-        to_claim = [previous.get(c.key) or TargetState(c.key, "", "", (), c.display) for c in plan.changes]
-        results = store.claim(to_claim, run_id=run_id, until=now + CLAIM_SECONDS)
-        for s in to_claim:
-            if results.get(s.key) == "claimed":
-                claimed[s.key] = replace(s, version=(s.version or 0) + 1)
-            elif results.get(s.key) == "owned":
-                lost.add(s.key)
-        plan = replace(plan, changes=tuple(c for c in plan.changes if c.key not in lost))
+    plan, claimed, lost = claim_changes(store, plan, previous, run_id=run_id, now=now)
     archived = keep_report(report, request, settings, s3=s3, now=now, run=run or archive_mod.run_id(None),
                            plan=plan)
     budget: dict[str, Any] = {} if message_max_bytes is None else {"max_bytes": message_max_bytes}
@@ -207,6 +196,26 @@ def bounded_result(result: dict[str, object]) -> dict[str, object]:
                         "distributions": len(result.get("distributions") or []),  # type: ignore[arg-type]
                         "reason": "over Lambda's response limit; every result is in the archived report"}
     return out
+
+
+def claim_changes(store: StateStore | None, plan: Plan, previous: Mapping[str, TargetState] | None, *,
+                  run_id: str, now: float) -> tuple[Plan, dict[str, TargetState], set[str]]:
+    """Claim what ``plan`` will announce before announcing it: (the plan without the changes a
+    newer run owns, the claimed states at their new versions, the keys lost to other runs).
+    Without a store (no table, or it could not be read) nothing is claimed: a possible
+    duplicate, never a loss."""
+    claimed: dict[str, TargetState] = {}
+    lost: set[str] = set(plan.owned)
+    if store is not None and previous is not None and plan.changes:
+        to_claim = [previous.get(c.key) or TargetState(c.key, "", "", (), c.display) for c in plan.changes]
+        results = store.claim(to_claim, run_id=run_id, until=now + CLAIM_SECONDS)
+        for s in to_claim:
+            if results.get(s.key) == "claimed":
+                claimed[s.key] = replace(s, version=(s.version or 0) + 1)
+            elif results.get(s.key) == "owned":
+                lost.add(s.key)
+        plan = replace(plan, changes=tuple(c for c in plan.changes if c.key not in lost))
+    return plan, claimed, lost
 
 
 def _save(store: StateStore, plan: Plan, previous: Mapping[str, TargetState],

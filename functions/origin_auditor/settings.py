@@ -38,28 +38,12 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        problems = []
-        raw_hours = env.get("REMINDER_HOURS", "24") or "24"
-        try:
-            hours = float(raw_hours)
-            if not 0 < hours <= 24 * 365:
-                raise ValueError
-        except ValueError:
-            problems.append(f"REMINDER_HOURS must be a number of hours > 0, got {raw_hours!r}")
-            hours = 24.0
+        problems: list[str] = []
+        hours = reminder_hours(env, problems)
         digest_raw = (env.get("DAILY_DIGEST") or "false").strip().lower()
         if digest_raw not in ("true", "false", "1", "0", "yes", "no"):
             problems.append(f"DAILY_DIGEST must be true or false, got {digest_raw!r}")
-        allow: Networks = ()
-        try:
-            allow = ALLOW_ADDRESSES.from_env(env)
-        except OptionError as e:
-            problems.append(str(e))
-        fetch = FETCH_ISSUERS.default
-        try:
-            fetch = FETCH_ISSUERS.from_env(env)
-        except OptionError as e:
-            problems.append(str(e))
+        allow, fetch = probing(env, problems)
         if problems:
             raise ConfigError("invalid environment: " + "; ".join(problems))
         return cls(topic_arn=env.get("FINDINGS_TOPIC_ARN") or None,
@@ -68,3 +52,33 @@ class Settings:
                    role_arn=env.get("AUDIT_ROLE_ARN") or None,
                    reports_bucket=env.get(archive_mod.BUCKET_ENV) or None,
                    allow_addresses=allow, fetch_issuers=fetch)
+
+
+def reminder_hours(env: Mapping[str, str], problems: list[str]) -> float:
+    """REMINDER_HOURS (default 24), shared by the single-account and organization functions; a
+    bad value is added to ``problems`` (and 24 used, so every problem is reported at once)."""
+    raw = env.get("REMINDER_HOURS") or "24"
+    try:
+        hours = float(raw)
+        if not 0 < hours <= 24 * 365:
+            raise ValueError
+    except ValueError:
+        problems.append(f"REMINDER_HOURS must be a number of hours > 0, got {raw!r}")
+        return 24.0
+    return hours
+
+
+def probing(env: Mapping[str, str], problems: list[str]) -> tuple[Networks, bool]:
+    """(ORIGIN_AUDITOR_ALLOW_ADDRESSES, ORIGIN_AUDITOR_FETCH): how a function probes, the same
+    for every function that audits; bad values are added to ``problems``."""
+    allow: Networks = ()
+    try:
+        allow = ALLOW_ADDRESSES.from_env(env)
+    except OptionError as e:
+        problems.append(str(e))
+    fetch = FETCH_ISSUERS.default
+    try:
+        fetch = FETCH_ISSUERS.from_env(env)
+    except OptionError as e:
+        problems.append(str(e))
+    return allow, fetch

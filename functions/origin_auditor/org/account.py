@@ -222,6 +222,7 @@ def audit(
         metrics_deadline=budget.metrics_end,
         role_arn=role,
         allow_addresses=settings.allow_addresses,
+        fetch_issuers=settings.fetch_issuers,
     )
     try:
         report = run_audit(

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import aws
-from ..announce import _archive_outcome, _save
+from ..announce import _archive_outcome, _save, claim_changes
 from ..archive import Archive, archive_report
 from ..model import AuditReport, DistributionReport, TargetResult, Unseen, UnseenKind
 from ..notify import (
@@ -39,7 +39,7 @@ from ..notify import (
     publish,
 )
 from ..notify.changes import ACTIVE, COVERAGE, LABEL_RANK, Change, ChangeKind
-from ..state import CLAIM_SECONDS, StateStore, StateUnavailable, TargetState
+from ..state import StateStore, StateUnavailable, TargetState
 from . import results as results_mod
 from .accounts import InputError
 from .reports import ReportError, merge
@@ -272,18 +272,7 @@ def aggregate(
         tuple(changes), tuple(states), tuple(delete), dedup_available=previous is not None, owned=tuple(owned)
     )
 
-    claimed: dict[str, TargetState] = {}
-    lost: set[str] = set(plan.owned)
-    if store is not None and plan.changes:
-        assert previous is not None
-        to_claim = [previous.get(c.key) or TargetState(c.key, "", "", (), c.display) for c in plan.changes]
-        got = store.claim(to_claim, run_id=claim_id, until=now + CLAIM_SECONDS)
-        for s in to_claim:
-            if got.get(s.key) == "claimed":
-                claimed[s.key] = replace(s, version=(s.version or 0) + 1)
-            elif got.get(s.key) == "owned":
-                lost.add(s.key)
-        plan = replace(plan, changes=tuple(c for c in plan.changes if c.key not in lost))
+    plan, claimed, lost = claim_changes(store, plan, previous, run_id=claim_id, now=now)
 
     document = _org_report(
         run_id=run_id, started_at=started_at, generated_at=generated_at, listed=listed, runs=runs,

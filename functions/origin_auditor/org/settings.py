@@ -8,6 +8,7 @@ TOPIC_ARN             the SNS topic (aggregate; without it nothing is published,
                       says so)
 REMINDER_HOURS        as the single-account function's (default 24)
 ORIGIN_AUDITOR_ALLOW_ADDRESSES  a lab's address ranges (tests and demo only)
+ORIGIN_AUDITOR_FETCH  fetch missing issuers to diagnose (default on), as the single-account function
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .. import archive as archive_mod
-from ..options import ALLOW_ADDRESSES, Networks, OptionError
-from ..settings import ConfigError
+from ..options import FETCH_ISSUERS, Networks
+from ..settings import ConfigError, probing, reminder_hours
 
 DEFAULT_MEMBER_ROLE = "origin-auditor-member"
 # IAM role names: 1-64 of these characters (IAM's CreateRole); a path is not part of the name.
@@ -35,6 +36,7 @@ class OrgSettings:
     topic_arn: str | None = None
     reminder_hours: float = 24.0
     allow_addresses: Networks = ()
+    fetch_issuers: bool = FETCH_ISSUERS.default
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> OrgSettings:
@@ -45,19 +47,8 @@ class OrgSettings:
         role = env.get("MEMBER_ROLE_NAME") or DEFAULT_MEMBER_ROLE
         if not _ROLE_NAME.fullmatch(role):
             problems.append(f"MEMBER_ROLE_NAME must be an IAM role name, got {role!r}")
-        raw_hours = env.get("REMINDER_HOURS") or "24"
-        try:
-            hours = float(raw_hours)
-            if not 0 < hours <= 24 * 365:
-                raise ValueError
-        except ValueError:
-            problems.append(f"REMINDER_HOURS must be a number of hours > 0, got {raw_hours!r}")
-            hours = 24.0
-        allow: Networks = ()
-        try:
-            allow = ALLOW_ADDRESSES.from_env(env)
-        except OptionError as e:
-            problems.append(str(e))
+        hours = reminder_hours(env, problems)
+        allow, fetch = probing(env, problems)
         if problems:
             raise ConfigError("invalid environment: " + "; ".join(problems))
         return cls(
@@ -67,6 +58,7 @@ class OrgSettings:
             topic_arn=env.get("TOPIC_ARN") or None,
             reminder_hours=hours,
             allow_addresses=allow,
+            fetch_issuers=fetch,
         )
 
     def role_arn(self, account_id: str, partition: str = "aws") -> str:
