@@ -53,8 +53,14 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 def install_lambda(monkeypatch: pytest.MonkeyPatch, invoker: Invoker) -> None:
     """Moto's Docker-less Lambda backend answers each Invoke through ``invoker``."""
 
-    def invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any,
-               headers: Any, response_headers: dict[str, str]) -> bytes:
+    def invoke(
+        self: LambdaSimpleBackend,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        headers: Any,
+        response_headers: dict[str, str],
+    ) -> bytes:
         name = function_name.rsplit(":", 1)[-1]
         payload = json.loads(body or "{}")
         answer, failed = invoker(name, payload)
