@@ -1,19 +1,22 @@
 """The organization state machine (statemachine/organization.asl.json) EXECUTED by moto's ASL
-interpreter, with template-org.yaml's DefinitionSubstitutions applied (issue 12).
+interpreter, with template-org.yaml's DefinitionSubstitutions applied (issue 12), the Lambda
+tasks answered with CANNED responses.
 
 What runs for real here: the definition file as deployed (Pass/Choice states, intrinsic
 functions, the Distributed Map with its S3 ItemReader and ResultWriter, the inline Map over
 chunks, Retry with its backoff interval, Catch) against moto's Step Functions, Lambda and S3.
-What does not: the Lambda functions' code. Moto cannot run Lambda code without Docker, so its
-Docker-less Lambda backend answers each invoke from ``Lambdas`` below: canned responses shaped
-as the contract (docs/architecture.md, "Organization mode") says, chosen by function and
-payload (moto's own queue of canned responses answers in call order, which a concurrent Map
-does not fix, and cannot return a function error). The functions themselves are tested
-in-process against moto's Organizations, STS, CloudFront, S3, DynamoDB and SNS elsewhere.
+The functions' code does not run HERE: moto's Docker-less Lambda backend answers each invoke
+from ``Lambdas`` below, responses shaped as the contract (docs/architecture.md, "Organization
+mode") says, chosen by function and payload, so the definition's own paths can be driven at
+will (a chunk throttled past every retry, a Map whose item list is missing). The same definition
+with the REAL functions dispatched in-process (their Powertools entry points, the template's
+environment, moto's Organizations/STS/S3/CloudFront/CloudWatch/DynamoDB/SNS, loopback TLS
+origins) is executed by ``test_org_end_to_end.py`` beside this file.
 
 Moto's ResultWriter writes the manifest (with empty result-file lists: moto does not write the
 result files), so the items' outputs are asserted by a second run of the same definition with
-only the ResultWriter removed, where the Map's output is the list of item outputs.
+only the ResultWriter removed, where the Map's output is the list of item outputs (the end-to-end
+test writes the result files where moto writes its manifest instead).
 """
 
 from __future__ import annotations
