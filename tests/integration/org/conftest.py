@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -32,6 +32,7 @@ REGION = "us-east-1"
 MANAGEMENT = "123456789012"  # moto.core.DEFAULT_ACCOUNT_ID
 ROLE = "origin-auditor-member"
 SM_ARN = f"arn:aws:states:{REGION}:{MANAGEMENT}:stateMachine:origin-auditor-org"
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -79,25 +80,32 @@ def member_session(account: str) -> boto3.Session:
     )
 
 
-def deny_assume_role(base: boto3.Session, accounts: Sequence[str]) -> None:
-    """AssumeRole into ``accounts`` answers AccessDenied (the member role is not deployed there)."""
+def assume_role_error(
+    accounts: Sequence[str], code: str = "AccessDenied", message: str | None = None, status: int = 403
+) -> Callable[..., tuple[Any, dict[str, Any]] | None]:
+    """A botocore ``before-call.sts.AssumeRole`` handler: AssumeRole into ``accounts`` answers
+    STS's error ``code`` (default: AccessDenied, the member role is not deployed there)."""
+    text_ = message or (
+        "User: arn:aws:sts::123456789012:assumed-role/auditor/x is not authorized to "
+        "perform: sts:AssumeRole on resource: arn:aws:iam::...:role/" + ROLE
+    )
 
     def answer(params: Mapping[str, Any], **_: Any) -> tuple[Any, dict[str, Any]] | None:
         body = params.get("body")
         text = json.dumps(body) if isinstance(body, dict) else str(body)
         if not any(a in text for a in accounts):
             return None
-        return SimpleNamespace(status_code=403, headers={}), {
-            "Error": {
-                "Code": "AccessDenied",
-                "Type": "Sender",
-                "Message": "User: arn:aws:sts::123456789012:assumed-role/auditor/x is not authorized to "
-                "perform: sts:AssumeRole on resource: arn:aws:iam::...:role/" + ROLE,
-            },
-            "ResponseMetadata": {"HTTPStatusCode": 403},
+        return SimpleNamespace(status_code=status, headers={}), {
+            "Error": {"Code": code, "Type": "Sender", "Message": text_},
+            "ResponseMetadata": {"HTTPStatusCode": status},
         }
 
-    base.events.register("before-call.sts.AssumeRole", answer)
+    return answer
+
+
+def deny_assume_role(base: boto3.Session, accounts: Sequence[str]) -> None:
+    """AssumeRole into ``accounts`` answers AccessDenied (the member role is not deployed there)."""
+    base.events.register("before-call.sts.AssumeRole", assume_role_error(accounts))
 
 
 @dataclass
@@ -139,10 +147,19 @@ class MapRun:
         cause = json.dumps({"errorMessage": message, "errorType": error, "requestId": "r", "stackTrace": []})
         self.entries["FAILED"].append({**self._entry(item, "FAILED"), "Error": error, "Cause": cause})
 
-    def write(self, s3: Any, bucket: str, per_file: int = 1000) -> dict[str, Any]:
-        """The result files and manifest; returns the Map state's output (ResultWriterDetails)."""
+    def write(
+        self,
+        s3: Any,
+        bucket: str,
+        per_file: int = 1000,
+        *,
+        prefix: str | None = None,
+        map_run_arn: str | None = None,
+    ) -> dict[str, Any]:
+        """The result files and manifest; returns the Map state's output (ResultWriterDetails).
+        ``prefix``/``map_run_arn``: where and for which map run (default: a new one of this run)."""
         uid = str(uuid.uuid4())
-        prefix = f"org-runs/{self.run_id}/map/{uid}/"
+        prefix = prefix or f"org-runs/{self.run_id}/map/{uid}/"
         files: dict[str, list[dict[str, Any]]] = {}
         for status, entries in self.entries.items():
             files[status] = []
@@ -151,7 +168,10 @@ class MapRun:
                 body = json.dumps(entries[i : i + per_file]).encode()
                 s3.put_object(Bucket=bucket, Key=key, Body=body)
                 files[status].append({"Key": key, "Size": len(body)})
-        map_run = f"arn:aws:states:{REGION}:{MANAGEMENT}:mapRun:origin-auditor-org/{self.run_id}:{uid}"
+        map_run = (
+            map_run_arn
+            or f"arn:aws:states:{REGION}:{MANAGEMENT}:mapRun:origin-auditor-org/{self.run_id}:{uid}"
+        )
         manifest = {"DestinationBucket": bucket, "MapRunArn": map_run, "ResultFiles": files}
         s3.put_object(Bucket=bucket, Key=prefix + "manifest.json", Body=json.dumps(manifest).encode())
         return {
@@ -205,32 +225,34 @@ class Org:
         return json.loads(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
 
 
+def build_org() -> Org:
+    """The management account's bucket, topic (with an SQS subscriber), state table and
+    organization, inside an active moto mock."""
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="reports")
+    sns = boto3.client("sns", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    topic = sns.create_topic(Name="findings")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="capture")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "false"})
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    table = state_table_definition()
+    ddb.create_table(
+        TableName="state",
+        AttributeDefinitions=table["AttributeDefinitions"],
+        KeySchema=table["KeySchema"],
+        BillingMode=table["BillingMode"],
+    )
+    orgs = boto3.client("organizations", region_name=REGION)
+    orgs.create_organization(FeatureSet="ALL")
+    return Org(s3, sns, sqs, ddb, orgs, topic, queue_url)
+
+
 @pytest.fixture
 def org() -> Iterator[Org]:
     with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket="reports")
-        sns = boto3.client("sns", region_name=REGION)
-        sqs = boto3.client("sqs", region_name=REGION)
-        topic = sns.create_topic(Name="findings")["TopicArn"]
-        queue_url = sqs.create_queue(QueueName="capture")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        sns.subscribe(
-            TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "false"}
-        )
-        ddb = boto3.client("dynamodb", region_name=REGION)
-        table = state_table_definition()
-        ddb.create_table(
-            TableName="state",
-            AttributeDefinitions=table["AttributeDefinitions"],
-            KeySchema=table["KeySchema"],
-            BillingMode=table["BillingMode"],
-        )
-        orgs = boto3.client("organizations", region_name=REGION)
-        orgs.create_organization(FeatureSet="ALL")
-        yield Org(s3, sns, sqs, ddb, orgs, topic, queue_url)
+        yield build_org()
 
 
 def create_account(orgs: Any, name: str, parent: str | None = None) -> str:
@@ -240,3 +262,54 @@ def create_account(orgs: Any, name: str, parent: str | None = None) -> str:
         root = orgs.list_roots()["Roots"][0]["Id"]
         orgs.move_account(AccountId=account, SourceParentId=root, DestinationParentId=parent)
     return account
+
+
+def distribution(sess: boto3.Session, port: int, ref: str, domain: str = "origin.test") -> str:
+    """A distribution with one https-only custom origin ``domain``:``port`` in ``sess``'s account,
+    and CloudWatch showing it busy (1,000 requests) with no 5xx ten minutes ago."""
+    cf = sess.client("cloudfront", region_name=REGION)
+    config = {
+        "CallerReference": ref,
+        "Comment": "",
+        "Enabled": True,
+        "Origins": {
+            "Quantity": 1,
+            "Items": [
+                {
+                    "Id": "web",
+                    "DomainName": domain,
+                    "CustomOriginConfig": {
+                        "HTTPPort": 80,
+                        "HTTPSPort": port,
+                        "OriginProtocolPolicy": "https-only",
+                        "OriginSslProtocols": {"Quantity": 1, "Items": ["TLSv1.2"]},
+                    },
+                }
+            ],
+        },
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "web",
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+            "MinTTL": 0,
+        },
+    }
+    dist = str(cf.create_distribution(DistributionConfig=config)["Distribution"]["Id"])
+    cw = sess.client("cloudwatch", region_name=REGION)
+    for metric, value, unit in (("Requests", 1000.0, "None"), ("5xxErrorRate", 0.0, "Percent")):
+        cw.put_metric_data(
+            Namespace="AWS/CloudFront",
+            MetricData=[
+                {
+                    "MetricName": metric,
+                    "Value": value,
+                    "Unit": unit,
+                    "Timestamp": NOW - dt.timedelta(minutes=10),
+                    "Dimensions": [
+                        {"Name": "DistributionId", "Value": dist},
+                        {"Name": "Region", "Value": "Global"},
+                    ],
+                }
+            ],
+        )
+    return dist

@@ -9,7 +9,6 @@ recorded it FAILED with AccountThrottled after its retries) and ``missing`` (no 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -26,9 +25,7 @@ from origin_auditor_lab import LOOPBACK_CIDRS
 from origin_auditor_lab.pki import Pki
 from origin_auditor_lab.servers import TlsServer
 
-from .conftest import REGION, MapRun, Org, create_account, deny_assume_role, member_session
-
-NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+from .conftest import NOW, REGION, MapRun, Org, create_account, deny_assume_role, distribution, member_session
 
 
 class Spy:
@@ -66,55 +63,6 @@ def servers(pki: Pki) -> Iterator[tuple[TlsServer, TlsServer]]:
     finally:
         broken.close()
         good.close()
-
-
-def distribution(sess: boto3.Session, port: int, ref: str) -> str:
-    cf = sess.client("cloudfront", region_name=REGION)
-    config = {
-        "CallerReference": ref,
-        "Comment": "",
-        "Enabled": True,
-        "Origins": {
-            "Quantity": 1,
-            "Items": [
-                {
-                    "Id": "web",
-                    "DomainName": "origin.test",
-                    "CustomOriginConfig": {
-                        "HTTPPort": 80,
-                        "HTTPSPort": port,
-                        "OriginProtocolPolicy": "https-only",
-                        "OriginSslProtocols": {"Quantity": 1, "Items": ["TLSv1.2"]},
-                    },
-                }
-            ],
-        },
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "web",
-            "ViewerProtocolPolicy": "redirect-to-https",
-            "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
-            "MinTTL": 0,
-        },
-    }
-    dist = str(cf.create_distribution(DistributionConfig=config)["Distribution"]["Id"])
-    cw = sess.client("cloudwatch", region_name=REGION)
-    for metric, value, unit in (("Requests", 1000.0, "None"), ("5xxErrorRate", 0.0, "Percent")):
-        cw.put_metric_data(
-            Namespace="AWS/CloudFront",
-            MetricData=[
-                {
-                    "MetricName": metric,
-                    "Value": value,
-                    "Unit": unit,
-                    "Timestamp": NOW - dt.timedelta(minutes=10),
-                    "Dimensions": [
-                        {"Name": "DistributionId", "Value": dist},
-                        {"Name": "Region", "Value": "Global"},
-                    ],
-                }
-            ],
-        )
-    return dist
 
 
 @pytest.fixture

@@ -1,56 +1,40 @@
 """The organization state machine (statemachine/organization.asl.json) EXECUTED by moto's ASL
-interpreter, with template-org.yaml's DefinitionSubstitutions applied (issue 12).
+interpreter, with template-org.yaml's DefinitionSubstitutions applied (issue 12), the Lambda
+tasks answered with CANNED responses.
 
 What runs for real here: the definition file as deployed (Pass/Choice states, intrinsic
 functions, the Distributed Map with its S3 ItemReader and ResultWriter, the inline Map over
 chunks, Retry with its backoff interval, Catch) against moto's Step Functions, Lambda and S3.
-What does not: the Lambda functions' code. Moto cannot run Lambda code without Docker, so its
-Docker-less Lambda backend answers each invoke from ``Lambdas`` below: canned responses shaped
-as the contract (docs/architecture.md, "Organization mode") says, chosen by function and
-payload (moto's own queue of canned responses answers in call order, which a concurrent Map
-does not fix, and cannot return a function error). The functions themselves are tested
-in-process against moto's Organizations, STS, CloudFront, S3, DynamoDB and SNS elsewhere.
+The functions' code does not run HERE: moto's Docker-less Lambda backend answers each invoke
+from ``Lambdas`` below, responses shaped as the contract (docs/architecture.md, "Organization
+mode") says, chosen by function and payload, so the definition's own paths can be driven at
+will (a chunk throttled past every retry, a Map whose item list is missing). The same definition
+with the REAL functions dispatched in-process (their Powertools entry points, the template's
+environment, moto's Organizations/STS/S3/CloudFront/CloudWatch/DynamoDB/SNS, loopback TLS
+origins) is executed by ``test_org_end_to_end.py`` beside this file.
 
 Moto's ResultWriter writes the manifest (with empty result-file lists: moto does not write the
 result files), so the items' outputs are asserted by a second run of the same definition with
-only the ResultWriter removed, where the Map's output is the list of item outputs.
+only the ResultWriter removed, where the Map's output is the list of item outputs (the end-to-end
+test writes the result files where moto writes its manifest instead).
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import threading
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
-from moto.awslambda_simple.models import LambdaSimpleBackend
-from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from tests.unit.test_template_org import load_org_template
 
-ROOT = Path(__file__).resolve().parents[3]
-DEFINITION = ROOT / "statemachine" / "organization.asl.json"
-REGION = "us-east-1"
-BUCKET = "reports-bucket"
-PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
+from .conftest import BUCKET, DEFINITION, REGION, definition, install_lambda, substitutions, wait_for
 
 OK, NO_ROLE, THROTTLED, STUCK = "111111111111", "222222222222", "333333333333", "444444444444"
 NAMES = {OK: "prod", NO_ROLE: "sandbox", THROTTLED: "media", STUCK: "legacy"}
-
-
-@pytest.fixture(autouse=True)
-def _fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
 
 
 class Lambdas:
@@ -108,59 +92,6 @@ class Lambdas:
 
 
 @pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The Retry's backoff waits, recorded instead of slept (the interpreter sleeps for real)."""
-    waited: list[float] = []
-
-    class _Time:
-        @staticmethod
-        def sleep(seconds: float) -> None:
-            waited.append(seconds)
-
-    monkeypatch.setattr(retrier_decl, "time", _Time)
-    return waited
-
-
-def _install(monkeypatch: pytest.MonkeyPatch, lambdas: Lambdas) -> None:
-    def invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any,
-               headers: Any, response_headers: dict[str, str]) -> bytes:
-        name = function_name.rsplit(":", 1)[-1]
-        payload = json.loads(body or "{}")
-        answer, failed = lambdas(name, payload)
-        if failed:  # what Lambda says of a function that raised: Step Functions names the error errorType
-            response_headers["x-amz-function-error"] = "Unhandled"
-        return json.dumps(answer).encode()
-
-    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
-
-
-def substitutions(arns: dict[str, str]) -> dict[str, str]:
-    """template-org.yaml's DefinitionSubstitutions with the values CloudFormation would put in."""
-    props = load_org_template()["Resources"]["OrganizationStateMachine"]["Properties"]
-    params = load_org_template()["Parameters"]
-    values = {}
-    for key, ref in props["DefinitionSubstitutions"].items():
-        if "Fn::GetAtt" in ref:
-            values[key] = arns[ref["Fn::GetAtt"][0]]
-        elif ref == {"Ref": "ReportsBucket"}:
-            values[key] = BUCKET
-        else:
-            values[key] = str(params[ref["Ref"]]["Default"])
-    return values
-
-
-def definition(values: dict[str, str], *, result_writer: bool = True) -> str:
-    text = DEFINITION.read_text()
-    assert set(PLACEHOLDER.findall(text)) == set(values), "placeholders vs DefinitionSubstitutions"
-    text = PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
-    asl = json.loads(text)
-    if not result_writer:
-        asl = copy.deepcopy(asl)
-        del asl["States"]["Accounts"]["ResultWriter"]
-    return json.dumps(asl)
-
-
-@pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     with mock_aws(config={"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}):
         iam = boto3.client("iam", region_name=REGION)
@@ -180,7 +111,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 def run(aws: dict[str, Any], lambdas: Lambdas, monkeypatch: pytest.MonkeyPatch, *, name: str,
         execution_input: dict[str, Any], write_items: bool = True,
         result_writer: bool = True) -> dict[str, Any]:
-    _install(monkeypatch, lambdas)
+    install_lambda(monkeypatch, lambdas)
     if write_items:  # what ListAccountsFunction writes (contract 1)
         items = [{"account_id": a, "account_name": NAMES[a], "run_id": name} for a in lambdas.accounts]
         aws["s3"].put_object(Bucket=BUCKET, Key=f"org-runs/{name}/accounts.json",
@@ -190,16 +121,7 @@ def run(aws: dict[str, Any], lambdas: Lambdas, monkeypatch: pytest.MonkeyPatch, 
         name=f"org-{name}", roleArn=aws["role"],
         definition=definition(substitutions(aws["arns"]), result_writer=result_writer))["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(execution_input))
-    return _wait(lambda: sfn.describe_execution(executionArn=execution["executionArn"]))
-
-
-def _wait(describe: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    for _ in range(600):  # bounded: 30 s at most; a run here takes well under a second
-        out = describe()
-        if out["status"] != "RUNNING":
-            return out
-        time.sleep(0.05)
-    raise AssertionError("the execution did not finish")
+    return wait_for(lambda: sfn.describe_execution(executionArn=execution["executionArn"]))
 
 
 def _aggregate_input(lambdas: Lambdas) -> dict[str, Any]:
