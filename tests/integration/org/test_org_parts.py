@@ -16,6 +16,8 @@ from origin_auditor.org import results
 from origin_auditor.org.account import AccountThrottled
 from origin_auditor.org.accounts import InputError, Request, select
 from origin_auditor.org.handlers import handle_audit_account
+from origin_auditor.org.settings import OrgSettings
+from origin_auditor.settings import ConfigError
 
 from .conftest import REGION, MapRun, Org, create_account
 
@@ -107,3 +109,12 @@ def test_every_account_ends_with_one_outcome_whatever_the_map_recorded(org: Org)
     out, notes = results.read(org.s3, {"Error": "States.ItemReaderFailed"}, items)
     assert all("States.ItemReaderFailed" in r.reason for r in out.values())
     json.dumps(notes)
+
+
+def test_organization_functions_read_the_probing_switches_like_the_single_account_function() -> None:
+    base = {"REPORTS_BUCKET_NAME": "b"}
+    assert OrgSettings.from_env(base).fetch_issuers is True
+    assert OrgSettings.from_env({**base, "ORIGIN_AUDITOR_FETCH": "off"}).fetch_issuers is False
+    with pytest.raises(ConfigError) as bad:
+        OrgSettings.from_env({**base, "ORIGIN_AUDITOR_FETCH": "sometimes", "REMINDER_HOURS": "0"})
+    assert "ORIGIN_AUDITOR_FETCH" in str(bad.value) and "REMINDER_HOURS" in str(bad.value)
