@@ -18,7 +18,7 @@ from .discover import discover
 from .fetch import IssuerFetcher
 from .model import AuditReport, Target
 from .options import CONCURRENCY, FETCH_ISSUERS, LOOKBACK, TIMEOUT, WARN_DAYS, Networks
-from .pipeline import check_targets, utcnow
+from .pipeline import check_targets, offer_notes, utcnow
 from .probe import Resolver, system_resolver
 from .trust import TrustStore
 
@@ -125,7 +125,7 @@ def run_audit(options: AuditOptions = AuditOptions(), *, cloudfront: Any = None,
     metrics = fetch_metrics(cloudwatch, cloudfront, readable, end=utcnow(), lookback=options.lookback,
                             deadline=options.metrics_deadline)
     distributions = assess(discovery, results, metrics, options.thresholds)
-    notes = tuple(dict.fromkeys((*discovery.notes, *metrics.notes)))
+    notes = tuple(dict.fromkeys((*discovery.notes, *metrics.notes, *offer_notes(results))))
     api_calls = {**discovery.api_calls}
     for op, n in metrics.api_calls.items():
         api_calls[op] = api_calls.get(op, 0) + n

@@ -12,7 +12,8 @@ from .judge import judge_probe
 from .model import AuditReport, ProbeResult, Target, TargetResult
 from .options import DEFAULT_CONCURRENCY, Network
 from .probe import Resolver, probe_targets, system_resolver
-from .rules import DEFAULT_TIMEOUT_SECONDS, EXPIRY_WARN_DAYS
+from .rules import DEFAULT_TIMEOUT_SECONDS, EXPIRY_WARN_DAYS, Code
+from .tls.openssl import exact_offers
 from .trust import TrustStore, load_trust_store
 
 
@@ -105,7 +106,18 @@ def probe_and_judge(
 
 def check_report(results: Sequence[TargetResult], *, notes: Sequence[str] = ()) -> AuditReport:
     return AuditReport(generated_at=utcnow().isoformat(timespec="seconds").replace("+00:00", "Z"),
-                       results=tuple(results), notes=tuple(notes))
+                       results=tuple(results), notes=(*notes, *offer_notes(results)))
+
+
+def offer_notes(results: Sequence[TargetResult]) -> tuple[str, ...]:
+    """The run's note when some address was probed without CloudFront's exact groups and
+    signature schemes (OFFER_APPROXIMATE): said once for the run, with why, beside the
+    per-address info findings, so a pass is never read as checked with CloudFront's offer."""
+    if not any(f.code == Code.OFFER_APPROXIMATE for r in results for f in r.findings):
+        return ()
+    why = exact_offers() or "the OpenSSL layout check failed for a context"
+    return (f"CloudFront's exact curves and signature schemes could not be offered ({why}); OpenSSL's "
+            "defaults were: an origin that fails only on those passes here (OFFER_APPROXIMATE).",)
 
 
 def monotonic_deadline(seconds_from_now: float | None) -> float | None:

@@ -18,6 +18,7 @@ import pytest
 
 from origin_auditor.judge import judge_probe
 from origin_auditor.model import HandshakeOutcome, ProbeResult, Severity, Target, TargetResult
+from origin_auditor.pipeline import check_report, check_targets
 from origin_auditor.probe import probe_target
 from origin_auditor.rules import DOCUMENTED, OFFERS, S2N_2025, S2N_LEGACY, Offer
 from origin_auditor.tls import handshake, openssl
@@ -228,6 +229,20 @@ def test_without_exact_offers_the_probe_says_so_and_falls_back(pki: Pki, no_exac
     assert _codes(a) == ["OFFER_APPROXIMATE"]
     hello = capture("cloudfront", ("TLSv1.2",))
     assert "x448" in hello.group_names  # OpenSSL's defaults, not CloudFront's: hence the note
+
+
+def test_without_exact_offers_the_run_says_so_once_with_why(pki: Pki, no_exact_offers: None) -> None:
+    with OpensslServer(pki.chain(), "-tls1_2") as srv:
+        targets = [Target("127.0.0.1", srv.port, server_name=n) for n in ("a.test", "b.test")]
+        report = check_report(check_targets(targets, allow=LOOPBACK, timeout=5.0))
+    [note] = [n for n in report.notes if "OFFER_APPROXIMATE" in n]
+    assert "AttributeError: simulated" in note and "passes here" in note
+
+
+def test_with_exact_offers_the_run_has_no_such_note(pki: Pki) -> None:
+    with OpensslServer(pki.chain(), "-tls1_2") as srv:
+        report = check_report(check_targets([Target("127.0.0.1", srv.port)], allow=LOOPBACK, timeout=5.0))
+    assert not [n for n in report.notes if "OFFER_APPROXIMATE" in n]
 
 
 def test_sha1_signed_handshake_is_in_the_documented_offer(rsa_chain: Pki) -> None:
