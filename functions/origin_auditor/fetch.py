@@ -61,13 +61,15 @@ class IssuerFetcher:
     resolver: name -> addresses (the run's resolver). allow: ranges CloudFront cannot reach that
     may be connected to anyway (a lab's loopback). timeout / max_bytes: per fetch. deadline: a
     ``time.monotonic()`` value after which nothing is fetched (the run's probe deadline).
+    cafile: the CAs an https caIssuers URL's server is verified against (default: certifi's).
     fetches: how many downloads were really made (the rest came from the cache).
     """
 
     def __init__(self, *, resolver: Resolver, allow: Sequence[Network] = (),
                  timeout: float = FETCH_TIMEOUT_SECONDS, max_bytes: int = FETCH_MAX_BYTES,
-                 deadline: float | None = None) -> None:
+                 deadline: float | None = None, cafile: str | None = None) -> None:
         self.resolver = resolver
+        self.cafile = cafile or certifi.where()
         self.allow = tuple(allow)
         self.timeout = timeout
         self.max_bytes = max_bytes
@@ -171,7 +173,7 @@ class IssuerFetcher:
         sock: socket.socket = socket.create_connection((address, port), timeout=remaining)
         try:
             if scheme == "https":
-                ctx = ssl.create_default_context(cafile=certifi.where())
+                ctx = ssl.create_default_context(cafile=self.cafile)
                 sock.settimeout(_remaining(end))
                 sock = ctx.wrap_socket(sock, server_hostname=host)
             # HTTP/1.0: the answer ends when the connection closes, never chunked.

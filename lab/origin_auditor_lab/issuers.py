@@ -8,6 +8,7 @@ a daemon and a delay ends early when the server closes.
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,12 +41,14 @@ def pkcs7_of(*ders: bytes, pem: bool = False) -> bytes:
 
 
 class IssuerServer:
-    """Serves ``files`` (path -> bytes or ``Answer``) on 127.0.0.1, an ephemeral port.
+    """Serves ``files`` (path -> bytes or ``Answer``) on 127.0.0.1, an ephemeral port; over https
+    with ``tls`` (a server context).
 
     requests: the paths asked for, in order (to see what was fetched, and how often).
     """
 
-    def __init__(self, files: Mapping[str, bytes | Answer] | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(self, files: Mapping[str, bytes | Answer] | None = None, host: str = "127.0.0.1",
+                 tls: ssl.SSLContext | None = None) -> None:
         self.files: dict[str, bytes | Answer] = dict(files or {})
         self.requests: list[str] = []
         self._closing = threading.Event()
@@ -78,6 +81,10 @@ class IssuerServer:
                 pass
 
         self._server = ThreadingHTTPServer((host, 0), Handler)
+        self._tls = tls
+        if tls is not None:  # https: each accepted connection is wrapped (handshake in its thread)
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True,
+                                                  do_handshake_on_connect=False)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="issuer-server",
                                         kwargs={"poll_interval": 0.05}, daemon=True)
@@ -85,7 +92,7 @@ class IssuerServer:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{'https' if self._tls else 'http'}://{host!s}:{port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import ssl
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -215,3 +218,36 @@ def test_a_failed_fetch_mid_trail_keeps_what_was_verified(server: IssuerServer, 
     assert trail.end == "stopped" and trail.stopped == "failed"
     assert [f.cert for f in trail.certificates] == [half.intermediates[1].cert]
     assert trail.url == server.url("/half/int1.der") and trail.error == "answered HTTP 404"
+
+
+# ----------------------------------------------------------------- https
+
+
+def _https_server(pki: Pki, name: str) -> IssuerServer:
+    leaf = pki.issue_leaf(name, dns_names=[name])
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as d:
+        cert, key = Path(d, "cert.pem"), Path(d, "key.pem")
+        cert.write_bytes(leaf.pem + b"".join(i.pem for i in pki.intermediates))
+        key.write_bytes(leaf.key_pem)
+        ctx.load_cert_chain(cert, key)
+    return IssuerServer(tls=ctx)
+
+
+def test_an_https_url_is_fetched_from_a_server_its_cas_verify(deep: Pki, tmp_path: Path) -> None:
+    repository = Pki(hostnames=("repo.test",), root_name="Repository Root")
+    roots = tmp_path / "roots.pem"
+    roots.write_bytes(repository.root_pem)
+    with _https_server(repository, "pki.test") as srv:
+        srv.files["/int2.der"] = deep.intermediates[1].der
+        port = srv.base_url.rsplit(":", 1)[1]
+        url = f"https://pki.test:{port}/int2.der"
+        resolver = static_resolver({"pki.test": ["127.0.0.1"]})
+        got = fetcher(resolver=resolver, cafile=str(roots)).get(url)
+        assert got.error is None, got
+        assert got.certificates == (deep.intermediates[1].der,)
+        # The same server, verified against certifi's CAs (the default): refused, and said.
+        refused = fetcher(resolver=resolver).get(url)
+        assert refused.certificates == () and refused.error is not None
+        assert "https connection failed" in refused.error
+        assert srv.requests == ["/int2.der"]  # the refused fetch never sent its request
