@@ -150,6 +150,17 @@ def test_a_target_gone_is_said_as_a_changed_route_never_as_resolved() -> None:
     assert "No distribution reaches this origin with this name and these protocols any more" in words
 
 
+def test_the_same_origin_seen_twice_in_a_run_stands_at_its_worst_never_resolved() -> None:
+    # An organization account's chunks can each probe an origin their distributions share.
+    before = state_of(report([BROKEN]))
+    seen_passing = result("a.test", Verdict.PASS, dists=["E2"])
+    for results in ([seen_passing, BROKEN], [BROKEN, seen_passing]):
+        plan = plan_changes(report(results), before, now=NOW + 60)
+        assert [c.kind for c in plan.changes] == []  # not RESOLVED: another probe saw it failing
+        [state] = [s for s in plan.states if s.key == target_id(BROKEN.target)]
+        assert state.verdict == "fail"
+
+
 def test_dedup_unavailable_reports_every_problem_and_says_so() -> None:
     rep = report([BROKEN, FINE])
     plan = plan_changes(rep, None, now=NOW)

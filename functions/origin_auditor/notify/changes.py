@@ -181,16 +181,22 @@ def plan_changes(report: AuditReport, previous: Mapping[str, TargetState] | None
     owned: list[str] = []
     seen: dict[str, int] = {}
     unprobed: set[str] = set()
-    keyed: list[tuple[int, str]] = []
     for i, result in enumerate(report.results):
         key = target_id(result.target, account)
-        if key in seen or key in unprobed:  # the audit merges equal targets; be safe if it did not
+        if key in unprobed:
+            continue
+        if key in seen:
+            # The audit merges equal targets, but an organization account's chunks can each see
+            # an origin their distributions share: the worst observation stands, so nothing is
+            # announced resolved that another probe of this run saw failing.
+            if _RANK.get(str(result.verdict), 0) > _RANK.get(str(report.results[seen[key]].verdict), 0):
+                seen[key] = i
             continue
         if _not_probed(result):
             unprobed.add(key)
             continue
         seen[key] = i
-        keyed.append((i, key))
+    keyed = sorted((i, key) for key, i in seen.items())
     labels = _labels(report, (i for i, _ in keyed))
     for i, key in keyed:
         result = report.results[i]
@@ -294,9 +300,12 @@ def _owned_elsewhere(read: TargetState, run_id: str, *, now: float, started: flo
         (read.audited_at is not None and read.audited_at > started)
 
 
+_RANK = {"pass": 0, "warn": 1, "fail": 2}
+
+
 def _classify(before: TargetState | None, verdict: str, label: str, codes: tuple[str, ...], *,
               now: float, reminder_hours: float) -> ChangeKind | None:
-    rank = {"pass": 0, "warn": 1, "fail": 2}
+    rank = _RANK
     if before is None or before.verdict == "pass":
         return None if verdict == "pass" else ChangeKind.NEW
     if verdict == "pass":
