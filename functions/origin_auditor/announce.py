@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -20,7 +20,16 @@ from . import aws
 from .archive import Archive, archive_report
 from .events import AuditRequest
 from .model import AuditReport, Target
-from .notify import COVERAGE_KEY, DIGEST_KEY, Plan, PublishFailed, build_message, plan_changes, publish
+from .notify import (
+    COVERAGE_KEY,
+    DIGEST_KEY,
+    Message,
+    Plan,
+    PublishFailed,
+    build_message,
+    plan_changes,
+    publish,
+)
 from .present.text import clip
 from .report_html import render_html
 from .settings import Settings
@@ -138,35 +147,57 @@ def notify_changes(report: AuditReport, request: AuditRequest, settings: Setting
                                   "owned_by_other_runs": len(lost)}
     if reader.error:
         outcome["dedup_error"] = reader.error
-    if message is not None:
-        try:
-            outcome["message_id"] = publish(message, settings.topic_arn, sns or _client("sns"))
-        except PublishFailed:
-            # The report is not lost with the failed message: it is in the archive, which the log
-            # names (the report itself would be one multi-MB log line, over CloudWatch's 256 KB).
-            # Keep the state as it was (the next run re-detects the same changes), release the
-            # claims so that run may announce them, and fail the invocation.
-            logger.exception("publish failed; state not advanced", extra={
-                "report": _archive_outcome(archived), "summary": log_summary(report),
-                "changes": len(plan.changes), "subject": message.subject})
-            if store is not None and claimed:
-                store.release(list(claimed.values()))
-            raise
-        outcome.update(published=True, subject=message.subject, severity=message.severity,
-                       classification=message.label, bytes=message.size_bytes,
-                       changes_detailed=message.included, changes_named=message.named,
-                       changes_withheld=message.counted)
-    # Only what the message told is remembered: a change it could only count (SNS's size limit)
-    # keeps its previous state and its claim is released, so the next run reports it again.
-    withheld = set(message.withheld_keys) if message is not None else set()
-    if store is not None and withheld:
-        store.release([claimed.pop(k) for k in sorted(withheld) if k in claimed])
-    outcome["state_saved"] = _save(store, plan, previous or {}, claimed, lost | withheld, now=now) \
-        if store is not None else False
+    topic = settings.topic_arn
+    message_id, outcome["state_saved"] = deliver(
+        message, plan, send=lambda m: publish(m, topic, sns or _client("sns")), store=store,
+        previous=previous, claimed=claimed, lost=lost, now=now,
+        failure_log={"report": archive_outcome(archived), "summary": log_summary(report),
+                     "changes": len(plan.changes)})
+    if message is not None and message_id is not None:
+        outcome.update(message_id=message_id, published=True, subject=message.subject,
+                       severity=message.severity, classification=message.label,
+                       bytes=message.size_bytes, changes_detailed=message.included,
+                       changes_named=message.named, changes_withheld=message.counted)
     return outcome, archived
 
 
-def _archive_outcome(archived: Archive | None) -> dict[str, object]:
+def deliver(message: Message | None, plan: Plan, *, send: Callable[[Message], str] | None,
+            store: StateStore | None, previous: Mapping[str, TargetState] | None,
+            claimed: dict[str, TargetState], lost: set[str], now: float,
+            failure_log: Mapping[str, object]) -> tuple[str | None, bool]:
+    """Publish ``message`` with ``send`` (None: nowhere to publish), then remember only what it
+    told: (the message id, or None when nothing was published; whether the state was saved).
+    The announcing step of a single-account run and of an organization run alike.
+
+    A change the message could only count (SNS's size limit), or any change when nothing was
+    published, keeps its previous state and its claim is released, so the next run reports it
+    again. A failed publish keeps the state as it was (the next run re-detects the same changes),
+    releases the claims so that run may announce them, and raises: the report is not lost with
+    the message, it is in the archive ``failure_log`` names (the report itself would be one
+    multi-MB log line, over CloudWatch's 256 KB).
+    """
+    message_id: str | None = None
+    if message is not None and send is not None:
+        try:
+            message_id = send(message)
+        except PublishFailed:
+            logger.exception("publish failed; state not advanced",
+                             extra={**failure_log, "subject": message.subject})
+            if store is not None and claimed:
+                store.release(list(claimed.values()))
+            raise
+    withheld = set(message.withheld_keys) if message is not None else set()
+    if message is not None and message_id is None:
+        withheld |= {c.key for c in plan.changes}  # nothing told: nothing marked notified
+    if store is not None and withheld:
+        store.release([claimed.pop(k) for k in sorted(withheld) if k in claimed])
+    saved = _save(store, plan, previous or {}, claimed, lost | withheld, now=now) \
+        if store is not None else False
+    return message_id, saved
+
+
+def archive_outcome(archived: Archive | None) -> dict[str, object]:
+    """What the archive write did, for a log event or a result (``written``, ``error``...)."""
     if archived is None:
         return {"written": False, "error": f"{archive_mod.BUCKET_ENV} is not set"}
     return archived.to_json()

@@ -55,8 +55,8 @@ from .announce import (
     LOG_EVENT_MAX_BYTES,
     RETURN_MAX_BYTES,
     StateReader,
-    _archive_outcome,
     _log_list,
+    archive_outcome,
     bounded_result,
     keep_report,
     log_summary,
@@ -151,7 +151,7 @@ def handle(event: object, context: Any, *, audit: AuditFn | None = None, sns: An
         archived = keep_report(report, request, settings, s3=s3, now=clock(), run=run)
     result = report.to_json()
     result["notification"] = outcome
-    result["archive"] = _archive_outcome(archived)
+    result["archive"] = archive_outcome(archived)
     return bounded_result(result)
 
 

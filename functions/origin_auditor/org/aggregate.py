@@ -26,14 +26,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import aws
-from ..announce import _archive_outcome, _save, claim_changes
+from ..announce import archive_outcome, claim_changes, deliver
 from ..archive import Archive, archive_report
 from ..model import AuditReport, DistributionReport, TargetResult, Unseen, UnseenKind
 from ..notify import (
     AccountOutcome,
     OrgSummary,
     Plan,
-    PublishFailed,
     build_message,
     plan_changes,
     publish,
@@ -285,32 +284,24 @@ def aggregate(
         logger.error("organization report not archived", extra={"key": archived.key, "error": archived.error})
     budget: dict[str, Any] = {} if message_max_bytes is None else {"max_bytes": message_max_bytes}
     message = build_message(combined, plan, archive=archived, organization=summary, **budget)
-    published, outcome = False, {}
-    if message is not None and settings.topic_arn:
-        try:
-            outcome["message_id"] = publish(message, settings.topic_arn, sns or aws.client("sns"))
-            published = True
-        except PublishFailed:
-            logger.exception(
-                "publish failed; state not advanced",
-                extra={"report": _archive_outcome(archived), "subject": message.subject},
-            )
-            if store is not None and claimed:
-                store.release(list(claimed.values()))
-            raise
-    elif message is not None:
+    if message is not None and not settings.topic_arn:
         logger.warning(
             "TOPIC_ARN is not set: the organization message was not published",
             extra={"subject": message.subject},
         )
-    withheld = set(message.withheld_keys) if message is not None else set()
-    if not published and message is not None:
-        withheld |= {c.key for c in plan.changes}  # nothing told: nothing marked notified
-    if store is not None and withheld:
-        store.release([claimed.pop(k) for k in sorted(withheld) if k in claimed])
-    saved = (
-        _save(store, plan, previous or {}, claimed, lost | withheld, now=now) if store is not None else False
+    topic = settings.topic_arn
+    message_id, saved = deliver(
+        message,
+        plan,
+        send=(lambda m: publish(m, topic, sns or aws.client("sns"))) if topic else None,
+        store=store,
+        previous=previous,
+        claimed=claimed,
+        lost=lost,
+        now=now,
+        failure_log={"report": archive_outcome(archived)},
     )
+    published = message_id is not None
     missing = summary.not_audited
     logger.info(
         "organization run aggregated",
