@@ -170,47 +170,41 @@ def build_context(kind: Kind, offered: tuple[str, ...]) -> tuple[ssl.SSLContext,
     """A client context of ``kind`` whose lowest protocol is ``offered[0]`` (the offers' floor;
     ``handshake.offerable``), and whether it is exact (False: OpenSSL's default groups and
     signature schemes, see the module's docstring). Verification is off: the judge verifies."""
+    if kind == "tls13":
+        ctx = _client("TLSv1.3", "TLSv1.3", "ALL:@SECLEVEL=0")
+        return ctx, _configure(ctx, ALL_GROUPS, ALL_SIGNATURE_SCHEMES, ALL_TLS13_CIPHERS)
+    if kind == "diagnostic":
+        ctx = _client("TLSv1", "TLSv1.2", "ALL:@SECLEVEL=0")
+        return ctx, _configure(ctx, ALL_GROUPS, ALL_SIGNATURE_SCHEMES, ())
+    offer = OFFER_OF_KIND[kind]
+    if not offered:
+        raise ValueError("no protocol this probe can offer")
+    ciphers = ":".join(offer.ciphers)
+    # Security level 0 always: the offers carry SHA-1 signature schemes (and TLS 1.0/1.1 when
+    # the floor allows them), which OpenSSL 3 leaves out of a ClientHello above level 0.
+    # DES-CBC3-SHA and RC4-MD5 are not in this OpenSSL's default provider: silently absent.
+    ctx = _client(offered[0], offer.max_protocol, ciphers + ":@SECLEVEL=0")
+    if _configure(ctx, offer.groups, offer.signature_schemes, offer.tls13_ciphers):
+        return ctx, True
+    # Never half-configured: the approximate offer is OpenSSL's whole default, with the security
+    # level lowered only where TLS 1.0/1.1 need it.
+    legacy = ":@SECLEVEL=0" if LEGACY_PROTOCOLS.intersection(offered) else ""
+    return _client(offered[0], offer.max_protocol, ciphers + legacy), False
+
+
+def _client(lowest: str, highest: str, ciphers: str) -> ssl.SSLContext:
+    """A client context from ``lowest`` to ``highest`` offering ``ciphers`` (an OpenSSL string),
+    verification off: the judge verifies."""
     with warnings.catch_warnings():
         # TLSVersion.TLSv1 raises DeprecationWarning; offering it on purpose is the point here.
         warnings.simplefilter("ignore", DeprecationWarning)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-        if kind == "tls13":
-            ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-            ctx.maximum_version = ssl.TLSVersion.TLSv1_3
-            ctx.set_ciphers("ALL:@SECLEVEL=0")
-            return ctx, _configure(ctx, ALL_GROUPS, ALL_SIGNATURE_SCHEMES, ALL_TLS13_CIPHERS)
-        if kind == "diagnostic":
-            ctx.minimum_version = ssl.TLSVersion.TLSv1
-            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-            ctx.set_ciphers("ALL:@SECLEVEL=0")
-            return ctx, _configure(ctx, ALL_GROUPS, ALL_SIGNATURE_SCHEMES, ())
-        offer = OFFER_OF_KIND[kind]
-        if not offered:
-            raise ValueError("no protocol this probe can offer")
-        ctx.minimum_version = _TLS_VERSIONS[offered[0]]
-        ctx.maximum_version = _TLS_VERSIONS[offer.max_protocol]
-        # Security level 0 always: the offers carry SHA-1 signature schemes (and TLS 1.0/1.1 when
-        # the floor allows them), which OpenSSL 3 leaves out of a ClientHello above level 0.
-        # DES-CBC3-SHA and RC4-MD5 are not in this OpenSSL's default provider: silently absent.
-        ctx.set_ciphers(":".join(offer.ciphers) + ":@SECLEVEL=0")
-        exact = _configure(ctx, offer.groups, offer.signature_schemes, offer.tls13_ciphers)
-        if not exact:  # never half-configured: the approximate offer is today's whole default
-            ctx, _ = _approximate(kind, offered)
-        return ctx, exact
-
-
-def _approximate(kind: Kind, offered: tuple[str, ...]) -> tuple[ssl.SSLContext, bool]:
-    offer = OFFER_OF_KIND[kind]
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    ctx.minimum_version = _TLS_VERSIONS[offered[0]]
-    ctx.maximum_version = _TLS_VERSIONS[offer.max_protocol]
-    legacy = ":@SECLEVEL=0" if LEGACY_PROTOCOLS.intersection(offered) else ""
-    ctx.set_ciphers(":".join(offer.ciphers) + legacy)
-    return ctx, False
+        ctx.minimum_version = _TLS_VERSIONS[lowest]
+        ctx.maximum_version = _TLS_VERSIONS[highest]
+    ctx.set_ciphers(ciphers)
+    return ctx
 
 
 # --------------------------------------------------------------------------------------------
