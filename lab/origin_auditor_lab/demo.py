@@ -39,7 +39,6 @@ from origin_auditor.trust import TrustStore
 
 from . import LOOPBACK_CIDRS
 from .issuers import IssuerServer
-from .pki import Pki
 from .servers import TlsServer
 
 REPORTS_BUCKET = "origin-auditor-reports"
@@ -130,10 +129,7 @@ def _run(out: TextIO, err: TextIO, fmt: str) -> int:
     # The CA's caIssuers URLs answer on loopback, so the finding names the missing intermediate
     # exactly (subject, SHA-256, where to get it), as it does for a public CA.
     issuers = IssuerServer()
-    port = issuers.base_url.rsplit(":", 1)[1]
-    pki = Pki(hostnames=("assets.shop.demo",), depth=1, root_name="Demo Root CA",
-              aia_base=f"http://pki.demo:{port}")
-    issuers.files.update(pki.issuer_files())
+    pki = issuers.publish(host="pki.demo", hostnames=("assets.shop.demo",), depth=1, root_name="Demo Root CA")
     intermediate = pki.intermediates[0]
     healthy = pki.issue_leaf("www.demo")
     expiring = pki.issue_leaf("images.demo", not_after=NOW + dt.timedelta(days=5))

@@ -1,7 +1,8 @@
 """A loopback HTTP server for caIssuers URLs: the certificates a CA's repository serves.
 
-Tests put ``Pki(aia_base=server.base_url)`` certificates on a ``TlsServer`` that omits
-intermediates and serve ``pki.issuer_files()`` here (as DER, PEM or PKCS#7), or hostile answers:
+Tests make a PKI whose caIssuers URLs point here (``server.publish(prefix, ...)``), put its
+certificates on a ``TlsServer`` that omits intermediates, and serve its issuers here (as DER, PEM
+or PKCS#7), or hostile answers:
 slow, oversized, not a certificate, a redirect, an error status. Bounded: every handler thread is
 a daemon and a delay ends early when the server closes.
 """
@@ -13,10 +14,12 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from typing import Any, Self
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
+
+from .pki import Pki
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,17 @@ class IssuerServer:
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    def publish(self, prefix: str = "", *, host: str | None = None, **pki: Any) -> Pki:
+        """A test PKI (``Pki(**pki)``) whose caIssuers URLs point under ``prefix`` here, its issuers
+        served there as DER. ``host``: the name in those URLs instead of this server's address
+        (the test's or demo's resolver maps it to 127.0.0.1)."""
+        base = self.base_url
+        if host is not None:
+            base = f"{base.split('://', 1)[0]}://{host}:{base.rsplit(':', 1)[1]}"
+        made = Pki(aia_base=base + prefix, **pki)
+        self.files.update({prefix + path: der for path, der in made.issuer_files().items()})
+        return made
 
     def start(self) -> Self:
         self._thread.start()

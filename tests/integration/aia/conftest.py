@@ -28,18 +28,14 @@ def server() -> Iterator[IssuerServer]:
 @pytest.fixture(scope="module")
 def deep(server: IssuerServer) -> Pki:
     """root -> int1 -> int2 -> leaf (deep.test), its URLs under /deep on the server (DER)."""
-    pki = Pki(hostnames=("deep.test",), depth=2, aia_base=server.url("/deep"))
-    server.files.update({f"/deep{path}": der for path, der in pki.issuer_files().items()})
-    return pki
+    return server.publish("/deep", hostnames=("deep.test",), depth=2)
 
 
 @pytest.fixture(scope="module")
 def private(server: IssuerServer) -> Pki:
     """A private CA: root -> int1 -> leaf (private.test), under /private; its root is trusted
     by nobody in these tests."""
-    pki = Pki(hostnames=("private.test",), root_name="Private Corp Root", aia_base=server.url("/private"))
-    server.files.update({f"/private{path}": der for path, der in pki.issuer_files().items()})
-    return pki
+    return server.publish("/private", hostnames=("private.test",), root_name="Private Corp Root")
 
 
 def trust_of(*roots: x509.Certificate) -> TrustStore:

@@ -202,8 +202,7 @@ def test_a_loop_of_urls_stops(server: IssuerServer) -> None:
 
 
 def test_more_than_four_fetches_stop(server: IssuerServer) -> None:
-    tall = Pki(hostnames=("tall.test",), depth=5, aia_base=server.url("/tall"))
-    server.files.update({f"/tall{p}": der for p, der in tall.issuer_files().items()})
+    tall = server.publish("/tall", hostnames=("tall.test",), depth=5)
     trail = follow_issuers(tall.leaf.cert, trust_of(tall.root.cert), fetcher().get)
     assert trail.end == "stopped" and trail.stopped == "hops"
     assert len(trail.certificates) == 4

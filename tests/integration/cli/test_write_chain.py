@@ -30,16 +30,12 @@ def server() -> Iterator[IssuerServer]:
 
 @pytest.fixture(scope="module")
 def deep(server: IssuerServer) -> Pki:
-    pki = Pki(hostnames=("deep.test",), depth=2, aia_base=server.url("/deep"))
-    server.files.update({f"/deep{p}": der for p, der in pki.issuer_files().items()})
-    return pki
+    return server.publish("/deep", hostnames=("deep.test",), depth=2)
 
 
 @pytest.fixture(scope="module")
 def private(server: IssuerServer) -> Pki:
-    pki = Pki(hostnames=("private.test",), root_name="Private Corp Root", aia_base=server.url("/private"))
-    server.files.update({f"/private{p}": der for p, der in pki.issuer_files().items()})
-    return pki
+    return server.publish("/private", hostnames=("private.test",), root_name="Private Corp Root")
 
 
 @pytest.fixture

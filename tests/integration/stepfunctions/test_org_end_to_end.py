@@ -63,7 +63,6 @@ from tests.unit.test_template_org import load_org_template
 from origin_auditor.org import handlers as org_handlers
 from origin_auditor_lab import LOOPBACK_CIDRS
 from origin_auditor_lab.issuers import IssuerServer
-from origin_auditor_lab.pki import Pki
 from origin_auditor_lab.servers import TlsServer, unbindable
 
 from .conftest import DEFINITION, REGION, definition, install_lambda, substitutions, wait_for
@@ -284,8 +283,7 @@ def lab(loopback: tuple[str, ...], tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A PKI for ``localhost`` whose caIssuers URLs a loopback server answers; an origin missing
     its intermediate and a healthy one."""
     with IssuerServer() as issuers:
-        pki = Pki(hostnames=(ORIGIN,), aia_base=issuers.base_url)
-        issuers.files.update(pki.issuer_files())
+        pki = issuers.publish(hostnames=(ORIGIN,))
         bundle = tmp_path / "root.pem"
         bundle.write_bytes(pki.root_pem)
         broken, good = TlsServer([pki.leaf], host=loopback), TlsServer(pki.chain(), host=loopback)
