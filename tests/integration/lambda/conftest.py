@@ -14,6 +14,7 @@ import boto3
 import pytest
 import yaml
 from moto import mock_aws
+from tests.moto_reads import drain, table_items
 
 ROOT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
@@ -80,20 +81,10 @@ class Aws:
 
     def published(self) -> list[dict[str, Any]]:
         """Every SNS notification delivered to the SQS subscriber since the last call."""
-        out: list[dict[str, Any]] = []
-        while True:
-            got = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
-                                           MessageAttributeNames=["All"])
-            msgs = got.get("Messages", [])
-            if not msgs:
-                return out
-            for m in msgs:
-                out.append(json.loads(m["Body"]))
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+        return drain(self.sqs, self.queue_url)
 
     def state(self) -> dict[str, dict[str, Any]]:
-        items = self.dynamodb.scan(TableName=self.table_name)["Items"]
-        return {i["pk"]["S"]: i for i in items}
+        return table_items(self.dynamodb, self.table_name)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ import boto3
 import pytest
 import yaml
 from moto import mock_aws
+from tests.moto_reads import drain, table_items
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -204,22 +205,10 @@ class Org:
         }
 
     def published(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        while True:
-            msgs = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
-                "Messages", []
-            )
-            if not msgs:
-                return out
-            for m in msgs:
-                out.append(json.loads(m["Body"]))
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+        return drain(self.sqs, self.queue_url)
 
     def state(self) -> dict[str, dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        for page in self.dynamodb.get_paginator("scan").paginate(TableName=self.table):
-            items += page["Items"]
-        return {i["pk"]["S"]: i for i in items}
+        return table_items(self.dynamodb, self.table)
 
     def get_json(self, key: str) -> Any:
         return json.loads(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
