@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 from .rules import AddressClass, Code
 
@@ -678,6 +679,14 @@ class AuditReport:
                 "partial": self.partial, "unseen": [u.to_json() for u in self.unseen]}
 
     def to_json(self) -> dict[str, object]:
+        """The report as JSON (``origin-auditor/1``). Built once per report, which is immutable:
+        a Lambda run needs it for the archive, the message and its return value. Each call
+        returns a new top-level dict, for the caller's own keys; the values inside are shared and
+        are never mutated."""
+        return dict(self._document)
+
+    @cached_property
+    def _document(self) -> dict[str, object]:
         return {
             "schema": "origin-auditor/1",
             "generated_at": self.generated_at,

@@ -66,6 +66,15 @@ def test_json_follows_the_schema_contract() -> None:
     assert doc["summary"]["verdicts"] == {"pass": 1, "warn": 0, "fail": 1}
 
 
+def test_the_json_document_is_built_once_and_a_callers_keys_stay_its_own() -> None:
+    report = _report()
+    first, second = report.to_json(), report.to_json()
+    assert first == second and first is not second
+    assert first["results"] is second["results"]  # built once: archive, message, return value
+    first["notification"] = {"published": True}  # what the handler adds to its copy
+    assert "notification" not in report.to_json()
+
+
 def test_text_groups_by_distribution_and_shows_fix_and_verify_line() -> None:
     text = render(_report(), "text")
     lines = text.splitlines()
