@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -118,7 +117,3 @@ def offer_notes(results: Sequence[TargetResult]) -> tuple[str, ...]:
     why = exact_offers() or "the OpenSSL layout check failed for a context"
     return (f"CloudFront's exact curves and signature schemes could not be offered ({why}); OpenSSL's "
             "defaults were: an origin that fails only on those passes here (OFFER_APPROXIMATE).",)
-
-
-def monotonic_deadline(seconds_from_now: float | None) -> float | None:
-    return None if seconds_from_now is None else time.monotonic() + seconds_from_now

@@ -115,10 +115,6 @@ class Plan:
     dedup_available: bool = True
     owned: tuple[str, ...] = ()
 
-    @property
-    def should_publish(self) -> bool:
-        return bool(self.changes)
-
 
 def target_label(report: AuditReport, index: int) -> str:
     """The label a target is notified under (see ``LABEL_RANK``)."""
